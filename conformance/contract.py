@@ -1,0 +1,223 @@
+"""The contract loader: from `--prodcon-impl=NAME` to the roles the suite tests.
+
+NAME is a dotted module importable from the invocation directory, or a path to a
+`.py` file. What the module lacks is filled in from `reference`, and the report
+header says which parts are the user's. A module that cannot be imported, or that
+provides neither role, is a usage error with a message a student can act on, never
+a traceback from inside the kit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import queue as stdlib_queue
+import sys
+import threading
+import traceback
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+#: How long an import may take. Student modules often run a demo at import time
+#: (threads, sleeps, prints), so this is generous; an infinite loop still ends.
+IMPORT_BOUND = 30.0
+
+
+class ContractError(Exception):
+    """NAME cannot be tested: not importable, or not shaped like the contract."""
+
+
+@dataclass
+class Implementation:
+    """The roles under test, each from the user's module or from `reference`."""
+
+    name: str
+    module: ModuleType
+    file: str | None
+    Queue: Any
+    Full: type[BaseException]
+    Empty: type[BaseException]
+    ShutDown: type[BaseException] | None
+    producer: Any
+    consumer: Any
+    sentinel: Any
+    origin: dict[str, str] = field(default_factory=dict)  # part -> where it comes from
+    borrowed: frozenset[str] = frozenset()  # parts filled in from reference
+    version: str | None = None
+
+    @property
+    def provides_queue(self) -> bool:
+        return "Queue" not in self.borrowed
+
+    @property
+    def provides_workers(self) -> bool:
+        return not {"producer", "consumer"} <= self.borrowed
+
+    def roles_line(self) -> str:
+        """'Queue from mymod; producer, consumer from reference', grouped by origin."""
+        by_origin: dict[str, list[str]] = {}
+        for part, origin in self.origin.items():
+            by_origin.setdefault(origin, []).append(part)
+        return "; ".join(f"{', '.join(parts)} from {origin}" for origin, parts in by_origin.items())
+
+
+def load(name: str, search_dir: Path, bound: float = IMPORT_BOUND) -> Implementation:
+    """Import NAME (within `bound` seconds) and resolve its roles."""
+    module = _import_bounded(name, search_dir, bound)
+    return resolve(name, module)
+
+
+def resolve(name: str, module: ModuleType) -> Implementation:
+    import reference  # the fallback for every part the module does not provide
+
+    label = getattr(module, "__prodcon_label__", name)
+    origin: dict[str, str] = {}
+    borrowed: set[str] = set()
+
+    def pick(part: str, fallback: Any, check) -> Any:
+        value = getattr(module, part, None)
+        if value is None:
+            origin[part] = "reference"
+            borrowed.add(part)
+            return fallback
+        problem = check(value)
+        if problem:
+            raise ContractError(f"{label}.{part} {problem}")
+        origin[part] = label
+        return value
+
+    queue_cls = pick("Queue", reference.Queue, _class_check)
+    producer = pick("producer", reference.producer, _callable_check)
+    consumer = pick("consumer", reference.consumer, _callable_check)
+    if len(borrowed) == len(origin):
+        raise ContractError(
+            f"{label} provides neither role of the contract: define `Queue` (a class with "
+            "put/get/task_done/join/...) and/or `producer(q, items)` and `consumer(q, handle)`. "
+            f"Names found in it: {', '.join(_public_names(module)) or 'none'}. "
+            "Code of another shape needs a small adapter module (see the README)."
+        )
+    workers_from_module = not {"producer", "consumer"} <= borrowed
+    sentinel = getattr(module, "SENTINEL", None) if workers_from_module else reference.SENTINEL
+    file = getattr(module, "__file__", None)
+    return Implementation(
+        name=name,
+        module=module,
+        file=str(Path(file).resolve()) if file else None,
+        Queue=queue_cls,
+        Full=_exception(module, "Full", stdlib_queue.Full),
+        Empty=_exception(module, "Empty", stdlib_queue.Empty),
+        ShutDown=_exception(module, "ShutDown", getattr(stdlib_queue, "ShutDown", None))
+        or getattr(reference, "ShutDown", None),
+        producer=producer,
+        consumer=consumer,
+        sentinel=sentinel,
+        origin=origin,
+        borrowed=frozenset(borrowed),
+        version=getattr(module, "__version__", None),
+    )
+
+
+def _class_check(value: Any) -> str | None:
+    return None if isinstance(value, type) else f"must be a class, found {type(value).__name__}"
+
+
+def _callable_check(value: Any) -> str | None:
+    return None if callable(value) else f"must be a function, found {type(value).__name__}"
+
+
+def _exception(module: ModuleType, attr: str, default: Any) -> Any:
+    value = getattr(module, attr, None)
+    if isinstance(value, type) and issubclass(value, BaseException):
+        return value
+    return default
+
+
+def _public_names(module: ModuleType) -> list[str]:
+    return sorted(n for n in vars(module) if not n.startswith("_"))[:12]
+
+
+def _is_path(name: str) -> bool:
+    return name.endswith(".py") or "/" in name or "\\" in name
+
+
+def _import_bounded(name: str, search_dir: Path, bound: float) -> ModuleType:
+    """Import in a daemon thread so an import that never ends cannot hang pytest."""
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["module"] = _import(name, search_dir)
+        except BaseException as exc:  # noqa: BLE001 - SystemExit at import is a finding too
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, name=f"prodcon-import-{name}", daemon=True)
+    thread.start()
+    thread.join(bound)
+    if thread.is_alive():
+        raise ContractError(
+            f"importing {name!r} did not finish within {bound:.0f} s: the module runs "
+            "something endless at import time (an infinite loop, a thread it joins, a "
+            "blocking get()). Put demo code under `if __name__ == \"__main__\":`."
+        )
+    error = outcome.get("error")
+    if isinstance(error, ContractError):
+        raise error
+    if error is not None:
+        where = _last_frame_in(error, name)
+        raise ContractError(
+            f"importing {name!r} raised {type(error).__name__}: {error}{where}"
+        ) from None
+    return outcome["module"]
+
+
+def _import(name: str, search_dir: Path) -> ModuleType:
+    if _is_path(name):
+        path = (search_dir / name).resolve()
+        if not path.is_file():
+            raise ContractError(f"no such file: {path}")
+        # A private module name: a student file called queue.py must not replace
+        # the standard library's queue for the rest of the session.
+        module_name = f"_prodcon_impl_{path.stem}_{zlib.crc32(str(path).encode()):08x}"
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ContractError(f"{path} is not a Python module")
+        module = importlib.util.module_from_spec(spec)
+        module.__prodcon_label__ = name  # type: ignore[attr-defined]
+        if str(path.parent) not in sys.path:
+            sys.path.append(str(path.parent))  # lets the file import its siblings
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(module_name, None)
+            raise
+        return module
+    if str(search_dir) not in sys.path:
+        sys.path.insert(0, str(search_dir))
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and name.startswith(exc.name):
+            raise ContractError(
+                f"no module named {name!r} importable from {search_dir} "
+                "(give a dotted module name importable from there, or a path to a .py file)"
+            ) from None
+        raise
+
+
+def _last_frame_in(error: BaseException, name: str) -> str:
+    """' (at mymod.py:12: x = 1/0)' for the user's frame nearest the error."""
+    if isinstance(error, SyntaxError):
+        return f" (at {error.filename}:{error.lineno})"
+    frames = [
+        f
+        for f in traceback.extract_tb(error.__traceback__)
+        if "importlib" not in f.filename and not f.filename.endswith("contract.py")
+    ]
+    if not frames:
+        return ""
+    last = frames[-1]
+    return f" (at {last.filename}:{last.lineno}: {last.line})"

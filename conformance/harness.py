@@ -1,0 +1,271 @@
+"""Threads with bounded waits: the only place the kit runs the implementation's code.
+
+Every call into the implementation runs on a daemon thread and is waited for with a
+bound, so a deadlocked implementation costs one bound per test and the session goes
+on. When a bound runs out, the report names each stuck thread, the lines it waits
+on, and the queue's observable state. Threads left behind are interrupted where
+Python allows it (a spinning loop stops; a thread blocked on a lock stays blocked,
+as a daemon, and never keeps the process alive).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .settings import CALL_BOUND, STALL_BOUND, Settings
+from .verdict import Stuck
+
+_KIT_DIR = os.path.dirname(os.path.abspath(__file__))
+_POLL = 0.01
+
+
+class _Abandoned(BaseException):
+    """Raised inside a thread the kit has given up on, to stop it if it still runs code."""
+
+
+class Worker:
+    """One thread of a scenario; keeps what its target returned or raised."""
+
+    def __init__(self, name: str, target: Callable, args: tuple) -> None:
+        self.name = name
+        self.result: Any = None
+        self.error: BaseException | None = None
+        self.error_trace = ""
+        self.ended: int | None = None  # perf_counter_ns when the target returned
+        self.done = threading.Event()
+        self._target = target
+        self._args = args
+        self.thread = threading.Thread(target=self._run, name=f"prodcon-{name}", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self.result = self._target(*self._args)
+        except _Abandoned:
+            pass
+        except BaseException as exc:  # noqa: BLE001 - reported by the scenario
+            self.error = exc
+            self.error_trace = _user_trace(exc)
+        finally:
+            self.ended = time.perf_counter_ns()
+            self.done.set()
+
+    @property
+    def alive(self) -> bool:
+        return not self.done.is_set()
+
+
+class Crew:
+    """The threads of one test, with waits bounded by progress.
+
+    `progress` is a counter that moves whenever work gets done (the history's);
+    a wait fails only when it stops moving for the stall bound, so a slow
+    implementation is given all the time it needs as long as it gets somewhere.
+    The counter is bounded (distinct items moved), so a livelock stalls it too.
+    `state` describes the queue for hang reports.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        progress: Callable[[], int] = lambda: 0,
+        state: Callable[[], str] = lambda: "",
+        doing: Callable[[str], str] = lambda name: "",
+    ) -> None:
+        self.settings = settings
+        self.progress = progress
+        self.state = state
+        self.doing = doing
+        self.workers: list[Worker] = []
+
+    def start(self, name: str, target: Callable, *args: Any) -> Worker:
+        worker = Worker(name, target, args)
+        self.workers.append(worker)
+        worker.thread.start()
+        return worker
+
+    def wait(
+        self,
+        workers: Iterable[Worker],
+        what: str,
+        prop: str = "deadlock",
+        stall: float = STALL_BOUND,
+    ) -> None:
+        """Wait until every worker has finished, or raise `Stuck` naming the stuck ones."""
+        workers = list(workers)
+        stall_bound = self.settings.bound(stall)
+        last_change = time.monotonic()
+        last = None
+        while True:
+            alive = [w for w in workers if w.alive]
+            if not alive:
+                return
+            alive[0].done.wait(_POLL)
+            now = time.monotonic()
+            mark = (self.progress(), sum(w.alive for w in workers))
+            if mark != last:
+                last, last_change = mark, now
+            elif now - last_change > stall_bound:
+                raise self._stuck(
+                    prop, f"no progress for {stall_bound:.1f} s while {what}", workers
+                )
+
+    def _stuck(self, prop: str, headline: str, workers: list[Worker]) -> Stuck:
+        alive = [w for w in workers if w.alive]
+        lines = [f"{headline}; {len(alive)} thread(s) stuck:"]
+        for worker in alive:
+            doing = self.doing(worker.name)
+            lines.append(f"  {worker.name}{': ' + doing if doing else ''}")
+            lines.extend(f"      {frame}" for frame in where(worker.thread))
+        state = self.state()
+        if state:
+            lines.append(f"queue state: {state}")
+        self.abandon()
+        return Stuck(prop, "\n".join(lines))
+
+    def abandon(self) -> None:
+        """Stop what can be stopped of the threads still running."""
+        for worker in self.workers:
+            if worker.alive:
+                interrupt(worker.thread)
+
+
+def call(
+    settings: Settings,
+    fn: Callable,
+    *args: Any,
+    bound: float = CALL_BOUND,
+    prop: str = "deadlock",
+    what: str | None = None,
+    state: Callable[[], str] = lambda: "",
+    **kwargs: Any,
+) -> Any:
+    """Call `fn(*args, **kwargs)` in a daemon thread; return or raise what it did.
+
+    `bound` is in unscaled seconds. If the call has not returned by then, raise
+    `Stuck(prop)` naming the call and where it waits.
+    """
+    pending = Pending(fn, args, kwargs)
+    return pending.result(settings, bound, prop, what, state)
+
+
+class Pending:
+    """A call started in the background; the test watches whether it returns."""
+
+    def __init__(self, fn: Callable, args: tuple = (), kwargs: dict | None = None) -> None:
+        self.worker = Worker(getattr(fn, "__name__", "call"), fn, (*args,))
+        if kwargs:
+            self.worker._target = lambda *a: fn(*a, **kwargs)
+        self.started = time.monotonic()
+        self.worker.thread.start()
+
+    @property
+    def finished(self) -> bool:
+        return not self.worker.alive
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def wait(self, seconds: float) -> bool:
+        return self.worker.done.wait(seconds)
+
+    def result(
+        self,
+        settings: Settings,
+        bound: float = CALL_BOUND,
+        prop: str = "deadlock",
+        what: str | None = None,
+        state: Callable[[], str] = lambda: "",
+    ) -> Any:
+        """The call's return value (or its exception, re-raised), within `bound` seconds."""
+        limit = settings.bound(bound)
+        if not self.worker.done.wait(max(0.0, limit - self.elapsed)):
+            label = what or f"{self.worker.name}()"
+            lines = [f"{label} had not returned after {self.elapsed:.1f} s; it waits at:"]
+            lines.extend(f"    {frame}" for frame in where(self.worker.thread))
+            described = state()
+            if described:
+                lines.append(f"queue state: {described}")
+            interrupt(self.worker.thread)
+            raise Stuck(prop, "\n".join(lines))
+        if self.worker.error is not None:
+            raise self.worker.error
+        return self.worker.result
+
+
+def where(thread: threading.Thread, limit: int = 4) -> list[str]:
+    """The innermost frames of `thread` outside the kit: 'file:line in func: code'."""
+    frame = sys._current_frames().get(thread.ident or -1)
+    if frame is None:
+        return ["(thread has finished)"]
+    frames = [f for f in traceback.extract_stack(frame) if not _in_kit(f.filename)]
+    return [_frame_line(f) for f in frames[-limit:]] or ["(only kit frames)"]
+
+
+def _frame_line(frame: traceback.FrameSummary) -> str:
+    return f"{_short_path(frame.filename)}:{frame.lineno} in {frame.name}: {frame.line or ''}"
+
+
+def _short_path(path: str) -> str:
+    try:
+        rel = os.path.relpath(path)
+    except ValueError:
+        return path
+    return rel if not rel.startswith("..") else path
+
+
+def _in_kit(filename: str) -> bool:
+    return os.path.dirname(os.path.abspath(filename)) == _KIT_DIR
+
+
+def _user_trace(exc: BaseException) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _in_kit(f.filename)]
+    return "\n".join(_frame_line(f) for f in frames[-3:])
+
+
+def interrupt(thread: threading.Thread) -> None:
+    """Raise `_Abandoned` in `thread` the next time it runs Python code.
+
+    This stops a thread left spinning (a busy-wait that will never succeed), which
+    would otherwise steal the GIL from every later test. Skipped under a tracer
+    (coverage, a debugger): on CPython 3.11 a pending asynchronous exception in one
+    thread makes a traced thread spin forever in the interpreter's pending-call check.
+    """
+    if thread.ident is None or not thread.is_alive() or _traced():
+        return
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(  # pragma: no cover - never under coverage
+        ctypes.c_ulong(thread.ident), ctypes.py_object(_Abandoned)
+    )
+
+
+def _traced() -> bool:
+    if sys.gettrace() is not None:
+        return True
+    monitoring = getattr(sys, "monitoring", None)  # 3.12+: coverage's sysmon core
+    return monitoring is not None and any(monitoring.get_tool(i) for i in range(6))
+
+
+def probe_state(settings: Settings, queue: Any) -> str:
+    """The queue's observable state, read without risking a hang."""
+    parts = []
+    try:
+        size = call(settings, queue.qsize, bound=0.5)
+        parts.append(f"qsize()={size}")
+    except Stuck:
+        parts.append("qsize() did not answer within 0.5 s (its lock is held by a stuck thread?)")
+    except Exception as exc:  # noqa: BLE001
+        parts.append(f"qsize() raised {type(exc).__name__}")
+    unfinished = getattr(queue, "unfinished_tasks", None)
+    if isinstance(unfinished, int):
+        parts.append(f"unfinished_tasks={unfinished}")
+    maxsize = getattr(queue, "maxsize", None)
+    if isinstance(maxsize, int):
+        parts.append(f"maxsize={maxsize}")
+    return ", ".join(parts)

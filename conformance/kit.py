@@ -1,0 +1,109 @@
+"""`Kit`: what a conformance test works with, and the expectations it states.
+
+Every call into the implementation goes through `Kit.call` (bounded, on a daemon
+thread). `returns` and `raises` turn "the implementation did something else" into
+a `Violation` that says what was called, what happened and what was due.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .contract import Implementation
+from .harness import Pending, call
+from .items import describe
+from .settings import BLOCK_PROBE, CALL_BOUND, Settings
+from .verdict import Violation
+
+
+@dataclass
+class Outcome:
+    value: Any = None
+    error: BaseException | None = None
+    elapsed: float = 0.0
+
+    def text(self) -> str:
+        if self.error is not None:
+            return f"raised {type(self.error).__name__}({_safe(self.error)})"
+        return f"returned {describe(self.value) if self.value is not None else 'None'}"
+
+
+def _safe(error: BaseException) -> str:
+    text = str(error)
+    return repr(text) if text else ""
+
+
+class Kit:
+    def __init__(self, settings: Settings, impl: Implementation, name: str) -> None:
+        self.settings = settings
+        self.profile = settings.profile
+        self.impl = impl
+        self.Full = impl.Full
+        self.Empty = impl.Empty
+        self.ShutDown = impl.ShutDown
+        self.rng: random.Random = settings.rng(name)
+
+    def bound(self, seconds: float) -> float:
+        return self.settings.bound(seconds)
+
+    def call(self, fn, *args, **kwargs) -> Any:
+        """Call into the implementation with a bound (see `harness.call`)."""
+        return call(self.settings, fn, *args, **kwargs)
+
+    def queue(self, maxsize: int = 0) -> Any:
+        return self.call(self.impl.Queue, maxsize, what=f"Queue({maxsize})")
+
+    def outcome(self, what: str, fn, *args, bound: float = CALL_BOUND, prop: str = "deadlock",
+                **kwargs) -> Outcome:
+        start = time.monotonic()
+        try:
+            value = self.call(fn, *args, bound=bound, prop=prop, what=what, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - judged by the caller
+            return Outcome(error=exc, elapsed=time.monotonic() - start)
+        return Outcome(value=value, elapsed=time.monotonic() - start)
+
+    def returns(self, what: str, fn, *args, prop: str, due: str, bound: float = CALL_BOUND,
+                **kwargs) -> Any:
+        """The call must return; its value is handed back."""
+        result = self.outcome(what, fn, *args, bound=bound, prop=prop, **kwargs)
+        if result.error is not None:
+            raise Violation(prop, f"{what} {result.text()}; {due}.")
+        return result.value
+
+    def raises(self, exc_type: type[BaseException], what: str, fn, *args, prop: str, due: str,
+               bound: float = CALL_BOUND, stuck: str | None = None, **kwargs) -> Outcome:
+        """The call must raise `exc_type` (or a subclass).
+
+        `prop` is broken when it returns instead, `stuck` (default: `prop`) when it
+        does not come back at all, "exceptions" when it raises something else.
+        """
+        result = self.outcome(what, fn, *args, bound=bound, prop=stuck or prop, **kwargs)
+        if not isinstance(result.error, exc_type):
+            wrong = "exceptions" if result.error is not None else prop
+            raise Violation(wrong, f"{what} {result.text()}; {due}.")
+        return result
+
+    def get_item(self, queue: Any, expected: Any, what: str = "get_nowait()") -> Any:
+        """Take one item (non-blocking) and insist it is `expected` (by identity)."""
+        value = self.returns(what, queue.get_nowait, prop="conservation",
+                             due=f"{describe(expected)} was in the queue")
+        if value is not expected:
+            raise Violation("order", f"{what} returned {describe(value)}; "
+                            f"{describe(expected)} was due (first in, first out).")
+        return value
+
+    def start(self, fn, *args, **kwargs) -> Pending:
+        """Start a call that is expected to block; see `must_block`."""
+        return Pending(fn, args, kwargs)
+
+    def must_block(self, pending: Pending, what: str, prop: str = "blocking") -> None:
+        """`pending` must still be running after a short look (it should be waiting)."""
+        if pending.wait(BLOCK_PROBE):
+            worker = pending.worker
+            done = (f"raised {type(worker.error).__name__}" if worker.error is not None
+                    else f"returned {describe(worker.result)}")
+            raise Violation(prop, f"{what} {done} after {pending.elapsed:.3f} s instead of "
+                            "waiting.")

@@ -1,0 +1,73 @@
+"""The pytest11 entry point: options, and nothing else unless --prodcon-impl is given.
+
+pytest loads this module in every session of everyone who has prodcon installed,
+so it imports nothing heavy and registers its hooks and fixtures (`conformance.run`)
+only when a run asks for the kit.
+
+Where a setting comes from, lowest first: the ini file (`prodcon_*`), then the
+command line (`--prodcon-*`). Under pytest-xdist the controller draws the seed and
+hands it to the workers, so every process replays the same run.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+PROFILES = ("quick", "thorough")
+
+_OPTIONS = [
+    # (option, ini, type, help)
+    ("--prodcon-impl", "prodcon_impl", str,
+     "run the prodcon conformance suite against NAME: a dotted module importable from the "
+     "current directory, or a path to a .py file"),
+    ("--prodcon-seed", "prodcon_seed", int,
+     "seed every random choice of the run (default: a fresh one, printed in the header)"),
+    ("--prodcon-timeout-factor", "prodcon_timeout_factor", float,
+     "multiply every bound the kit waits for by this factor (slow machines: 2 or more)"),
+    ("--prodcon-profile", "prodcon_profile", str,
+     "quick (default, a CI gate) or thorough (more scenarios, threads and items)"),
+]
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("prodcon", "prodcon: producer-consumer conformance suite")
+    for option, ini, kind, text in _OPTIONS:
+        extra = {"choices": PROFILES} if option == "--prodcon-profile" else {}
+        group.addoption(option, dest=ini, type=kind, default=None, help=text, **extra)
+        parser.addini(ini, text, type="string", default=None)
+
+
+def setting(config: pytest.Config, name: str, kind: type = str):
+    """A setting's value: command line first, then the ini file, else None."""
+    value = config.getoption(name)
+    if value is None:
+        value = config.getini(name) or None
+        if value is not None:
+            try:
+                value = kind(value)
+            except ValueError:
+                raise pytest.UsageError(
+                    f"ini option {name}={value!r} is not a {kind.__name__}") from None
+    return value
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "prodcon_role(role): the contract role a conformance test checks "
+        "(queue or workers); deselected when that role comes from reference")
+    if setting(config, "prodcon_impl") is None:
+        return
+    from . import run  # heavy imports only now that the kit is asked for
+
+    run.activate(config)
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistHooks(), "prodcon-xdist")
+
+
+class _XdistHooks:
+    """The controller's seed travels to every worker, as pytest-randomly does it."""
+
+    def pytest_configure_node(self, node) -> None:
+        from . import run
+
+        node.workerinput["prodcon_seed"] = node.config.stash[run.KIT].settings.seed

@@ -1,0 +1,251 @@
+"""A prodcon run: the implementation loaded, the suite collected, failures explained.
+
+Registered by `conformance.plugin` only when --prodcon-impl is given. State lives in
+`config.stash[KIT]`; per-test findings ride on the reports, so they survive xdist.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import shlex
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from . import __version__, contract
+from .kit import Kit
+from .plugin import setting
+from .settings import PROFILES, Settings, new_seed
+from .verdict import PROPERTIES, Stuck, Violation
+
+SUITE_DIR = Path(__file__).parent / "suite"
+REPORT_KEY = "prodcon_properties"
+
+
+@dataclass
+class KitRun:
+    settings: Settings
+    impl: contract.Implementation
+    impl_arg: str  # as the user wrote it, for the replay command
+    threads_at_start: set = field(default_factory=set)
+    violated: dict[str, list[str]] = field(default_factory=dict)  # property -> test names
+    exitstatus: int = 0
+
+    def replay(self, test_name: str | None = None) -> str:
+        words = ["pytest", f"--prodcon-impl={self.impl_arg}",
+                 f"--prodcon-seed={self.settings.seed}",
+                 f"--prodcon-profile={self.settings.profile.name}"]
+        if self.settings.timeout_factor != 1.0:
+            words.append(f"--prodcon-timeout-factor={self.settings.timeout_factor:g}")
+        if test_name:
+            words += ["-k", test_name]
+        return shlex.join(words)
+
+
+KIT = pytest.StashKey[KitRun]()
+
+
+def activate(config: pytest.Config) -> None:
+    impl_arg = setting(config, "prodcon_impl")
+    profile_name = setting(config, "prodcon_profile") or "quick"
+    if profile_name not in PROFILES:
+        raise pytest.UsageError(f"prodcon_profile must be one of {', '.join(PROFILES)}")
+    factor = setting(config, "prodcon_timeout_factor", float) or 1.0
+    if factor <= 0:
+        raise pytest.UsageError("--prodcon-timeout-factor must be positive")
+    seed = setting(config, "prodcon_seed", int)
+    workerinput = getattr(config, "workerinput", None)
+    if seed is None and workerinput is not None:
+        seed = workerinput.get("prodcon_seed")
+    if seed is None:
+        seed = new_seed()
+    settings = Settings(seed=seed, profile=PROFILES[profile_name], timeout_factor=factor)
+    try:
+        impl = contract.load(impl_arg, Path(config.invocation_params.dir),
+                             settings.bound(contract.IMPORT_BOUND))
+    except contract.ContractError as exc:
+        raise pytest.UsageError(f"prodcon: {exc}") from None
+    config.stash[KIT] = KitRun(settings, impl, impl_arg, set(threading.enumerate()))
+    if config.args_source != pytest.Config.ArgsSource.ARGS:
+        # A bare `pytest --prodcon-impl=NAME` runs the bundled suite.
+        config.args = [str(SUITE_DIR)]
+    config.pluginmanager.register(sys.modules[__name__], "prodcon-run")
+    config.pluginmanager.register(Tally(config.stash[KIT]), "prodcon-tally")
+
+
+# --- hooks (active only in a prodcon run) ----------------------------------------------
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    kit = config.stash[KIT]
+    impl = kit.impl
+    version = f" {impl.version}" if impl.version else ""
+    gil = ""
+    if hasattr(sys, "_is_gil_enabled"):
+        gil = f", GIL {'enabled' if sys._is_gil_enabled() else 'disabled'}"
+    return [
+        f"prodcon {__version__}: implementation {kit.impl_arg}{version} "
+        f"({impl.file or 'built-in'})",
+        f"prodcon roles: {impl.roles_line()}",
+        f"prodcon run: --prodcon-seed={kit.settings.seed} --prodcon-profile="
+        f"{kit.settings.profile.name} --prodcon-timeout-factor={kit.settings.timeout_factor:g}"
+        f"{gil}",
+    ]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    kit = config.stash[KIT]
+    provided = {"queue": kit.impl.provides_queue, "workers": kit.impl.provides_workers}
+    keep, drop = [], []
+    for item in items:
+        marker = item.get_closest_marker("prodcon_role")
+        if marker is not None and not provided.get(marker.args[0], True):
+            drop.append(item)
+            continue
+        keep.append(item)
+        _add_backstop(config, item, kit.settings)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def _add_backstop(config: pytest.Config, item: pytest.Item, settings: Settings) -> None:
+    """pytest-timeout as a last resort behind the kit's own bounds, unless the user set one."""
+    if not config.pluginmanager.hasplugin("timeout"):
+        return
+    if item.get_closest_marker("timeout") or config.getoption("timeout", None):
+        return
+    item.add_marker(pytest.mark.timeout(settings.bound(600)))
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector):
+    """The suite's files are collected even where python_files says otherwise."""
+    if file_path.parent != SUITE_DIR or not file_path.name.startswith("test_"):
+        return None
+    if file_path.suffix != ".py" or _matches_python_files(parent.config, file_path):
+        return None  # pytest's own collector takes it
+    return pytest.Module.from_parent(parent, path=file_path)
+
+
+def _matches_python_files(config: pytest.Config, path: Path) -> bool:
+    return any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
+    outcome = yield
+    report = outcome.get_result()
+    if call.excinfo is None:
+        return
+    finding = _finding(call.excinfo.value)
+    if finding is None:
+        return
+    kit = item.config.stash[KIT]
+    report.longrepr = explain(finding, item, kit)
+    report.__dict__[REPORT_KEY] = list(finding.props)
+
+
+def _finding(exc: BaseException) -> Violation | Stuck | None:
+    if isinstance(exc, (Violation, Stuck)):
+        return exc
+    for inner in getattr(exc, "exceptions", ()):  # Hypothesis may group what it found
+        found = _finding(inner)
+        if found is not None:
+            return found
+    return None
+
+
+def explain(finding: Violation | Stuck, item: pytest.Item, kit: KitRun) -> str:
+    """The failure as a student reads it: property, what happened, what was due, replay."""
+    lines = []
+    for prop in finding.props:
+        lines.append(f"prodcon: property violated: {prop}")
+        lines.append(f"  correct behaviour: {PROPERTIES[prop]}")
+    lines.append("")
+    lines.append(finding.message)
+    notes = getattr(finding, "__notes__", None)
+    if notes:
+        lines.append("")
+        lines.extend(notes)
+    lines.append("")
+    shown_file = "" if (kit.impl.file or "").endswith(kit.impl_arg) else f" ({kit.impl.file})"
+    lines.append(f"implementation: {kit.impl_arg}{shown_file}")
+    lines.append(f"replay: {kit.replay(item.name)}")
+    return "\n".join(lines)
+
+
+class Tally:
+    """Counts the properties violated, for the summary; lives as long as the run."""
+
+    def __init__(self, kit: KitRun) -> None:
+        self.kit = kit
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        props = report.__dict__.get(REPORT_KEY)
+        if props and not report.passed:
+            for prop in props:
+                self.kit.violated.setdefault(prop, []).append(report.nodeid.split("::")[-1])
+
+    def pytest_terminal_summary(self, terminalreporter, exitstatus: int) -> None:
+        kit = self.kit
+        terminalreporter.section("prodcon")
+        if kit.violated:
+            summary = ", ".join(f"{p} ({len(t)})" for p, t in sorted(kit.violated.items()))
+            terminalreporter.write_line(f"prodcon violated: {summary}")
+        else:
+            terminalreporter.write_line("prodcon violated: none")
+        terminalreporter.write_line(f"prodcon replay: {kit.replay()}")
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    session.config.stash[KIT].exitstatus = int(exitstatus)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Threads the implementation left running must not keep pytest alive.
+
+    Daemon threads die with the process. A non-daemon thread the implementation
+    started and never ended would make the interpreter wait forever at exit; then
+    the process ends itself with the session's status, once pytest has reported.
+    """
+    kit = config.stash.get(KIT, None)
+    if kit is None or hasattr(config, "workerinput"):
+        return
+    stuck = [t for t in threading.enumerate()
+             if t not in kit.threads_at_start and t.is_alive() and not t.daemon]
+    if stuck and _is_outermost(config):
+        names = ", ".join(t.name for t in stuck)
+        sys.stderr.write(f"prodcon: implementation threads still running at exit ({names}); "
+                         "ending the process without waiting for them\n")
+        status = kit.exitstatus
+
+        def leave() -> None:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(status)
+
+        threading._register_atexit(leave)  # runs before the interpreter joins threads
+
+
+def _is_outermost(config: pytest.Config) -> bool:
+    """False inside pytester's in-process runs: the test session's own process lives on."""
+    return not os.environ.get("PYTEST_CURRENT_TEST")
+
+
+# --- fixtures --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def prodcon_impl(pytestconfig: pytest.Config) -> contract.Implementation:
+    """The implementation under test. Override it in a conftest.py to test an adapter."""
+    return pytestconfig.stash[KIT].impl
+
+
+@pytest.fixture
+def prodcon(request: pytest.FixtureRequest, prodcon_impl: contract.Implementation) -> Kit:
+    name = f"{Path(str(request.node.path)).name}::{request.node.name}"
+    return Kit(request.config.stash[KIT].settings, prodcon_impl, name)

@@ -1,0 +1,515 @@
+"""Concurrent scenarios: seeded producers and consumers, every queue call recorded.
+
+A scenario runs threads and records; it judges nothing itself but hands the
+history to the checkers. Two kinds:
+
+- `run_queue_scenario`: the kit's own producers and consumers drive the Queue
+  under test through every form of put and get.
+- `run_worker_scenario`: the user's `producer` and `consumer` run against a
+  known-good queue, coordinated by the N-sentinel protocol of the contract.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import checkers
+from .harness import Crew, Worker, call, probe_state
+from .history import History, gave, took
+from .items import Item, describe, make_batch
+from .settings import Settings, Shape
+from .verdict import Stuck, Violation, judge
+
+
+class Stop:
+    """The kit's own end-of-work marker for its consumers in queue-role scenarios."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+    def __repr__(self) -> str:
+        return f"stop#{self.index}"
+
+
+def _pause(rng: random.Random, slow: bool) -> None:
+    if slow and rng.random() < 0.3:
+        time.sleep(rng.uniform(0.0001, 0.001))
+
+
+def _describe_pending(history: History) -> Callable[[str], str]:
+    def doing(name: str) -> str:
+        pending = history.pending(name)
+        if pending is None:
+            return "not in a queue call"
+        waited = (time.perf_counter_ns() - pending.start) / 1e9
+        return f"in {pending.signature()} for {waited:.2f} s"
+
+    return doing
+
+
+def _state(settings: Settings, queue: Any, history: History) -> Callable[[], str]:
+    def state() -> str:
+        calls = history.calls()
+        put = sum(gave(c) for c in calls)
+        taken = sum(took(c) for c in calls)
+        return (f"{probe_state(settings, queue)}; history: {put} put() calls returned, "
+                f"{taken} items taken")
+
+    return state
+
+
+# --- Queue role -------------------------------------------------------------------------
+
+
+def _produce(view: Any, batch: Sequence[Any], rng: random.Random, slow: bool, full: type) -> None:
+    for item in batch:
+        form = rng.random()
+        while True:
+            try:
+                if form < 0.7:
+                    view.put(item)
+                elif form < 0.8:
+                    view.put(item, timeout=0.05)
+                elif form < 0.9:
+                    view.put(item, block=False)
+                else:
+                    view.put_nowait(item)
+                break
+            except full:
+                time.sleep(0.0002)  # the queue was full: a legal answer, try again
+        _pause(rng, slow)
+
+
+def _consume(view: Any, rng: random.Random, slow: bool, empty: type) -> None:
+    while True:
+        form = rng.random()
+        try:
+            if form < 0.7:
+                value = view.get()
+            elif form < 0.8:
+                value = view.get(timeout=0.05)
+            elif form < 0.9:
+                value = view.get(block=False)
+            else:
+                value = view.get_nowait()
+        except empty:
+            time.sleep(0.0002)  # nothing there yet: a legal answer, ask again
+            continue
+        if isinstance(value, Stop):
+            return
+        _pause(rng, slow)
+
+
+def run_queue_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.Random,
+                       items_per_producer: int) -> None:
+    """M producers and N consumers through the Queue under test; raise what breaks."""
+    queue = call(settings, impl.Queue, shape.maxsize, what=f"Queue({shape.maxsize})")
+    history = History()
+    batches = [make_batch(p, items_per_producer, rng) for p in range(shape.producers)]
+    stops = [Stop(i) for i in range(shape.consumers)]
+    crew = Crew(settings, history.progress, _state(settings, queue, history),
+                _describe_pending(history))
+    consumers = [
+        crew.start(f"c{i}", _consume, history.view(queue, f"c{i}"),
+                   random.Random(rng.random()), shape.pace == "slow-consumers", impl.Empty)
+        for i in range(shape.consumers)
+    ]
+    producers = [
+        crew.start(f"p{p}", _produce, history.view(queue, f"p{p}"), batch,
+                   random.Random(rng.random()), shape.pace == "slow-producers", impl.Full)
+        for p, batch in enumerate(batches)
+    ]
+    try:
+        crew.wait(producers, "waiting for the producers to put their items")
+        coordinator = history.view(queue, "main")
+        stopper = crew.start("main", lambda: [coordinator.put(s) for s in stops])
+        crew.wait([stopper, *consumers], "waiting for the consumers to take their stop markers")
+    except Stuck as stuck:
+        _explain_stuck(stuck, history, crew.workers, batches, stops)
+        raise
+    calls = history.calls()
+    judge(
+        checkers.thread_errors(crew.workers)
+        + checkers.conservation(calls, batches, extra=stops)
+        + checkers.producer_order(calls, batches)
+        + checkers.capacity(calls, shape.maxsize)
+    )
+
+
+def _explain_stuck(stuck: Stuck, history: History, workers: list[Worker],
+                   batches: Sequence[Sequence[Any]], stops: Sequence[Any]) -> None:
+    """A hang caused by a thread that died, or by items that vanished, says so."""
+    findings = checkers.thread_errors(workers)
+    if findings:
+        raise _with_consequence(findings, stuck) from None
+
+
+def _with_consequence(findings: list[Violation], stuck: Stuck) -> Violation:
+    """The findings that explain a hang, with the hang report as their consequence."""
+    verdict = Violation.combine(findings)
+    message = f"{verdict.message}\n\nAs a consequence the run got stuck: {stuck.message}"
+    return Violation(verdict.prop, message, verdict.props)
+
+
+# --- Worker role ------------------------------------------------------------------------
+
+
+class _Handler:
+    """The `handle` given to one consumer: records what it handled, and takes a moment.
+
+    The moment of work makes "task_done() before handle() finished" observable:
+    join() would return while a handle is still running.
+    """
+
+    def __init__(self, name: str, rng: random.Random, slow: bool) -> None:
+        self.name = name
+        self.rng = rng
+        self.slow = slow
+        self.handled: list[tuple[Any, int, int | None]] = []  # item, start, end
+        self.running: list[Any] = []
+
+    def __call__(self, item: Any) -> None:
+        start = time.perf_counter_ns()
+        entry = [item, start, None]
+        self.handled.append(entry)  # type: ignore[arg-type]
+        time.sleep(0.0002 if not self.slow else self.rng.uniform(0.0002, 0.002))
+        entry[2] = time.perf_counter_ns()
+
+
+def run_worker_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.Random,
+                        items_per_producer: int, odd_share: float = 0.25,
+                        quiet: float = 0.0) -> None:
+    """The user's producers and consumers, coordinated as the contract says.
+
+    `quiet` holds back every producer's first item that long, so consumers face an
+    empty queue for a while (a consumer must not take that for the end).
+    """
+    import reference
+
+    queue = reference.Queue(shape.maxsize)
+    sentinel = impl.sentinel
+    history = History()
+    batches = [make_batch(p, items_per_producer, rng, odd_share)
+               for p in range(shape.producers)]
+    crew = Crew(settings, history.progress, _state(settings, queue, history),
+                _describe_pending(history))
+    before = set(threading.enumerate())
+    handlers = [_Handler(f"c{i}", random.Random(rng.random()), shape.pace == "slow-consumers")
+                for i in range(shape.consumers)]
+    consumers = [crew.start(h.name, impl.consumer, history.view(queue, h.name), h)
+                 for h in handlers]
+    producers = []
+    for p, batch in enumerate(batches):
+        view = history.view(queue, f"p{p}")
+        if shape.pace == "slow-producers" or quiet:
+            batch_arg: Any = _SlowIterable(batch, random.Random(rng.random()), quiet,
+                                           shape.pace == "slow-producers")
+        else:
+            batch_arg = list(batch)
+        producers.append(crew.start(f"p{p}", impl.producer, view, batch_arg))
+    coordinator = history.view(queue, "main")
+    judgement = _WorkerJudge(history, batches, handlers, consumers, producers, sentinel)
+    join_call = None
+    try:
+        crew.wait(producers, "waiting for every producer(q, items) call to return")
+        joiner = crew.start("main-join", coordinator.join)
+        crew.wait([joiner], "waiting for q.join() after the producers returned", prop="join")
+        join_call = coordinator.log[-1]
+        stopper = crew.start("main", lambda: [coordinator.put(sentinel) for _ in consumers])
+        crew.wait([stopper], "putting one sentinel per consumer")
+        crew.wait(consumers, "waiting for the consumers to return after the sentinels",
+                  prop="sentinel-shutdown")
+    except Stuck as stuck:
+        findings = judgement.findings(join_call=None, finished=False)
+        if findings:
+            raise _with_consequence(findings, stuck) from None
+        raise
+    leftovers = _new_threads(before, settings)
+    findings = judgement.findings(join_call=join_call, finished=True)
+    if leftovers:
+        findings.append(Violation(
+            "sentinel-shutdown",
+            f"threads started by the implementation were still running after every consumer "
+            f"returned: {', '.join(t.name for t in leftovers)}. No thread may be left behind.",
+        ))
+    judge(findings)
+
+
+class _SlowIterable:
+    """The items of a slow producer: each one takes a moment to make."""
+
+    def __init__(self, batch: Sequence[Any], rng: random.Random, quiet: float,
+                 slow: bool) -> None:
+        self.batch = batch
+        self.rng = rng
+        self.quiet = quiet
+        self.slow = slow
+
+    def __iter__(self):
+        if self.quiet:
+            time.sleep(self.quiet)
+        for item in self.batch:
+            _pause(self.rng, self.slow)
+            yield item
+
+    def __len__(self) -> int:
+        return len(self.batch)
+
+    def __getitem__(self, index):
+        return self.batch[index]
+
+
+def _new_threads(before: set[threading.Thread], settings: Settings) -> list[threading.Thread]:
+    deadline = time.monotonic() + settings.bound(1.0)
+    while True:
+        left = [t for t in threading.enumerate()
+                if t not in before and t.is_alive() and not t.name.startswith("prodcon-")]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.01)
+
+
+class _WorkerJudge:
+    """Everything the contract says of producers and consumers, from the history."""
+
+    def __init__(self, history: History, batches, handlers, consumers, producers, sentinel):
+        self.history = history
+        self.batches = batches
+        self.handlers = handlers
+        self.consumers = consumers
+        self.producers = producers
+        self.sentinel = sentinel
+
+    def findings(self, join_call, finished: bool) -> list[Violation]:
+        found = checkers.thread_errors(self.producers + self.consumers)
+        found += self._producers_put_in_order()
+        found += self._sentinels(finished)
+        found += self._task_done_counts()
+        if join_call is not None:
+            found += self._join_after_handles(join_call)
+        if finished:
+            found += self._handled_once()
+            found += self._consumer_order()
+        return found
+
+    def _gets(self, name: str) -> list:
+        return [c for c in self.history.calls(name) if took(c)]
+
+    def _producers_put_in_order(self) -> list[Violation]:
+        found = []
+        for worker, batch in zip(self.producers, self.batches, strict=True):
+            if worker.alive:
+                continue  # still putting (or stuck): judged when it returns
+            puts = [c for c in self.history.calls(worker.name) if gave(c)]
+            sentinels = [c for c in puts if c.item is self.sentinel]
+            if sentinels:
+                found.append(Violation(
+                    "sentinel-shutdown",
+                    f"producer {worker.name} put the sentinel ({self.sentinel!r}) into the queue. "
+                    "Producers put only their items; the coordinator puts one sentinel per "
+                    "consumer once all work is done, so a producer's sentinel stops a consumer "
+                    "too early.",
+                ))
+            put_items = [c.item for c in puts if c.item is not self.sentinel]
+            late = [c for c in puts if worker.ended is not None and c.start > worker.ended]
+            if late:
+                found.append(Violation(
+                    "conservation",
+                    f"producer {worker.name} returned before putting all its items: "
+                    f"{named_calls(late)} were put after producer() had returned (from another "
+                    "thread). The coordinator takes the return as 'all items are in the queue'.",
+                ))
+            expected_ids = [id(i) for i in batch]
+            if [id(i) for i in put_items] != expected_ids:
+                missing = [i for i in batch if id(i) not in {id(x) for x in put_items}]
+                if missing:
+                    found.append(Violation(
+                        "conservation",
+                        f"producer {worker.name} never put {checkers.named(missing)} "
+                        f"(it put {len(put_items)} of its {len(batch)} items). "
+                        "producer(q, items) must put every item.",
+                    ))
+                else:
+                    first = next(k for k, (a, b) in enumerate(zip(put_items, batch, strict=False))
+                                 if a is not b)
+                    found.append(Violation(
+                        "order",
+                        f"producer {worker.name} put {describe(put_items[first])} where "
+                        f"{describe(batch[first])} was due: items must be put in the order given.",
+                    ))
+        return found
+
+    def _sentinels(self, finished: bool) -> list[Violation]:
+        found = []
+        for worker in self.consumers:
+            gets = self._gets(worker.name)
+            got = [c for c in gets if c.value is self.sentinel]
+            if len(got) > 1:
+                found.append(Violation(
+                    "sentinel-shutdown",
+                    f"consumer {worker.name} took {len(got)} sentinels; it must return right "
+                    "after the first, leaving the others for the other consumers.",
+                ))
+            if worker.alive:
+                continue
+            if worker.error is None and (not gets or gets[-1].value is not self.sentinel):
+                last = f"right after taking {describe(gets[-1].value)}" if gets else \
+                    "without taking anything"
+                found.append(Violation(
+                    "sentinel-shutdown",
+                    f"consumer {worker.name} returned before its sentinel, {last}. A consumer "
+                    "returns only on the sentinel (compared with `is`): not on a falsy item, "
+                    "not on an item equal to the sentinel, not on a momentarily empty queue.",
+                ))
+        for handler in self.handlers:
+            for entry in handler.handled:
+                if entry[0] is self.sentinel:
+                    found.append(Violation(
+                        "conservation",
+                        f"consumer {handler.name} called handle() on the sentinel "
+                        f"({self.sentinel!r}); the sentinel means 'stop', it is not an item.",
+                    ))
+                    break
+        return found
+
+    def _task_done_counts(self) -> list[Violation]:
+        found = []
+        for handler in self.handlers:
+            done = sum(1 for c in self.history.calls(handler.name) if c.op == "task_done" and c.ok)
+            handled = len(handler.handled)
+            if done < handled:
+                found.append(Violation(
+                    "join",
+                    f"consumer {handler.name} handled {handled} items but called task_done() "
+                    f"only {done} times, so q.join() can never return. Call q.task_done() once "
+                    "for every item taken, after handle(item).",
+                ))
+        return found
+
+    def _join_after_handles(self, join_call) -> list[Violation]:
+        unfinished = [(h.name, entry[0]) for h in self.handlers for entry in list(h.handled)
+                      if entry[1] < join_call.end
+                      and (entry[2] is None or entry[2] > join_call.end)]
+        if not unfinished:
+            return []
+        name, item = unfinished[0]
+        return [Violation(
+            "join",
+            f"q.join() returned while {name} was still handling {describe(item)} "
+            f"({len(unfinished)} handle() call(s) unfinished): task_done() was called before "
+            "handle(item) had finished. Call q.task_done() after handling the item.",
+        )]
+
+    def _handled_once(self) -> list[Violation]:
+        seen: dict[int, list[str]] = {}
+        for handler in self.handlers:
+            for entry in handler.handled:
+                seen.setdefault(id(entry[0]), []).append(handler.name)
+        everything = [i for b in self.batches for i in b]
+        lost = [i for i in everything if id(i) not in seen]
+        doubled = [i for i in everything if len(seen.get(id(i), ())) > 1]
+        legal = {id(i) for i in everything} | {id(self.sentinel)}
+        invented = [entry[0] for h in self.handlers for entry in h.handled
+                    if id(entry[0]) not in legal]
+        found = []
+        if lost:
+            found.append(Violation(
+                "conservation",
+                f"{len(lost)} item(s) were never handled: {checkers.named(lost)}. Every item "
+                "a producer is given must reach handle() exactly once.",
+            ))
+        if doubled:
+            found.append(Violation(
+                "conservation",
+                f"{len(doubled)} item(s) were handled more than once: {checkers.named(doubled)} "
+                f"({describe(doubled[0])} by {', '.join(seen[id(doubled[0])])}).",
+            ))
+        if invented:
+            found.append(Violation(
+                "conservation",
+                f"handle() was called with objects no producer was given: "
+                f"{checkers.named(invented)}.",
+            ))
+        return found
+
+    def _consumer_order(self) -> list[Violation]:
+        for handler in self.handlers:
+            last_seq: dict[int, Item] = {}
+            for entry in handler.handled:
+                item = entry[0]
+                if not isinstance(item, Item):
+                    continue
+                before = last_seq.get(item.producer)
+                if before is not None and before.seq > item.seq:
+                    return [Violation(
+                        "order",
+                        f"consumer {handler.name} handled {describe(item)} after "
+                        f"{describe(before)}, although producer p{item.producer} put it first. "
+                        "A consumer handles items in the order it takes them from the queue.",
+                    )]
+                last_seq[item.producer] = item
+        return []
+
+
+def named_calls(calls) -> str:
+    return checkers.named([c.item for c in calls])
+
+
+# --- join under load --------------------------------------------------------------------
+
+
+def _work_and_ack(view: Any, rng: random.Random) -> None:
+    """A consumer that takes its time over each item, then calls task_done()."""
+    while True:
+        value = view.get()
+        if isinstance(value, Stop):
+            return
+        time.sleep(rng.uniform(0.0001, 0.0015))
+        view.task_done()
+
+
+def run_join_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.Random,
+                      items_per_producer: int) -> None:
+    """join() under load returns once, and only once, every task_done() was called."""
+    queue = call(settings, impl.Queue, shape.maxsize, what=f"Queue({shape.maxsize})")
+    history = History()
+    batches = [make_batch(p, items_per_producer, rng, odd_share=0.0)
+               for p in range(shape.producers)]
+    stops = [Stop(i) for i in range(shape.consumers)]
+    crew = Crew(settings, history.progress, _state(settings, queue, history),
+                _describe_pending(history))
+    consumers = [crew.start(f"c{i}", _work_and_ack, history.view(queue, f"c{i}"),
+                            random.Random(rng.random())) for i in range(shape.consumers)]
+    producers = [crew.start(f"p{p}", lambda v, b: [v.put(i) for i in b],
+                            history.view(queue, f"p{p}"), batch)
+                 for p, batch in enumerate(batches)]
+    total = sum(len(b) for b in batches)
+    try:
+        crew.wait(producers, "waiting for the producers to put their items")
+        joiner_view = history.view(queue, "joiner")
+        joiner = crew.start("joiner", joiner_view.join)
+        crew.wait([joiner], f"waiting for join() while consumers finish {total} tasks",
+                  prop="join")
+        join_call = joiner_view.log[-1]
+        acks = sorted(c.start for c in history.calls() if c.op == "task_done" and c.ok)
+        early = sum(1 for start in acks if start < join_call.end)
+        if early < total:
+            raise Violation(
+                "join",
+                f"join() returned when only {early} of {total} task_done() calls had been "
+                f"made ({total - early} items were still being worked on). join() must block "
+                "until task_done() was called for every item put.",
+            )
+        stopper_view = history.view(queue, "main")
+        stopper = crew.start("main", lambda: [stopper_view.put(s) for s in stops])
+        crew.wait([stopper, *consumers], "waiting for the consumers to stop")
+    except Stuck as stuck:
+        _explain_stuck(stuck, history, crew.workers, batches, stops)
+        raise
+    judge(checkers.thread_errors(crew.workers))

@@ -1,0 +1,128 @@
+"""Run settings: the seed, the one timing factor, and the profile's scenario shapes.
+
+Everything random in a run flows from `Settings.seed`; every bound flows through
+`Settings.bound`, so a slow CI machine needs one knob (`--prodcon-timeout-factor`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass, field
+
+#: A call that must return at once (put_nowait, qsize, ...) gets this long before
+#: the kit calls it stuck. CPython's test_queue and the JSR-166 TCK use 10 s for
+#: "must succeed"; a non-blocking call is given a fifth of that.
+CALL_BOUND = 2.0
+#: A scenario that makes no progress at all (no queue call completes) this long is
+#: deadlocked. Progress-based, so a slow but working implementation never trips it.
+STALL_BOUND = 5.0
+#: How long the kit watches a call that must block before deciding it blocks.
+BLOCK_PROBE = 0.1
+
+
+@dataclass(frozen=True)
+class Shape:
+    """The fixed part of a concurrent scenario: who runs, against what capacity."""
+
+    producers: int
+    consumers: int
+    maxsize: int
+    pace: str = "even"  # "even", "slow-producers" or "slow-consumers"
+
+    @property
+    def id(self) -> str:
+        size = f"max{self.maxsize}" if self.maxsize > 0 else f"unbounded{self.maxsize}"
+        size = size.replace("-", "neg")
+        return f"{self.producers}p{self.consumers}c-{size}-{self.pace}"
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    items_per_producer: int
+    repeats: int  # runs of each concurrent scenario, each with its own derived seed
+    model_examples: int  # Hypothesis examples for the sequential model
+    queue_shapes: tuple[Shape, ...] = field(default=())
+    worker_shapes: tuple[Shape, ...] = field(default=())
+
+
+_QUICK_QUEUE = (
+    Shape(1, 1, 1),
+    Shape(2, 2, 2, "slow-consumers"),
+    Shape(4, 4, 1),
+    Shape(8, 2, 3, "slow-consumers"),
+    Shape(2, 8, 2, "slow-producers"),
+    Shape(3, 3, 0),
+    Shape(4, 2, -1, "slow-producers"),
+    Shape(8, 8, 5),
+)
+_QUICK_WORKERS = (
+    Shape(1, 1, 1),
+    Shape(2, 3, 2, "slow-consumers"),
+    Shape(4, 4, 0),
+    Shape(3, 2, -1, "slow-producers"),
+    Shape(8, 8, 1),
+)
+
+PROFILES = {
+    "quick": Profile(
+        name="quick",
+        items_per_producer=150,
+        repeats=1,
+        model_examples=60,
+        queue_shapes=_QUICK_QUEUE,
+        worker_shapes=_QUICK_WORKERS,
+    ),
+    "thorough": Profile(
+        name="thorough",
+        items_per_producer=1000,
+        repeats=3,
+        model_examples=400,
+        queue_shapes=_QUICK_QUEUE
+        + tuple(
+            Shape(p, c, m, pace)
+            for p, c, m, pace in [
+                (1, 8, 1, "slow-producers"),
+                (8, 1, 1, "slow-consumers"),
+                (5, 3, 2, "even"),
+                (6, 6, 16, "slow-consumers"),
+                (7, 5, 3, "slow-producers"),
+                (8, 8, 1, "slow-consumers"),
+                (2, 2, -5, "even"),
+                (1, 1, 0, "slow-producers"),
+            ]
+        ),
+        worker_shapes=_QUICK_WORKERS
+        + (
+            Shape(8, 1, 2, "slow-consumers"),
+            Shape(1, 8, 1, "slow-producers"),
+            Shape(6, 6, 3, "even"),
+            Shape(5, 7, 0, "slow-consumers"),
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    seed: int
+    profile: Profile
+    timeout_factor: float = 1.0
+
+    def bound(self, seconds: float) -> float:
+        """A ceiling for something that must happen, scaled for slow machines."""
+        return seconds * self.timeout_factor
+
+    def rng(self, *labels: object) -> random.Random:
+        """A generator that depends only on the run's seed and the labels given.
+
+        Labels are usually the test's node id, so a test draws the same numbers
+        whatever ran before it and on whichever xdist worker it lands.
+        """
+        text = ":".join(str(label) for label in (self.seed, *labels))
+        return random.Random(int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big"))
+
+
+def new_seed() -> int:
+    return random.SystemRandom().randrange(1, 10**9)

@@ -1,0 +1,68 @@
+"""Many producers and consumers at once: no item lost, duplicated or invented; FIFO per
+producer; capacity never exceeded. The shapes come from the profile (quick/thorough);
+items, pauses and the mix of put/get forms from the run's seed.
+"""
+
+import random
+
+import pytest
+
+from conformance.harness import Crew
+from conformance.history import History
+from conformance.items import (
+    PLAIN_VALUES,
+    EqualsEverything,
+    FalsyItem,
+    TouchyItem,
+    UnhashableItem,
+    describe,
+)
+from conformance.scenario import run_queue_scenario
+from conformance.verdict import Violation, judge
+
+pytestmark = pytest.mark.prodcon_role("queue")
+
+
+def pytest_generate_tests(metafunc):
+    if "queue_shape" in metafunc.fixturenames:
+        shapes = metafunc.config.stash[_kit_key()].settings.profile.queue_shapes
+        metafunc.parametrize("queue_shape", shapes, ids=[s.id for s in shapes])
+
+
+def _kit_key():
+    from conformance.run import KIT
+
+    return KIT
+
+
+def test_conservation_order_capacity(prodcon, queue_shape):
+    for _ in range(prodcon.profile.repeats):
+        run_queue_scenario(prodcon.settings, prodcon.impl, queue_shape,
+                           random.Random(prodcon.rng.random()),
+                           prodcon.profile.items_per_producer)
+
+
+@pytest.mark.parametrize("maxsize", [1, 0])
+def test_odd_items_pass_through_in_order(prodcon, maxsize):
+    """One producer, one consumer: the exact objects come out, in order, however odd."""
+    values = []
+    for seq in range(60):
+        kind = seq % 5
+        values.append(PLAIN_VALUES[seq % len(PLAIN_VALUES)] if kind == 0 else
+                      (FalsyItem, EqualsEverything, UnhashableItem, TouchyItem)[kind - 1](0, seq))
+    q = prodcon.queue(maxsize)
+    history = History()
+    crew = Crew(prodcon.settings, history.progress)
+    producer_view = history.view(q, "p0")
+    consumer_view = history.view(q, "c0")
+    taken = []
+    producer = crew.start("p0", lambda: [producer_view.put(v) for v in values])
+    consumer = crew.start("c0", lambda: [taken.append(consumer_view.get()) for _ in values])
+    crew.wait([producer, consumer], "passing odd items through the queue", prop="any-item")
+    judge([Violation("any-item", f"thread {w.name} died with {type(w.error).__name__}: "
+                     f"{w.error}\n    {w.error_trace}") for w in (producer, consumer) if w.error])
+    for index, (sent, got) in enumerate(zip(values, taken, strict=False)):
+        if sent is not got:
+            raise Violation("any-item", f"item #{index} put was {describe(sent)} but get() "
+                            f"returned {describe(got)}; the very objects put, in the order "
+                            "put, were due")

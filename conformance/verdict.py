@@ -1,0 +1,77 @@
+"""What a failed check raises, and the properties it can name.
+
+Two kinds: `Violation` for a property the implementation broke (an AssertionError,
+so Hypothesis shrinks it), and `Stuck` for a call or scenario that stopped making
+progress (a BaseException, so Hypothesis does not replay a hang dozens of times
+while shrinking). The plugin turns both into a report a student can read.
+"""
+
+from __future__ import annotations
+
+#: The properties a failure can name, with what the correct behaviour is.
+PROPERTIES = {
+    "conservation": "every item put is taken exactly once: none lost, none duplicated, "
+    "nothing invented",
+    "order": "the items of one producer come out in the order that producer put them",
+    "capacity": "a queue never holds more than maxsize items; maxsize <= 0 means unbounded",
+    "blocking": "a blocking put/get waits until it can proceed and then does; "
+    "a non-blocking form never waits",
+    "timeout": "a timed put/get raises Full/Empty once its timeout has elapsed, never before",
+    "exceptions": "Full, Empty and ValueError exactly where queue.Queue raises them, "
+    "and nothing else escapes",
+    "sizes": "qsize(), empty() and full() describe the queue exactly when nothing is moving",
+    "any-item": "any object is a valid item: None, falsy, unhashable, or with an odd "
+    "__eq__/__bool__",
+    "join": "join() returns only once task_done() was called for every item put, "
+    "and does return then",
+    "sentinel-shutdown": "each of N consumers returns right after taking exactly one of the "
+    "N sentinels; producers put no sentinel; no thread is left running",
+    "deadlock": "every scenario keeps making progress until it finishes",
+    "queue-shutdown": "shutdown() follows Python 3.13's queue.Queue.shutdown semantics",
+}
+
+
+class Violation(AssertionError):
+    """The implementation broke `prop`; `message` says how, to whom, and what was due.
+
+    Several findings of one scenario travel together (`combine`), so one run reports
+    everything it saw; `props` lists every property among them.
+    """
+
+    def __init__(self, prop: str, message: str, props: tuple[str, ...] = ()) -> None:
+        assert prop in PROPERTIES, prop
+        super().__init__(message)
+        self.prop = prop
+        self.message = message
+        self.props = props or (prop,)
+
+    @classmethod
+    def combine(cls, violations: list[Violation]) -> Violation:
+        if len(violations) == 1:
+            return violations[0]
+        props = tuple(dict.fromkeys(p for v in violations for p in v.props))
+        parts = [f"[{v.prop}] {v.message}" for v in violations]
+        return cls(violations[0].prop, "\n\n".join(parts), props)
+
+
+def judge(violations: list[Violation]) -> None:
+    """Raise every violation found, together, or nothing."""
+    if violations:
+        raise Violation.combine(violations)
+
+
+class Stuck(BaseException):
+    """A call or a scenario stopped making progress within its bound."""
+
+    def __init__(self, prop: str, message: str) -> None:
+        assert prop in PROPERTIES, prop
+        super().__init__(message)
+        self.prop = prop
+        self.message = message
+        self.props = (prop,)
+
+
+def expect(condition: bool, prop: str, message: str) -> None:
+    """Raise a `Violation` of `prop` unless `condition` holds."""
+    if not condition:
+        raise Violation(prop, message)

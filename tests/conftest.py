@@ -1,0 +1,65 @@
+"""Helpers for running the kit as a user does: `pytest --prodcon-impl=...` in a subprocess.
+
+Subprocesses, not in-process runs: a broken implementation leaves stuck threads
+behind, and those must die with their own process, not pile up in this one.
+"""
+
+import ast
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ZOO = Path(__file__).parent / "zoo"
+REPO = Path(__file__).parent.parent
+SEED = 20261128
+
+
+@dataclass
+class KitResult:
+    ret: int
+    violated: set
+    output: str
+    outcomes: dict  # test name -> "passed"/"failed"/...
+
+    def __str__(self) -> str:
+        return self.output[-6000:]
+
+
+def parse(result) -> KitResult:
+    text = "\n".join(result.outlines + result.errlines)
+    violated = set()
+    match = re.search(r"^prodcon violated: (.*)$", text, re.M)
+    if match and match.group(1) != "none":
+        violated = {part.split(" (")[0] for part in match.group(1).split(", ")}
+    outcomes = {}
+    for line in result.outlines:
+        found = re.match(r"^(PASSED|FAILED|SKIPPED|ERROR) (\S+)", line)
+        if found:
+            outcomes[found.group(2).split("::")[-1]] = found.group(1).lower()
+    return KitResult(result.ret, violated, text, outcomes)
+
+
+@pytest.fixture
+def run_kit(pytester):
+    """Run the kit on `impl` in a fresh process; every run is bounded."""
+
+    def run(impl, *args, seed=SEED, timeout=600):
+        result = pytester.runpytest_subprocess(
+            f"--prodcon-impl={impl}", f"--prodcon-seed={seed}", "-p", "no:cacheprovider",
+            "-p", "no:randomly", "-rA", *args, timeout=timeout)
+        return parse(result)
+
+    return run
+
+
+def caught_by(module: Path) -> str:
+    """The property a zoo module declares, read without importing it."""
+    tree = ast.parse(module.read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "CAUGHT_BY" for t in node.targets
+        ):
+            return ast.literal_eval(node.value)
+    raise LookupError(f"{module} declares no CAUGHT_BY")

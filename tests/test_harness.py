@@ -1,0 +1,100 @@
+"""The harness: bounded calls, stuck reports, and what happens to threads left behind."""
+
+import threading
+import time
+
+import pytest
+
+from conformance import harness
+from conformance.harness import Crew, Pending, call
+from conformance.history import History
+from conformance.settings import PROFILES, Settings
+from conformance.verdict import Stuck
+
+FAST = Settings(seed=1, profile=PROFILES["quick"], timeout_factor=0.1)
+
+
+def test_call_returns_and_reraises():
+    assert call(FAST, lambda a, b=0: a + b, 1, b=2) == 3
+    with pytest.raises(ZeroDivisionError):
+        call(FAST, lambda: 1 / 0)
+
+
+def test_stuck_call_names_the_line_it_waits_on():
+    lock = threading.Lock()
+    lock.acquire()
+
+    def wait_forever():
+        lock.acquire()  # the line the report must show
+
+    with pytest.raises(Stuck) as caught:
+        call(FAST, wait_forever, prop="blocking", what="wait_forever()",
+             state=lambda: "qsize()=3")
+    stuck = caught.value
+    assert stuck.prop == "blocking"
+    assert "wait_forever() had not returned after" in stuck.message
+    assert "in wait_forever: lock.acquire()  # the line the report must show" in stuck.message
+    assert "queue state: qsize()=3" in stuck.message
+    lock.release()
+
+
+def test_crew_waits_while_progress_is_made():
+    history = History()
+    import queue
+
+    q = queue.Queue()
+    view = history.view(q, "slow")
+    crew = Crew(FAST, history.progress)
+
+    def slow_producer():
+        for i in range(8):  # 8 x 0.1 s: longer than the 0.5 s stall bound, always progressing
+            time.sleep(0.1)
+            view.put(i)
+
+    worker = crew.start("slow", slow_producer)
+    crew.wait([worker], "a slow but steady producer")
+    assert q.qsize() == 8
+
+
+def test_crew_reports_every_stuck_thread():
+    history = History()
+    event = threading.Event()
+    crew = Crew(FAST, history.progress, state=lambda: "nothing moves",
+                doing=lambda name: f"{name} is waiting")
+    workers = [crew.start(f"t{i}", event.wait) for i in range(2)]
+    with pytest.raises(Stuck) as caught:
+        crew.wait(workers, "two threads that never finish")
+    text = caught.value.message
+    assert "no progress for 0.5 s while two threads that never finish" in text
+    assert "t0: t0 is waiting" in text and "t1: t1 is waiting" in text
+    assert "queue state: nothing moves" in text
+    event.set()
+
+
+@pytest.mark.skipif(harness._traced(), reason="interrupting threads is off under a tracer")
+def test_interrupt_stops_a_spinning_thread():
+    stop = threading.Event()
+
+    def spin():
+        while not stop.is_set():
+            pass
+
+    pending = Pending(spin)
+    time.sleep(0.05)
+    harness.interrupt(pending.worker.thread)
+    assert pending.wait(2.0), "the spinning thread should have been stopped"
+    assert pending.worker.error is None  # _Abandoned is swallowed, not reported
+    stop.set()
+
+
+def test_probe_state_survives_a_held_lock():
+    import queue
+
+    q = queue.Queue(3)
+    q.put(1)
+    assert harness.probe_state(FAST, q) == "qsize()=1, unfinished_tasks=1, maxsize=3"
+    q.mutex.acquire()
+    try:
+        assert "qsize() did not answer" in harness.probe_state(FAST, q)
+    finally:
+        q.mutex.release()

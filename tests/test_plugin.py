@@ -1,0 +1,176 @@
+"""The plugin as a user meets it: inert by default, options, header, replay, hangs."""
+
+import re
+import time
+
+from conftest import ZOO, parse
+
+STDLIB = "from queue import Queue, Full, Empty\n"
+
+
+def test_inert_without_impl(pytester):
+    pytester.makepyfile(test_plain="def test_ok():\n    assert True\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "prodcon" not in result.stdout.str().replace("prodcon-0.1.0", "")
+    result = pytester.runpytest_subprocess("--help")
+    assert "--prodcon-impl=PRODCON_IMPL" in result.stdout.str()
+
+
+def test_module_name_in_empty_directory_passes(pytester, run_kit):
+    pytester.makepyfile(mymodule=STDLIB)
+    result = run_kit("mymodule")
+    assert result.ret == 0, result
+    assert "prodcon roles: Queue from mymodule; producer, consumer from reference" in result.output
+    assert re.search(r"\d+ passed", result.output)
+
+
+def test_path_to_file_works_the_same(pytester, run_kit):
+    pytester.makepyfile(mymodule=STDLIB)
+    by_path = run_kit("mymodule.py")
+    by_name = run_kit("mymodule")
+    assert by_path.ret == by_name.ret == 0, by_path
+    assert set(by_path.outcomes) == set(by_name.outcomes)
+
+
+def test_ini_twin_and_header(pytester):
+    pytester.makepyfile(mymodule=STDLIB)
+    pytester.makeini("[pytest]\nprodcon_impl = mymodule\nprodcon_seed = 77\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "fifo")
+    result.assert_outcomes(passed=1)
+    out = result.stdout.str()
+    assert "--prodcon-seed=77 --prodcon-profile=quick --prodcon-timeout-factor=1" in out
+    assert "prodcon replay: pytest --prodcon-impl=mymodule --prodcon-seed=77" in out
+
+
+def test_command_line_beats_ini(pytester):
+    pytester.makepyfile(mymodule=STDLIB)
+    pytester.makeini("[pytest]\nprodcon_impl = nosuchmodule\nprodcon_seed = 77\n")
+    result = pytester.runpytest_subprocess("--prodcon-impl=mymodule", "--prodcon-seed=5",
+                                           "-p", "no:cacheprovider", "-k", "fifo")
+    result.assert_outcomes(passed=1)
+    assert "--prodcon-seed=5 " in result.stdout.str()
+
+
+def test_failure_names_property_items_and_replay(pytester, run_kit):
+    result = run_kit(ZOO / "broken" / "lifo.py", "-k", "fifo_one_producer")
+    assert result.ret == 1
+    assert "prodcon: property violated: order" in result.output
+    assert "p0#0 was due" in result.output
+    assert (f"replay: pytest --prodcon-impl={ZOO / 'broken' / 'lifo.py'} --prodcon-seed=20261128"
+            " --prodcon-profile=quick -k test_fifo_one_producer") in result.output
+
+
+def test_import_error_is_a_usage_error(pytester):
+    pytester.makepyfile(badmod="import nosuchthing\n")
+    result = pytester.runpytest_subprocess("--prodcon-impl=badmod")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*prodcon: importing 'badmod' raised ModuleNotFoundError*"])
+
+
+def test_missing_module_is_a_usage_error(pytester):
+    result = pytester.runpytest_subprocess("--prodcon-impl=nosuchmodule")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*no module named 'nosuchmodule' importable from*"])
+
+
+def test_bad_profile_is_rejected(pytester):
+    pytester.makepyfile(mymodule=STDLIB)
+    result = pytester.runpytest_subprocess("--prodcon-impl=mymodule", "--prodcon-profile=slow")
+    assert result.ret == 4
+
+
+def test_seed_replays_the_same_failure(pytester, run_kit):
+    """One seed, one run: a sequential failure reads the same, word for word."""
+    module = ZOO / "broken" / "qsize_off_by_one.py"
+    runs = [run_kit(module, "-k", "sequential_model") for _ in range(2)]
+    texts = [r.output.split("FAILURES")[1].split("implementation:")[0] for r in runs]
+    assert runs[0].ret == runs[1].ret == 1
+    assert "Failing test case" in texts[0] and texts[0] == texts[1]
+
+
+def test_seed_fixes_every_random_choice():
+    from conformance.items import make_batch
+    from conformance.settings import PROFILES, Settings
+
+    def kinds(seed, label):
+        rng = Settings(seed, PROFILES["quick"]).rng(label)
+        return [type(i).__name__ for i in make_batch(0, 50, rng)], rng.random()
+
+    assert kinds(5, "t") == kinds(5, "t")
+    assert kinds(5, "t") != kinds(6, "t") and kinds(5, "t") != kinds(5, "u")
+
+
+def test_deadlock_is_reported_and_the_run_goes_on(pytester, run_kit):
+    pytester.makepyfile(stuckq='''
+import threading
+from queue import Full, Empty
+
+class Queue:
+    """Every call takes a lock it never gives back."""
+    def __init__(self, maxsize=0):
+        self.lock = threading.Lock()
+    def _stuck(self, *args, **kwargs):
+        self.lock.acquire()
+        self.lock.acquire()
+    put = get = put_nowait = get_nowait = task_done = join = _stuck
+    qsize = empty = full = _stuck
+''')
+    start = time.monotonic()
+    result = run_kit("stuckq", "--prodcon-timeout-factor=0.25", "-k",
+                     "fifo_one_producer or get_blocks_while_empty or conservation_order")
+    elapsed = time.monotonic() - start
+    assert result.ret == 1
+    assert "deadlock" in result.violated
+    assert "had not returned after" in result.output
+    assert "stuckq.py" in result.output and "in _stuck: self.lock.acquire()" in result.output
+    assert "qsize() did not answer" in result.output
+    assert len([o for o in result.outcomes.values() if o == "failed"]) >= 8
+    assert elapsed < 120
+
+
+def test_leftover_thread_does_not_keep_pytest_alive(pytester, run_kit):
+    pytester.makepyfile(leaky='''
+import queue, threading
+
+def _forever():
+    threading.Event().wait()
+
+class Queue(queue.Queue):
+    def __init__(self, maxsize=0):
+        super().__init__(maxsize)
+        threading.Thread(target=_forever, name="leaked-helper", daemon=False).start()
+''')
+    start = time.monotonic()
+    result = run_kit("leaky", "-k", "fifo_one_producer", timeout=60)
+    assert result.ret == 0, result
+    assert "implementation threads still running at exit (leaked-helper)" in result.output
+    assert time.monotonic() - start < 60
+
+
+def test_workers_role_only_deselects_queue_tests(pytester, run_kit):
+    result = run_kit(ZOO / "correct" / "student_workers.py")
+    assert result.ret == 0, result
+    assert "Queue from reference" in result.output
+    assert all("pipeline" in n or "consumers" in n or "items" in n for n in result.outcomes)
+
+
+def test_verdicts_are_the_same_under_xdist(pytester, run_kit):
+    for module in (ZOO / "broken" / "lifo.py", ZOO / "correct" / "two_conditions.py"):
+        serial = run_kit(module)
+        parallel = run_kit(module, "-n", "2")
+        assert serial.ret == parallel.ret
+        assert serial.violated == parallel.violated
+        assert serial.outcomes == parallel.outcomes, (serial, parallel)
+        assert "--prodcon-seed=20261128" in parallel.output
+
+
+def test_parse_reads_the_summary_line(pytester):
+    class Fake:
+        outlines = ["prodcon violated: join (2), order (1)", "FAILED a.py::test_x - boom"]
+        errlines = []
+        ret = 1
+
+    parsed = parse(Fake())
+    assert parsed.violated == {"join", "order"}
+    assert parsed.outcomes == {"test_x": "failed"}
