@@ -110,14 +110,15 @@ def capacity(calls: list[Call], maxsize: int) -> list[Violation]:
     for c in calls:
         if took(c):
             got_start.setdefault(id(c.value), c.start)
+    # Only items that were taken count: an item never taken is the conservation
+    # checker's finding, and counting it as held forever would blame capacity too.
     events = []  # (time, +1/-1, item); at equal times a leave sorts before an enter
     for c in calls:
         if gave(c):
             start_of_get = got_start.get(id(c.item))
-            if start_of_get is None or c.end < start_of_get:
+            if start_of_get is not None and c.end < start_of_get:
                 events.append((c.end, 1, id(c.item), c.item))
-                if start_of_get is not None:
-                    events.append((start_of_get, -1, id(c.item), c.item))
+                events.append((start_of_get, -1, id(c.item), c.item))
     events.sort(key=lambda e: (e[0], e[1]))
     inside: dict[int, Any] = {}
     for _, delta, key, item in events:

@@ -53,6 +53,20 @@ def _describe_pending(history: History) -> Callable[[str], str]:
     return doing
 
 
+def _crew(settings: Settings, queue: Any, history: History) -> Crew:
+    """Threads watched through the history: progress, queue state, each one's call."""
+    return Crew(settings, history.progress, _state(settings, queue, history),
+                _describe_pending(history))
+
+
+def _stop_consumers(crew: Crew, history: History, queue: Any, stops: Sequence[Stop],
+                    consumers: list[Worker]) -> None:
+    """Put one stop marker per consumer and wait until every consumer has returned."""
+    view = history.view(queue, "main")
+    stopper = crew.start("main", lambda: [view.put(stop) for stop in stops])
+    crew.wait([stopper, *consumers], "waiting for the consumers to take their stop markers")
+
+
 def _state(settings: Settings, queue: Any, history: History) -> Callable[[], str]:
     def state() -> str:
         calls = history.calls()
@@ -113,8 +127,7 @@ def run_queue_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.
     history = History()
     batches = [make_batch(p, items_per_producer, rng) for p in range(shape.producers)]
     stops = [Stop(i) for i in range(shape.consumers)]
-    crew = Crew(settings, history.progress, _state(settings, queue, history),
-                _describe_pending(history))
+    crew = _crew(settings, queue, history)
     consumers = [
         crew.start(f"c{i}", _consume, history.view(queue, f"c{i}"),
                    random.Random(rng.random()), shape.pace == "slow-consumers", impl.Empty)
@@ -127,11 +140,9 @@ def run_queue_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.
     ]
     try:
         crew.wait(producers, "waiting for the producers to put their items")
-        coordinator = history.view(queue, "main")
-        stopper = crew.start("main", lambda: [coordinator.put(s) for s in stops])
-        crew.wait([stopper, *consumers], "waiting for the consumers to take their stop markers")
+        _stop_consumers(crew, history, queue, stops, consumers)
     except Stuck as stuck:
-        _explain_stuck(stuck, history, crew.workers, batches, stops)
+        _explain_stuck(stuck, crew.workers)
         raise
     calls = history.calls()
     judge(
@@ -142,8 +153,7 @@ def run_queue_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.
     )
 
 
-def _explain_stuck(stuck: Stuck, history: History, workers: list[Worker],
-                   batches: Sequence[Sequence[Any]], stops: Sequence[Any]) -> None:
+def _explain_stuck(stuck: Stuck, workers: list[Worker]) -> None:
     """A hang caused by a thread that died, or by items that vanished, says so."""
     findings = checkers.thread_errors(workers)
     if findings:
@@ -172,7 +182,6 @@ class _Handler:
         self.rng = rng
         self.slow = slow
         self.handled: list[tuple[Any, int, int | None]] = []  # item, start, end
-        self.running: list[Any] = []
 
     def __call__(self, item: Any) -> None:
         start = time.perf_counter_ns()
@@ -197,8 +206,7 @@ def run_worker_scenario(settings: Settings, impl: Any, shape: Shape, rng: random
     history = History()
     batches = [make_batch(p, items_per_producer, rng, odd_share)
                for p in range(shape.producers)]
-    crew = Crew(settings, history.progress, _state(settings, queue, history),
-                _describe_pending(history))
+    crew = _crew(settings, queue, history)
     before = set(threading.enumerate())
     handlers = [_Handler(f"c{i}", random.Random(rng.random()), shape.pace == "slow-consumers")
                 for i in range(shape.consumers)]
@@ -482,8 +490,7 @@ def run_join_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.R
     batches = [make_batch(p, items_per_producer, rng, odd_share=0.0)
                for p in range(shape.producers)]
     stops = [Stop(i) for i in range(shape.consumers)]
-    crew = Crew(settings, history.progress, _state(settings, queue, history),
-                _describe_pending(history))
+    crew = _crew(settings, queue, history)
     consumers = [crew.start(f"c{i}", _work_and_ack, history.view(queue, f"c{i}"),
                             random.Random(rng.random())) for i in range(shape.consumers)]
     producers = [crew.start(f"p{p}", lambda v, b: [v.put(i) for i in b],
@@ -506,10 +513,8 @@ def run_join_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.R
                 f"made ({total - early} items were still being worked on). join() must block "
                 "until task_done() was called for every item put.",
             )
-        stopper_view = history.view(queue, "main")
-        stopper = crew.start("main", lambda: [stopper_view.put(s) for s in stops])
-        crew.wait([stopper, *consumers], "waiting for the consumers to stop")
+        _stop_consumers(crew, history, queue, stops, consumers)
     except Stuck as stuck:
-        _explain_stuck(stuck, history, crew.workers, batches, stops)
+        _explain_stuck(stuck, crew.workers)
         raise
     judge(checkers.thread_errors(crew.workers))

@@ -156,7 +156,9 @@ def test_workers_role_only_deselects_queue_tests(pytester, run_kit):
 
 
 def test_verdicts_are_the_same_under_xdist(pytester, run_kit):
-    for module in (ZOO / "broken" / "lifo.py", ZOO / "correct" / "two_conditions.py"):
+    # Deterministic verdicts only: how often a race shows may vary with the load,
+    # whether or not xdist runs the tests.
+    for module in (ZOO / "broken" / "qsize_off_by_one.py", ZOO / "correct" / "two_conditions.py"):
         serial = run_kit(module)
         parallel = run_kit(module, "-n", "2")
         assert serial.ret == parallel.ret
