@@ -54,7 +54,8 @@ def activate(config: pytest.Config) -> None:
     profile_name = setting(config, "prodcon_profile") or "quick"
     if profile_name not in PROFILES:
         raise pytest.UsageError(f"prodcon_profile must be one of {', '.join(PROFILES)}")
-    factor = setting(config, "prodcon_timeout_factor", float) or 1.0
+    factor = setting(config, "prodcon_timeout_factor", float)
+    factor = 1.0 if factor is None else factor
     if factor <= 0:
         raise pytest.UsageError("--prodcon-timeout-factor must be positive")
     seed = setting(config, "prodcon_seed", int)
@@ -213,7 +214,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     the process ends itself with the session's status, once pytest has reported.
     """
     kit = config.stash.get(KIT, None)
-    if kit is None or hasattr(config, "workerinput"):
+    if kit is None:
         return
     stuck = [t for t in threading.enumerate()
              if t not in kit.threads_at_start and t.is_alive() and not t.daemon]

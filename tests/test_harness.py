@@ -47,13 +47,13 @@ def test_crew_waits_while_progress_is_made():
     crew = Crew(FAST, history.progress)
 
     def slow_producer():
-        for i in range(8):  # 8 x 0.1 s: longer than the 0.5 s stall bound, always progressing
-            time.sleep(0.1)
+        for i in range(12):  # 12 x 0.05 s: longer than the 0.5 s stall bound, never stalling
+            time.sleep(0.05)
             view.put(i)
 
     worker = crew.start("slow", slow_producer)
     crew.wait([worker], "a slow but steady producer")
-    assert q.qsize() == 8
+    assert q.qsize() == 12
 
 
 def test_crew_reports_every_stuck_thread():

@@ -146,6 +146,10 @@ class Queue(queue.Queue):
     assert result.ret == 0, result
     assert "implementation threads still running at exit (leaked-helper)" in result.output
     assert time.monotonic() - start < 60
+    start = time.monotonic()
+    result = run_kit("leaky", "-k", "fifo_one_producer or sizes", "-n", "2", timeout=60)
+    assert result.ret == 0, result
+    assert time.monotonic() - start < 60
 
 
 def test_workers_role_only_deselects_queue_tests(pytester, run_kit):
@@ -176,3 +180,23 @@ def test_parse_reads_the_summary_line(pytester):
     parsed = parse(Fake())
     assert parsed.violated == {"join", "order"}
     assert parsed.outcomes == {"test_x": "failed"}
+
+
+def test_every_replay_selects_exactly_its_test(pytester):
+    """The replay command selects with -k NAME: names must be -k safe and unambiguous."""
+    result = pytester.runpytest_subprocess("--prodcon-impl=reference", "--collect-only", "-q",
+                                           "-p", "no:cacheprovider", "--prodcon-profile=thorough")
+    names = [line.split("::")[-1] for line in result.outlines if "::" in line]
+    assert len(names) > 60
+    for name in names:
+        assert re.fullmatch(r"[\w\[\].\-]+", name), f"{name} is not -k safe"
+        clashes = [other for other in names if other != name and name in other]
+        assert not clashes, f"-k {name} would also select {clashes}"
+
+
+def test_timeout_factor_must_be_positive(pytester):
+    pytester.makepyfile(mymodule=STDLIB)
+    result = pytester.runpytest_subprocess("--prodcon-impl=mymodule",
+                                           "--prodcon-timeout-factor=0")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*--prodcon-timeout-factor must be positive*"])

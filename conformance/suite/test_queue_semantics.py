@@ -75,7 +75,8 @@ def test_unbounded_never_full(prodcon, maxsize):
 
 
 @pytest.mark.parametrize("form", ["get_nowait()", "get(block=False)", "get(timeout=0)",
-                                  "get(False, 10)"])
+                                  "get(False, 10)"],
+                         ids=["get_nowait", "get-block-False", "get-timeout-0", "get-False-10"])
 def test_nonblocking_get_on_empty_raises_empty(prodcon, form):
     q = prodcon.queue(2)
     args = {"get_nowait()": (q.get_nowait, (), {}),
