@@ -19,7 +19,7 @@ SHOW = 8  # items named in a message before "and N more"
 
 
 def named(objs: Sequence[Any]) -> str:
-    shown = ", ".join(describe(o) if not isinstance(o, Item) else o.label for o in objs[:SHOW])
+    shown = ", ".join(describe(o) for o in objs[:SHOW])
     return shown + (f" and {len(objs) - SHOW} more" if len(objs) > SHOW else "")
 
 

@@ -11,6 +11,7 @@ as a daemon, and never keeps the process alive).
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import sys
 import threading
@@ -159,9 +160,8 @@ class Pending:
     """A call started in the background; the test watches whether it returns."""
 
     def __init__(self, fn: Callable, args: tuple = (), kwargs: dict | None = None) -> None:
-        self.worker = Worker(getattr(fn, "__name__", "call"), fn, (*args,))
-        if kwargs:
-            self.worker._target = lambda *a: fn(*a, **kwargs)
+        target = functools.partial(fn, **kwargs) if kwargs else fn
+        self.worker = Worker(getattr(fn, "__name__", "call"), target, tuple(args))
         self.started = time.monotonic()
         self.worker.thread.start()
 
