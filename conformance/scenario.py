@@ -154,7 +154,7 @@ def run_queue_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.
 
 
 def _explain_stuck(stuck: Stuck, workers: list[Worker]) -> None:
-    """A hang caused by a thread that died, or by items that vanished, says so."""
+    """A hang caused by a thread that died says so: the death is the finding."""
     findings = checkers.thread_errors(workers)
     if findings:
         raise _with_consequence(findings, stuck) from None
