@@ -11,9 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from . import histfile, linearizability
 from .history import Call, gave, took
-from .items import Item, describe
-from .verdict import Violation
+from .items import describe
+from .verdict import Evidence, Violation
 
 SHOW = 8  # items named in a message before "and N more"
 
@@ -21,10 +22,6 @@ SHOW = 8  # items named in a message before "and N more"
 def named(objs: Sequence[Any]) -> str:
     shown = ", ".join(describe(o) for o in objs[:SHOW])
     return shown + (f" and {len(objs) - SHOW} more" if len(objs) > SHOW else "")
-
-
-def _ms(ns: int, origin: int) -> str:
-    return f"{(ns - origin) / 1e6:.3f} ms"
 
 
 def conservation(
@@ -70,71 +67,25 @@ def conservation(
     return violations
 
 
-def producer_order(calls: list[Call], batches: Sequence[Sequence[Item]]) -> list[Violation]:
-    """Per producer: no later item is taken before an earlier one was even asked for.
+def ms(ns: float) -> str:
+    """The kit's times (nanoseconds from the first call) as people read them."""
+    return f"{ns / 1e6:.3f} ms"
 
-    With x put before y (same producer), a FIFO queue cannot hand out y by a get that
-    ended before the get that took x had begun, whichever consumers did the gets.
+
+def linearizable(calls: list[Call], maxsize: int) -> list[Violation]:
+    """The puts and gets, explained by one FIFO queue of that capacity, one at a time.
+
+    Covers FIFO order between every producer and every consumer (with any number
+    of either), capacity, and Empty / Full answers given while the queue certainly
+    held an item / had room. The violation carries the history, for the picture.
     """
-    taken_by: dict[int, Call] = {}
-    for c in calls:
-        if took(c):
-            taken_by.setdefault(id(c.value), c)
-    origin = min((c.start for c in calls), default=0)
-    for batch in batches:
-        earliest: tuple[int, Any, Call] | None = None  # latest get start among earlier items
-        for item in batch:
-            get = taken_by.get(id(item))
-            if get is None:
-                continue
-            if earliest is not None and get.end < earliest[0]:
-                _, before, before_get = earliest
-                return [Violation(
-                    "order",
-                    f"{describe(item)} was taken by {get.thread} (its {get.signature()} returned "
-                    f"at {_ms(get.end, origin)}) before {before_get.thread} even asked for "
-                    f"{describe(before)} (its get began at {_ms(before_get.start, origin)}), "
-                    f"although the producer put {describe(before)} first. A FIFO queue "
-                    "hands out one producer's items in the order it put them.",
-                )]
-            if earliest is None or get.start > earliest[0]:
-                earliest = (get.start, item, get)
-    return []
-
-
-def capacity(calls: list[Call], maxsize: int) -> list[Violation]:
-    """Never more than `maxsize` items certainly in the queue at one moment."""
-    if maxsize <= 0:
+    ops = histfile.from_calls(calls)
+    verdict = linearizability.check(ops, maxsize, clock=ms)
+    if verdict.linearizable is not False:
         return []
-    got_start: dict[int, int] = {}
-    for c in calls:
-        if took(c):
-            got_start.setdefault(id(c.value), c.start)
-    # Only items that were taken count: an item never taken is the conservation
-    # checker's finding, and counting it as held forever would blame capacity too.
-    events = []  # (time, +1/-1, item); at equal times a leave sorts before an enter
-    for c in calls:
-        if gave(c):
-            start_of_get = got_start.get(id(c.item))
-            if start_of_get is not None and c.end < start_of_get:
-                events.append((c.end, 1, id(c.item), c.item))
-                events.append((start_of_get, -1, id(c.item), c.item))
-    events.sort(key=lambda e: (e[0], e[1]))
-    inside: dict[int, Any] = {}
-    for _, delta, key, item in events:
-        if delta < 0:
-            inside.pop(key, None)
-            continue
-        inside[key] = item
-        if len(inside) > maxsize:
-            held = list(inside.values())
-            return [Violation(
-                "capacity",
-                f"the queue held {len(held)} items at once although maxsize={maxsize}: "
-                f"{named(held)} had each been put (put() returned) and not yet asked for "
-                "(no get() begun). A put on a full queue must wait (or raise Full).",
-            )]
-    return []
+    violation = Violation(verdict.prop or "linearizability", verdict.message)
+    violation.evidence = Evidence(ops, verdict.culprits, verdict.message)
+    return [violation]
 
 
 def thread_errors(workers: Iterable[Any], prop: str = "exceptions") -> list[Violation]:

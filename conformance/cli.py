@@ -1,11 +1,13 @@
-"""The `prodcon` command. For now it tells what the kit is and what it expects;
-later subcommands (grade, check-history, bench) hang off the same parser.
+"""The `prodcon` command: what the kit expects (`contract`), and the tools that work
+without pytest (`check-history`). Later subcommands (grade, bench) hang off the
+same parser.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 from . import __version__
 from .verdict import PROPERTIES
@@ -40,11 +42,65 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--version", action="version", version=f"prodcon {__version__}")
     sub = parser.add_subparsers(dest="command")
     sub.add_parser("contract", help="print the implementation contract and the properties")
+    check = sub.add_parser(
+        "check-history", help="is a JSON Lines history linearizable for a FIFO queue?",
+        description="Exit 0: linearizable; 1: not (with the calls that prove it); "
+        "2: malformed file or bad usage; 3: unknown (the exact search hit its time limit).")
+    check.add_argument("file", help="JSON Lines history, one call per line ('-' for stdin)")
+    check.add_argument("--maxsize", type=int, default=0,
+                       help="the queue's capacity (default 0: unbounded)")
+    check.add_argument("--html", metavar="FILE", help="also draw the history as an HTML timeline")
+    check.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS",
+                       help="bound on the exact search used for repeated values or calls "
+                       "that never returned (default 60)")
     args = parser.parse_args(argv)
     if args.command in (None, "contract"):
         sys.stdout.write(contract_text())
         return 0
+    if args.command == "check-history":
+        return check_history(args.file, args.maxsize, args.html, args.time_limit)
     return 2  # pragma: no cover - argparse rejects unknown commands first
+
+
+def check_history(path: str, maxsize: int, html: str | None, time_limit: float) -> int:
+    from . import histfile, linearizability
+
+    started = time.perf_counter()
+    try:
+        ops = histfile.read(sys.stdin) if path == "-" else histfile.load(path)
+    except histfile.FormatError as exc:
+        print(f"prodcon check-history: {path}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"prodcon check-history: {exc}", file=sys.stderr)
+        return 2
+    verdict = linearizability.check(ops, maxsize, time_limit)
+    took = time.perf_counter() - started
+    threads = len({op.thread for op in ops})
+    size = f"capacity {maxsize}" if maxsize > 0 else "unbounded"
+    head = f"{len(ops)} calls, {threads} threads, FIFO queue {size}"
+    if verdict.linearizable:
+        print(f"linearizable: {head} (checked by {verdict.method} in {took:.2f} s)")
+        code = 0
+    elif verdict.linearizable is None:
+        print(f"unknown: {head}: {verdict.message}")
+        code = 3
+    else:
+        by_index = {op.index: op for op in ops}
+        print(f"NOT linearizable ({verdict.rule}): {head}")
+        print(f"  {verdict.message}")
+        print("  the calls that prove it:")
+        for index in verdict.culprits:
+            op = by_index[index]
+            print(f"    line {op.line}: {op.thread}: {op.text()} [{op.start} .. {op.end}]")
+        code = 1
+    if html:
+        from . import timeline
+
+        timeline.write(html, ops, title=f"{path}: {head}", explanation=verdict.message,
+                       highlight=verdict.culprits, unit="")
+        print(f"timeline: {html}")
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

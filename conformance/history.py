@@ -131,10 +131,14 @@ class RecordingQueue:
         return value
 
     def put(self, *args, **kwargs):
+        if len(args) == 1 and not kwargs:  # put(item): most calls, parsed for free
+            return self._record("put", args[0], True, None, self._queue.put, args, kwargs)
         item, block, timeout = _put_args(args, kwargs)
         return self._record("put", item, block, timeout, self._queue.put, args, kwargs)
 
     def get(self, *args, **kwargs):
+        if not args and not kwargs:
+            return self._record("get", None, True, None, self._queue.get, args, kwargs)
         block, timeout = _get_args(args, kwargs)
         return self._record("get", None, block, timeout, self._queue.get, args, kwargs)
 

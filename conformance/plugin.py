@@ -26,6 +26,8 @@ _OPTIONS = [
      "multiply every bound the kit waits for by this factor (slow machines: 2 or more)"),
     ("--prodcon-profile", "prodcon_profile", str,
      "quick (default, a CI gate) or thorough (more scenarios, threads and items)"),
+    ("--prodcon-html", "prodcon_html", str,
+     "write an HTML timeline of each failing scenario's history into DIR"),
 ]
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import shlex
 import sys
 import threading
@@ -24,6 +25,7 @@ from .verdict import PROPERTIES, Stuck, Violation
 
 SUITE_DIR = Path(__file__).parent / "suite"
 REPORT_KEY = "prodcon_properties"
+HTML_KEY = "prodcon_timeline"  # (path, page) of a failing scenario's picture
 
 
 @dataclass
@@ -31,6 +33,7 @@ class KitRun:
     settings: Settings
     impl: contract.Implementation
     impl_arg: str  # as the user wrote it, for the replay command
+    html_dir: str | None  # --prodcon-html: where failing scenarios' timelines go
     threads_at_start: set = field(default_factory=set)
     violated: dict[str, list[str]] = field(default_factory=dict)  # property -> test names
     exitstatus: int = 0
@@ -70,12 +73,16 @@ def activate(config: pytest.Config) -> None:
                              settings.bound(contract.IMPORT_BOUND))
     except contract.ContractError as exc:
         raise pytest.UsageError(f"prodcon: {exc}") from None
-    config.stash[KIT] = KitRun(settings, impl, impl_arg, set(threading.enumerate()))
+    html_dir = setting(config, "prodcon_html")
+    if html_dir is not None:
+        html_dir = str(Path(config.invocation_params.dir) / html_dir)
+    config.stash[KIT] = KitRun(settings, impl, impl_arg, html_dir, set(threading.enumerate()))
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # A bare `pytest --prodcon-impl=NAME` runs the bundled suite.
         config.args = [str(SUITE_DIR)]
     config.pluginmanager.register(sys.modules[__name__], "prodcon-run")
-    config.pluginmanager.register(Tally(config.stash[KIT]), "prodcon-tally")
+    config.pluginmanager.register(Tally(config.stash[KIT], workerinput is not None),
+                                  "prodcon-tally")
 
 
 # --- hooks (active only in a prodcon run) ----------------------------------------------
@@ -146,8 +153,30 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if finding is None:
         return
     kit = item.config.stash[KIT]
-    report.longrepr = explain(finding, item, kit)
+    picture = _picture(finding, item, kit)
+    report.longrepr = explain(finding, item, kit, picture and picture[0])
     report.__dict__[REPORT_KEY] = list(finding.props)
+    if picture:
+        report.__dict__[HTML_KEY] = picture
+
+
+def _picture(finding: Violation | Stuck, item: pytest.Item, kit: KitRun):
+    """(path, html) of the failing scenario's timeline, when --prodcon-html asks for one.
+
+    Drawn here, written by the controller (`Tally`): under xdist the page rides
+    on the report like the rest of the finding.
+    """
+    evidence = finding.evidence
+    if kit.html_dir is None or evidence is None:
+        return None
+    from . import timeline
+
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name).strip("_") or "test"
+    path = str(Path(kit.html_dir) / f"{name}.html")
+    title = f"{item.nodeid.split('::')[-1]}: {kit.impl_arg}, seed {kit.settings.seed}"
+    page = timeline.render(evidence.ops, title=title, explanation=evidence.explanation,
+                           highlight=evidence.culprits, unit="ns")
+    return path, page
 
 
 def _finding(exc: BaseException) -> Violation | Stuck | None:
@@ -160,7 +189,8 @@ def _finding(exc: BaseException) -> Violation | Stuck | None:
     return None
 
 
-def explain(finding: Violation | Stuck, item: pytest.Item, kit: KitRun) -> str:
+def explain(finding: Violation | Stuck, item: pytest.Item, kit: KitRun,
+            picture: str | None = None) -> str:
     """The failure as a student reads it: property, what happened, what was due, replay."""
     lines = []
     for prop in finding.props:
@@ -175,6 +205,8 @@ def explain(finding: Violation | Stuck, item: pytest.Item, kit: KitRun) -> str:
     lines.append("")
     shown_file = "" if (kit.impl.file or "").endswith(kit.impl_arg) else f" ({kit.impl.file})"
     lines.append(f"implementation: {kit.impl_arg}{shown_file}")
+    if picture:
+        lines.append(f"timeline: {picture}")
     lines.append(f"replay: {kit.replay(item.name)}")
     return "\n".join(lines)
 
@@ -182,10 +214,16 @@ def explain(finding: Violation | Stuck, item: pytest.Item, kit: KitRun) -> str:
 class Tally:
     """Counts the properties violated, for the summary; lives as long as the run."""
 
-    def __init__(self, kit: KitRun) -> None:
+    def __init__(self, kit: KitRun, is_worker: bool) -> None:
         self.kit = kit
+        self.is_worker = is_worker
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        picture = report.__dict__.get(HTML_KEY)
+        if picture and not self.is_worker:
+            path, page = picture
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).write_text(page, encoding="utf-8")
         props = report.__dict__.get(REPORT_KEY)
         if props and not report.passed:
             for prop in props:

@@ -12,7 +12,8 @@ from __future__ import annotations
 PROPERTIES = {
     "conservation": "every item put is taken exactly once: none lost, none duplicated, "
     "nothing invented",
-    "order": "the items of one producer come out in the order that producer put them",
+    "order": "first in, first out: one producer's items in the order it put them, and any "
+    "item whose put returned before another's put began comes out first",
     "capacity": "a queue never holds more than maxsize items; maxsize <= 0 means unbounded",
     "blocking": "a blocking put/get waits until it can proceed and then does; "
     "a non-blocking form never waits",
@@ -28,7 +29,19 @@ PROPERTIES = {
     "N sentinels; producers put no sentinel; no thread is left running",
     "deadlock": "every scenario keeps making progress until it finishes",
     "queue-shutdown": "shutdown() follows Python 3.13's queue.Queue.shutdown semantics",
+    "linearizability": "every run is explained by one FIFO queue taking the calls one at a "
+    "time, each somewhere between its start and its end: no Empty while an item is "
+    "certainly inside, no Full while there is certainly room",
 }
+
+
+class Evidence:
+    """The history behind a finding, and the calls that prove it: what the picture shows."""
+
+    def __init__(self, ops: list, culprits: tuple[int, ...], explanation: str) -> None:
+        self.ops = ops
+        self.culprits = culprits
+        self.explanation = explanation
 
 
 class Violation(AssertionError):
@@ -44,6 +57,7 @@ class Violation(AssertionError):
         self.prop = prop
         self.message = message
         self.props = props or (prop,)
+        self.evidence: Evidence | None = None
 
     @classmethod
     def combine(cls, violations: list[Violation]) -> Violation:
@@ -51,7 +65,9 @@ class Violation(AssertionError):
             return violations[0]
         props = tuple(dict.fromkeys(p for v in violations for p in v.props))
         parts = [f"[{v.prop}] {v.message}" for v in violations]
-        return cls(violations[0].prop, "\n\n".join(parts), props)
+        combined = cls(violations[0].prop, "\n\n".join(parts), props)
+        combined.evidence = next((v.evidence for v in violations if v.evidence), None)
+        return combined
 
 
 def judge(violations: list[Violation]) -> None:
@@ -69,6 +85,7 @@ class Stuck(BaseException):
         self.prop = prop
         self.message = message
         self.props = (prop,)
+        self.evidence: Evidence | None = None
 
 
 def expect(condition: bool, prop: str, message: str) -> None:

@@ -47,28 +47,49 @@ def test_failed_calls_do_not_count():
 def test_order_violation_needs_real_time_evidence():
     # B taken before A was even asked for: impossible for a FIFO queue.
     bad = [put("p0", A, 0, 1), put("p0", B, 2, 3), get("c0", B, 4, 5), get("c1", A, 6, 7)]
-    [violation] = checkers.producer_order(bad, [[A, B]])
-    assert violation.prop == "order" and "p0#1 was taken by c0" in violation.message
+    [violation] = checkers.linearizable(bad, 0)
+    assert violation.prop == "order"
+    assert "p0#1 was taken before p0#0 was even asked for" in violation.message
+    assert violation.evidence.culprits == (0, 1, 2, 3)
     # Overlapping gets may finish in either order: no evidence of a violation.
     fine = [put("p0", A, 0, 1), put("p0", B, 2, 3), get("c1", A, 4, 9), get("c0", B, 5, 6)]
-    assert checkers.producer_order(fine, [[A, B]]) == []
+    assert checkers.linearizable(fine, 0) == []
 
 
-def test_order_across_producers_is_free():
+def test_order_holds_across_producers_too():
+    # A's put returned before C's began, so A is ahead of C whoever put them.
     calls = [put("p0", A, 0, 1), put("p1", C, 2, 3), get("c0", C, 4, 5), get("c0", A, 6, 7)]
-    assert checkers.producer_order(calls, [[A], [C]]) == []
+    [violation] = checkers.linearizable(calls, 0)
+    assert violation.prop == "order"
+    overlapping = [put("p0", A, 0, 3), put("p1", C, 2, 3), get("c0", C, 4, 5),
+                   get("c0", A, 6, 7)]
+    assert checkers.linearizable(overlapping, 0) == []
 
 
 def test_capacity_counts_items_certainly_inside():
     calls = [put("p0", A, 0, 1), put("p1", C, 2, 3), get("c0", A, 4, 5), get("c0", C, 6, 7)]
-    [violation] = checkers.capacity(calls, 1)
-    assert violation.prop == "capacity" and "held 2 items" in violation.message
-    assert checkers.capacity(calls, 2) == []
-    assert checkers.capacity(calls, 0) == []
+    [violation] = checkers.linearizable(calls, 1)
+    assert violation.prop == "capacity" and "maxsize=1" in violation.message
+    assert checkers.linearizable(calls, 2) == []
+    assert checkers.linearizable(calls, 0) == []
     # A get that began before the second put returned leaves no certainty.
     overlapping = [put("p0", A, 0, 1), get("c0", A, 2, 10), put("p1", C, 3, 4),
                    get("c0", C, 11, 12)]
-    assert checkers.capacity(overlapping, 1) == []
+    assert checkers.linearizable(overlapping, 1) == []
+
+
+def test_empty_and_full_answers_are_judged():
+    from queue import Empty, Full
+
+    empty = call("c1", "get", 2, 3, error=Empty())
+    calls = [put("p0", A, 0, 1), empty, get("c0", A, 4, 5)]
+    [violation] = checkers.linearizable(calls, 0)
+    assert violation.prop == "linearizability" and "certainly held an item" in violation.message
+    full = call("p1", "put", 2, 3, item=C, error=Full())
+    calls = [put("p0", A, 0, 1), full, get("c0", A, 4, 5)]
+    assert checkers.linearizable(calls, 1) == []
+    [violation] = checkers.linearizable(calls, 2)
+    assert "raised Full" in violation.message
 
 
 def test_history_views_record_and_count_progress():

@@ -1,7 +1,11 @@
 """The plugin as a user meets it: inert by default, options, header, replay, hangs."""
 
+import json
 import re
 import time
+from pathlib import Path
+
+import pytest
 
 from conftest import ZOO, parse
 
@@ -200,3 +204,27 @@ def test_timeout_factor_must_be_positive(pytester):
                                            "--prodcon-timeout-factor=0")
     assert result.ret == 4
     result.stderr.fnmatch_lines(["*--prodcon-timeout-factor must be positive*"])
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_html_timeline_of_a_failing_scenario(pytester, run_kit, workers):
+    """The picture is drawn for the failing scenario, written by the controller, named
+    in the report, and shows the calls that prove the violation."""
+    result = run_kit(ZOO / "broken" / "misorders_rarely.py", "--prodcon-html=pictures",
+                     "-k", "conservation_order_capacity", *workers)
+    assert result.ret == 1 and "order" in result.violated
+    pictures = sorted((pytester.path / "pictures").glob("*.html"))
+    assert pictures, result
+    named = re.findall(r"^timeline: (\S+\.html)$", result.output, re.M)
+    assert sorted(map(Path, named)) == pictures
+    page = pictures[0].read_text()
+    assert "A FIFO queue hands out" in page  # the explanation
+    data = json.loads(re.search(r'<script type="application/json"[^>]*>(.*?)</script>',
+                                page, re.S).group(1))
+    assert data  # the history itself rides along, with its highlighted calls
+
+
+def test_passing_run_writes_no_picture(pytester, run_kit):
+    result = run_kit("reference", "--prodcon-html=pictures", "-k", "conservation_order")
+    assert result.ret == 0
+    assert not (pytester.path / "pictures").exists()

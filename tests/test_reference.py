@@ -641,7 +641,6 @@ def test_zoo_is_where_expected():
         "stdlib_reexport",
         "polling",
         "two_conditions",
-        "semaphores",
         "student_workers",
         "workers_and_queue",
     } <= set(ZOO_MODULES)
