@@ -53,12 +53,30 @@ def main(argv: list[str] | None = None) -> int:
     check.add_argument("--time-limit", type=float, default=60.0, metavar="SECONDS",
                        help="bound on the exact search used for repeated values or calls "
                        "that never returned (default 60)")
+    bench = sub.add_parser(
+        "bench", help="time NAME's Queue next to queue.Queue and queue.SimpleQueue",
+        description="Throughput and put-to-get latency of NAME's Queue in 9 cases (1P/1C, "
+        "4P/4C, 8P/2C; maxsize 1, 64, unbounded), as ratios to queue.Queue measured in the "
+        "same run. Exit 0: the bench completed (whatever the ratios); 2: bad usage or NAME.")
+    bench.add_argument("name", metavar="NAME",
+                       help="a module importable from here, or a .py file ('reference' works)")
+    bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    bench.add_argument("--plot", metavar="FILE.png",
+                       help="also draw the ratios as a bar chart (needs prodcon[plot])")
+    bench.add_argument("--rounds", type=int, metavar="N",
+                       help="rounds per case, medians reported (default 5; 2 with --quick)")
+    bench.add_argument("--quick", action="store_true",
+                       help="few items and 2 rounds: a smoke test, not a measurement")
     args = parser.parse_args(argv)
     if args.command in (None, "contract"):
         sys.stdout.write(contract_text())
         return 0
     if args.command == "check-history":
         return check_history(args.file, args.maxsize, args.html, args.time_limit)
+    if args.command == "bench":
+        from . import bench as bench_module
+
+        return bench_module.command(args.name, args.json, args.plot, args.rounds, args.quick)
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 

@@ -101,9 +101,19 @@ class Kit:
 
     def must_block(self, pending: Pending, what: str, prop: str = "blocking") -> None:
         """`pending` must still be running after a short look (it should be waiting)."""
-        if pending.wait(BLOCK_PROBE):
-            worker = pending.worker
-            done = (f"raised {type(worker.error).__name__}" if worker.error is not None
-                    else f"returned {describe(worker.result)}")
-            raise Violation(prop, f"{what} {done} after {pending.elapsed:.3f} s instead of "
-                            "waiting.")
+        self.must_block_all([pending], what, prop)
+
+    def must_block_all(self, pendings: list[Pending], what: str,
+                       prop: str = "blocking") -> None:
+        """Each of `pendings` must still be running after one short look at them all.
+
+        One look for all: they were started together, so after the first one's
+        probe every other one has been running at least as long.
+        """
+        for index, pending in enumerate(pendings):
+            if pending.wait(BLOCK_PROBE if index == 0 else 0):
+                worker = pending.worker
+                done = (f"raised {type(worker.error).__name__}" if worker.error is not None
+                        else f"returned {describe(worker.result)}")
+                raise Violation(prop, f"{what} {done} after {pending.elapsed:.3f} s instead "
+                                "of waiting.")

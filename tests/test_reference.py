@@ -229,10 +229,14 @@ def test_blocking_put_waits_for_a_get():
     assert q.get() == 2
 
 
-def wake_all(condition):
-    """A wake-up that does not help: nothing changed, the waiters must wait again."""
-    with condition:
-        condition.notify_all()
+def wake_all(q, line):
+    """A wake-up that does not help: nothing changed, the waiters must wait again.
+
+    `line` is one of the queue's lines of waiters (`_getters`, `_putters`).
+    """
+    with q.mutex:
+        while line:
+            line.popleft().release()
 
 
 @pytest.mark.parametrize("timeout", [None, LONG])
@@ -244,8 +248,8 @@ def test_waits_survive_wakeups_that_do_not_help(timeout):
     putters = [Call(full.put, i, timeout=timeout) for i in (1, 2)]
     for call in getters + putters:
         call.assert_blocked()
-    wake_all(empty.not_empty)
-    wake_all(full.not_full)
+    wake_all(empty, empty._getters)
+    wake_all(full, full._putters)
     for call in getters + putters:
         call.assert_blocked()
     # One slot freed: exactly one putter may go, the capacity is never exceeded.
@@ -273,8 +277,8 @@ def test_timed_waits_recompute_what_is_left():
 
     def poke():
         while not stop.wait(0.005):
-            wake_all(empty.not_empty)
-            wake_all(full.not_full)
+            wake_all(empty, empty._getters)
+            wake_all(full, full._putters)
 
     poker = Call(poke)
     try:

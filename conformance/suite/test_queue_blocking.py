@@ -52,8 +52,7 @@ def test_get_blocks_while_empty_and_wakes_on_put(prodcon):
            f"{describe(item)}, the only item put, was due")
 
 
-@pytest.mark.parametrize("timeout", [0.05, 0.3])
-def test_timed_get_raises_empty_not_before_timeout(prodcon, timeout):
+def test_timed_get_raises_empty_not_before_timeout(prodcon, timeout=0.05):
     q = prodcon.queue(0)
     result = prodcon.raises(
         prodcon.Empty, f"get(timeout={timeout}) on an empty queue", q.get, timeout=timeout,
@@ -64,8 +63,7 @@ def test_timed_get_raises_empty_not_before_timeout(prodcon, timeout):
            "timeout had elapsed; a timed get waits the whole timeout")
 
 
-@pytest.mark.parametrize("timeout", [0.05, 0.3])
-def test_timed_put_raises_full_not_before_timeout(prodcon, timeout):
+def test_timed_put_raises_full_not_before_timeout(prodcon, timeout=0.05):
     q, _ = _full_queue(prodcon, 2)
     result = prodcon.raises(
         prodcon.Full, f"put(x, timeout={timeout}) on a full queue", q.put, Item(1, 0),
@@ -129,35 +127,35 @@ def test_timed_get_keeps_waiting_after_a_stolen_wakeup(prodcon):
     """A getter woken for an item another thread took must wait out the rest of its timeout.
 
     The classic bug: `if empty: wait(timeout)` then raise Empty, without checking
-    whether the time is really up.
+    whether the time is really up. The rounds run side by side, each on its own
+    queue, so they cost one timeout, not three.
     """
-    for _ in range(ROUNDS):
-        q = prodcon.queue(0)
-        pending = prodcon.start(q.get, timeout=STOLEN_TIMEOUT)
-        prodcon.must_block(pending, f"get(timeout={STOLEN_TIMEOUT}) on an empty queue",
+    queues = [prodcon.queue(0) for _ in range(ROUNDS)]
+    waiters = [prodcon.start(q.get, timeout=STOLEN_TIMEOUT) for q in queues]
+    prodcon.must_block_all(waiters, f"get(timeout={STOLEN_TIMEOUT}) on an empty queue",
                            prop="timeout")
-        bait = Item(0, 0)
-        stolen = prodcon.outcome("put_nowait(bait) then get_nowait()", _put_then_take, q, bait)
-        if stolen.error is not None:
-            continue  # the waiting getter took it first: nothing to learn this round
-        _expect_waited_out(prodcon, pending, prodcon.Empty,
-                           f"get(timeout={STOLEN_TIMEOUT})",
-                           "an item was put and taken by another thread while it waited")
+    stolen = [prodcon.outcome("put_nowait(bait) then get_nowait()", _put_then_take, q,
+                              Item(0, seq)) for seq, q in enumerate(queues)]
+    for pending, steal in zip(waiters, stolen, strict=True):
+        if steal.error is None:  # else the waiting getter took it first: nothing to learn
+            _expect_waited_out(prodcon, pending, prodcon.Empty,
+                               f"get(timeout={STOLEN_TIMEOUT})",
+                               "an item was put and taken by another thread while it waited")
 
 
 def test_timed_put_keeps_waiting_after_a_stolen_wakeup(prodcon):
-    for _ in range(ROUNDS):
-        q, _ = _full_queue(prodcon, 1)
-        pending = prodcon.start(q.put, Item(1, 0), timeout=STOLEN_TIMEOUT)
-        prodcon.must_block(pending, f"put(x, timeout={STOLEN_TIMEOUT}) on a full queue",
+    queues = [_full_queue(prodcon, 1)[0] for _ in range(ROUNDS)]
+    waiters = [prodcon.start(q.put, Item(1, seq), timeout=STOLEN_TIMEOUT)
+               for seq, q in enumerate(queues)]
+    prodcon.must_block_all(waiters, f"put(x, timeout={STOLEN_TIMEOUT}) on a full queue",
                            prop="timeout")
-        refill = prodcon.outcome("get_nowait() then put_nowait(refill)", _take_then_put, q,
-                                 Item(2, 0))
-        if refill.error is not None:
-            continue  # the waiting putter got the room first
-        _expect_waited_out(prodcon, pending, prodcon.Full,
-                           f"put(x, timeout={STOLEN_TIMEOUT})",
-                           "room appeared and was taken by another thread while it waited")
+    refills = [prodcon.outcome("get_nowait() then put_nowait(refill)", _take_then_put, q,
+                               Item(2, seq)) for seq, q in enumerate(queues)]
+    for pending, refill in zip(waiters, refills, strict=True):
+        if refill.error is None:  # else the waiting putter got the room first
+            _expect_waited_out(prodcon, pending, prodcon.Full,
+                               f"put(x, timeout={STOLEN_TIMEOUT})",
+                               "room appeared and was taken by another thread while it waited")
 
 
 def _put_then_take(q, item):
@@ -191,8 +189,7 @@ def _expect_waited_out(prodcon, pending, exc_type, what, story):
 def test_blocked_getters_each_take_one_item(prodcon):
     q = prodcon.queue(0)
     getters = [prodcon.start(q.get) for _ in range(3)]
-    for index, pending in enumerate(getters):
-        prodcon.must_block(pending, f"get() #{index} on an empty queue")
+    prodcon.must_block_all(getters, "get() on an empty queue (one of three getters)")
     items = [Item(0, seq) for seq in range(3)]
     for item in items:
         prodcon.returns(f"put({item!r})", q.put, item, prop="capacity", due="room")

@@ -31,8 +31,7 @@ def _join_waits_for_each_task_done(prodcon, q, count):
     _put_and_take(prodcon, q, count)
     joiners = [prodcon.start(q.join) for _ in range(2)]
     for done in range(count):
-        for pending in joiners:
-            prodcon.must_block(pending, f"join() after {done} of {count} task_done() calls",
+        prodcon.must_block_all(joiners, f"join() after {done} of {count} task_done() calls",
                                prop="join")
         prodcon.returns("task_done()", q.task_done, prop="exceptions",
                         due=f"{count - done} tasks were unfinished")

@@ -36,7 +36,7 @@ def test_pipeline(prodcon, worker_shape):
 
 def test_consumers_outlast_a_quiet_queue(prodcon):
     """Producers are slow to start: consumers must wait, not take an empty queue for the end."""
-    _run(prodcon, Shape(2, 3, 0), 20, quiet=0.5)
+    _run(prodcon, Shape(2, 3, 0), 20, quiet=0.2)
 
 
 def test_only_falsy_and_odd_items(prodcon):
