@@ -179,7 +179,8 @@ def from_calls(calls: Iterable[Any]) -> list[Op]:
 
     Items are matched by identity in the kit, so each distinct object gets its own
     integer value here and its name (`p0#3`, `stop#1`, `None`) as the label: values
-    stay unique even for items that compare equal to everything. Calls other than
+    stay unique even for items that compare equal to everything. (The calls hold
+    their items, so no id is reused while this runs.) Calls other than
     put and get (task_done, qsize, ...) are left out; times are nanoseconds from
     the first call.
     """
@@ -188,7 +189,6 @@ def from_calls(calls: Iterable[Any]) -> list[Op]:
     selected = [c for c in calls if c.op in ("put", "put_nowait", "get", "get_nowait")]
     origin = min((c.start for c in selected), default=0)
     keys: dict[int, int] = {}
-    keep_alive = []  # ids are unique only while the objects live
     ops = []
     for c in sorted(selected, key=lambda c: c.start):
         op = "put" if c.op.startswith("put") else "get"
@@ -197,7 +197,6 @@ def from_calls(calls: Iterable[Any]) -> list[Op]:
         value = label = None
         if op == "put" or (end is not None and error is None):
             obj = c.item if op == "put" else c.value
-            keep_alive.append(obj)
             value = keys.setdefault(id(obj), len(keys))
             label = describe(obj)
         ops.append(Op(len(ops), c.thread, op, value, error, c.start - origin, end, label))

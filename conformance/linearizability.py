@@ -28,6 +28,7 @@ its get, and "possibly in the queue" from the start of its put to the end of its
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -248,6 +249,7 @@ class Rules:
 
     # --- occupancy ----------------------------------------------------------------
 
+    @functools.cached_property
     def certain(self) -> list[tuple[float, float, Op]]:
         """Open intervals in which an item was certainly in the queue."""
         spans = []
@@ -258,12 +260,17 @@ class Rules:
                 spans.append((put.end, leave, put))
         return spans
 
+    @functools.cached_property
+    def certain_steps(self):
+        """How many items were certainly inside, as a step function (see `_pieces`)."""
+        return self._pieces(self.certain, closed=False)
+
     def false_empty(self):
         """An Empty answer whose whole interval is covered by items certainly inside."""
         empties = [op for op in self.ops if op.op == "get" and op.error == "Empty"]
         if not empties:
             return None
-        spans = sorted(self.certain(), key=lambda s: s[0])
+        spans = sorted(self.certain, key=lambda s: s[0])
         merged: list[list] = []  # [left, right, spans]: disjoint open intervals
         for span in spans:
             if merged and span[0] < merged[-1][1]:
@@ -330,8 +337,8 @@ class Rules:
     def overfull(self):
         if self.maxsize <= 0:
             return None
-        spans = self.certain()
-        coords, counts = self._pieces(spans, closed=False)
+        spans = self.certain
+        coords, counts = self.certain_steps
         worst = max(range(len(counts)), key=counts.__getitem__, default=None)
         if worst is None or counts[worst] <= self.maxsize:
             return None
@@ -359,8 +366,8 @@ class Rules:
         """A put that succeeded although the queue was certainly full all along."""
         if self.maxsize <= 0:
             return None
-        spans = self.certain()
-        coords, counts = self._pieces(spans, closed=False)
+        spans = self.certain
+        coords, counts = self.certain_steps
         room = _prefix([c < self.maxsize for c in counts])
         for put in sorted(self.puts.values(), key=lambda op: op.start):
             first, last = self._range(coords, put.start, put.end)
