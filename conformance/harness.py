@@ -216,13 +216,16 @@ def _frame_line(frame: traceback.FrameSummary) -> str:
 def _short_path(path: str) -> str:
     try:
         rel = os.path.relpath(path)
-    except ValueError:
+    except (ValueError, OSError):  # another drive; or the working directory is gone
         return path
     return rel if not rel.startswith("..") else path
 
 
 def _in_kit(filename: str) -> bool:
-    return os.path.dirname(os.path.abspath(filename)) == _KIT_DIR
+    try:
+        return os.path.dirname(os.path.abspath(filename)) == _KIT_DIR
+    except OSError:  # a relative name, and the working directory is gone
+        return False
 
 
 def _user_trace(exc: BaseException) -> str:
