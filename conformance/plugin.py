@@ -28,6 +28,11 @@ _OPTIONS = [
      "quick (default, a CI gate) or thorough (more scenarios, threads and items)"),
     ("--prodcon-html", "prodcon_html", str,
      "write an HTML timeline of each failing scenario's history into DIR"),
+    ("--prodcon-json", "prodcon_json", str,
+     "write each test's outcome and violated properties to FILE, one JSON object a line"),
+    ("--prodcon-free-threaded", "prodcon_free_threaded", str,
+     "run the stress scenarios a second time under the free-threaded Python at PATH "
+     "(with the GIL disabled) and report what fails only there"),
 ]
 
 
@@ -57,6 +62,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "prodcon_role(role): the contract role a conformance test checks "
         "(queue or workers); deselected when that role comes from reference")
+    config.addinivalue_line(
+        "markers", "prodcon_stress: a concurrent scenario; --prodcon-free-threaded runs it "
+        "a second time without the GIL")
     if setting(config, "prodcon_impl") is None:
         return
     from . import run  # heavy imports only now that the kit is asked for

@@ -7,6 +7,7 @@ Registered by `conformance.plugin` only when --prodcon-impl is given. State live
 from __future__ import annotations
 
 import fnmatch
+import json
 import os
 import re
 import shlex
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from . import __version__, contract
+from . import __version__, contract, freethreaded
 from .kit import Kit
 from .plugin import setting
 from .settings import PROFILES, Settings, new_seed
@@ -34,12 +35,18 @@ class KitRun:
     impl: contract.Implementation
     impl_arg: str  # as the user wrote it, for the replay command
     html_dir: str | None  # --prodcon-html: where failing scenarios' timelines go
+    json_path: str | None = None  # --prodcon-json: every test's outcome, a line each
+    free_threaded: freethreaded.Interpreter | None = None  # --prodcon-free-threaded
     threads_at_start: set = field(default_factory=set)
     violated: dict[str, list[str]] = field(default_factory=dict)  # property -> test names
+    outcomes: dict[str, str] = field(default_factory=dict)  # node id -> passed/failed/skipped
     exitstatus: int = 0
 
     def replay(self, test_name: str | None = None) -> str:
-        words = ["pytest", f"--prodcon-impl={self.impl_arg}",
+        # Without the GIL the interpreter is part of what is replayed.
+        runner = ([sys.executable, "-m", "pytest"] if freethreaded.gil_status() == ", GIL disabled"
+                  else ["pytest"])
+        words = [*runner, f"--prodcon-impl={self.impl_arg}",
                  f"--prodcon-seed={self.settings.seed}",
                  f"--prodcon-profile={self.settings.profile.name}"]
         if self.settings.timeout_factor != 1.0:
@@ -73,10 +80,22 @@ def activate(config: pytest.Config) -> None:
                              settings.bound(contract.IMPORT_BOUND))
     except contract.ContractError as exc:
         raise pytest.UsageError(f"prodcon: {exc}") from None
+    here = Path(config.invocation_params.dir)
     html_dir = setting(config, "prodcon_html")
-    if html_dir is not None:
-        html_dir = str(Path(config.invocation_params.dir) / html_dir)
-    config.stash[KIT] = KitRun(settings, impl, impl_arg, html_dir, set(threading.enumerate()))
+    json_path = setting(config, "prodcon_json")
+    ft_path = setting(config, "prodcon_free_threaded")
+    interpreter = None
+    if ft_path is not None:
+        try:
+            interpreter = freethreaded.probe(ft_path)
+        except freethreaded.Unusable as exc:
+            raise pytest.UsageError(f"--prodcon-free-threaded: {exc}") from None
+    config.stash[KIT] = KitRun(
+        settings, impl, impl_arg,
+        html_dir=None if html_dir is None else str(here / html_dir),
+        json_path=None if json_path is None else str(here / json_path),
+        free_threaded=interpreter,
+        threads_at_start=set(threading.enumerate()))
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # A bare `pytest --prodcon-impl=NAME` runs the bundled suite.
         config.args = [str(SUITE_DIR)]
@@ -92,17 +111,18 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     kit = config.stash[KIT]
     impl = kit.impl
     version = f" {impl.version}" if impl.version else ""
-    gil = ""
-    if hasattr(sys, "_is_gil_enabled"):
-        gil = f", GIL {'enabled' if sys._is_gil_enabled() else 'disabled'}"
-    return [
+    lines = [
         f"prodcon {__version__}: implementation {kit.impl_arg}{version} "
         f"({impl.file or 'built-in'})",
         f"prodcon roles: {impl.roles_line()}",
         f"prodcon run: --prodcon-seed={kit.settings.seed} --prodcon-profile="
         f"{kit.settings.profile.name} --prodcon-timeout-factor={kit.settings.timeout_factor:g}"
-        f"{gil}",
+        f"{freethreaded.gil_status()}",
     ]
+    if kit.free_threaded is not None:
+        lines.append("prodcon free-threaded: each stress test again under "
+                     f"{kit.free_threaded.describe()}")
+    return lines
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -118,7 +138,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         _add_backstop(config, item, kit.settings)
     if drop:
         config.hook.pytest_deselected(items=drop)
-        items[:] = keep
+    if kit.free_threaded is not None:
+        keep = freethreaded.add_twins(keep, kit.free_threaded)
+    items[:] = keep
 
 
 def _add_backstop(config: pytest.Config, item: pytest.Item, settings: Settings) -> None:
@@ -207,7 +229,7 @@ def explain(finding: Violation | Stuck, item: pytest.Item, kit: KitRun,
     lines.append(f"implementation: {kit.impl_arg}{shown_file}")
     if picture:
         lines.append(f"timeline: {picture}")
-    lines.append(f"replay: {kit.replay(item.name)}")
+    lines.append(f"replay: {getattr(finding, 'replay', None) or kit.replay(item.name)}")
     return "\n".join(lines)
 
 
@@ -219,6 +241,7 @@ class Tally:
         self.is_worker = is_worker
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self._note_outcome(report)
         picture = report.__dict__.get(HTML_KEY)
         if picture and not self.is_worker:
             path, page = picture
@@ -229,6 +252,41 @@ class Tally:
             for prop in props:
                 self.kit.violated.setdefault(prop, []).append(report.nodeid.split("::")[-1])
 
+    def _note_outcome(self, report: pytest.TestReport) -> None:
+        """Each test's outcome, once decided; in the controller, its JSON line too."""
+        if not (report.when == "call" or report.failed or report.skipped):
+            return
+        if report.when == "teardown" and self.kit.outcomes.get(report.nodeid) == "failed":
+            return
+        self.kit.outcomes[report.nodeid] = report.outcome
+        if self.kit.json_path is None or self.is_worker:
+            return
+        record = {
+            "test": report.nodeid.split("::")[-1],
+            "nodeid": report.nodeid,
+            "when": report.when,
+            "outcome": report.outcome,
+            "properties": report.__dict__.get(REPORT_KEY) or [],
+            "message": _skip_reason(report) if report.skipped else report.longreprtext,
+            "duration": round(report.duration, 4),
+        }
+        with open(self.kit.json_path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        """A fresh report file starts with the run's settings."""
+        if self.kit.json_path is None or self.is_worker:
+            return
+        settings = self.kit.settings
+        record = {"run": {"implementation": self.kit.impl_arg, "seed": settings.seed,
+                          "profile": settings.profile.name,
+                          "timeout_factor": settings.timeout_factor,
+                          "python": sys.version.split()[0],
+                          "gil": freethreaded.gil_status().rpartition(" ")[2] or "enabled",
+                          "replay": self.kit.replay()}}
+        Path(self.kit.json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(self.kit.json_path).write_text(json.dumps(record) + "\n", encoding="utf-8")
+
     def pytest_terminal_summary(self, terminalreporter, exitstatus: int) -> None:
         kit = self.kit
         terminalreporter.section("prodcon")
@@ -237,7 +295,26 @@ class Tally:
             terminalreporter.write_line(f"prodcon violated: {summary}")
         else:
             terminalreporter.write_line("prodcon violated: none")
+        hidden = self._gil_hidden()
+        if hidden:
+            terminalreporter.write_line(
+                f"prodcon free-threaded: {len(hidden)} passed with the GIL and failed without "
+                f"it (a data race the GIL hides): {', '.join(hidden)}")
         terminalreporter.write_line(f"prodcon replay: {kit.replay()}")
+
+    def _gil_hidden(self) -> list[str]:
+        """Stress tests whose run with the GIL passed and whose free-threaded twin failed."""
+        if self.kit.free_threaded is None:
+            return []
+        originals = {freethreaded.twin_name(nodeid): nodeid for nodeid in self.kit.outcomes}
+        return [nodeid.split("::")[-1] for twin, nodeid in originals.items()
+                if self.kit.outcomes.get(twin) == "failed"
+                and self.kit.outcomes[nodeid] == "passed"]
+
+
+def _skip_reason(report: pytest.TestReport) -> str:
+    longrepr = report.longrepr
+    return longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

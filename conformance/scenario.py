@@ -81,7 +81,13 @@ def _state(settings: Settings, queue: Any, history: History) -> Callable[[], str
 # --- Queue role -------------------------------------------------------------------------
 
 
-def _produce(view: Any, batch: Sequence[Any], rng: random.Random, slow: bool, full: type) -> None:
+def _produce(view: Any, batch: Sequence[Any], rng: random.Random, slow: bool, full: type,
+             retry: float = 0.0002) -> None:
+    """Put every item of the batch, in order, through a seeded mix of the put forms.
+
+    `retry` is the pause before trying again after Full; 0 only yields, which keeps
+    an unpaced scenario as tight as it can be.
+    """
     for item in batch:
         form = rng.random()
         while True:
@@ -96,11 +102,18 @@ def _produce(view: Any, batch: Sequence[Any], rng: random.Random, slow: bool, fu
                     view.put_nowait(item)
                 break
             except full:
-                time.sleep(0.0002)  # the queue was full: a legal answer, try again
+                time.sleep(retry)  # the queue was full: a legal answer, try again
         _pause(rng, slow)
 
 
-def _consume(view: Any, rng: random.Random, slow: bool, empty: type) -> None:
+def _consume(view: Any, rng: random.Random, slow: bool, empty: type, retry: float = 0.0002,
+             ack: bool = False) -> None:
+    """Take items through a seeded mix of the get forms until a stop marker comes.
+
+    With `ack`, every item taken is acknowledged with task_done() at once (after
+    the pause, when slow): unpaced, get() and task_done() race each other's updates
+    of the queue's state from every consumer at the same time.
+    """
     while True:
         form = rng.random()
         try:
@@ -113,11 +126,13 @@ def _consume(view: Any, rng: random.Random, slow: bool, empty: type) -> None:
             else:
                 value = view.get_nowait()
         except empty:
-            time.sleep(0.0002)  # nothing there yet: a legal answer, ask again
+            time.sleep(retry)  # nothing there yet: a legal answer, ask again
             continue
         if isinstance(value, Stop):
             return
         _pause(rng, slow)
+        if ack:
+            view.task_done()
 
 
 def run_queue_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.Random,
@@ -486,16 +501,6 @@ def named_calls(calls) -> str:
 # --- join under load --------------------------------------------------------------------
 
 
-def _work_and_ack(view: Any, rng: random.Random) -> None:
-    """A consumer that takes its time over each item, then calls task_done()."""
-    while True:
-        value = view.get()
-        if isinstance(value, Stop):
-            return
-        time.sleep(rng.uniform(0.0001, 0.0015))
-        view.task_done()
-
-
 def run_join_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.Random,
                       items_per_producer: int) -> None:
     """join() under load returns once, and only once, every task_done() was called."""
@@ -505,10 +510,13 @@ def run_join_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.R
                for p in range(shape.producers)]
     stops = [Stop(i) for i in range(shape.consumers)]
     crew = _crew(settings, queue, history)
-    consumers = [crew.start(f"c{i}", _work_and_ack, history.view(queue, f"c{i}"),
-                            random.Random(rng.random())) for i in range(shape.consumers)]
-    producers = [crew.start(f"p{p}", lambda v, b: [v.put(i) for i in b],
-                            history.view(queue, f"p{p}"), batch)
+    consumers = [crew.start(f"c{i}", _consume, history.view(queue, f"c{i}"),
+                            random.Random(rng.random()), shape.pace == "slow-consumers",
+                            impl.Empty, 0.0, True)
+                 for i in range(shape.consumers)]
+    producers = [crew.start(f"p{p}", _produce, history.view(queue, f"p{p}"), batch,
+                            random.Random(rng.random()), shape.pace == "slow-producers",
+                            impl.Full, 0.0)
                  for p, batch in enumerate(batches)]
     total = sum(len(b) for b in batches)
     try:

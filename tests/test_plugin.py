@@ -228,3 +228,24 @@ def test_passing_run_writes_no_picture(pytester, run_kit):
     result = run_kit("reference", "--prodcon-html=pictures", "-k", "conservation_order")
     assert result.ret == 0
     assert not (pytester.path / "pictures").exists()
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["serial", "xdist"])
+def test_json_report_has_every_test_once(pytester, run_kit, workers):
+    """One line for the run, then one per test: outcome, properties, the report's text."""
+    result = run_kit(ZOO / "broken" / "lifo.py", "--prodcon-json=out/report.jsonl",
+                     "-k", "fifo or qsize", *workers)
+    assert result.ret == 1
+    lines = (pytester.path / "out" / "report.jsonl").read_text().splitlines()
+    run, *records = map(json.loads, lines)
+    assert run["run"]["seed"] == 20261128 and run["run"]["implementation"].endswith("lifo.py")
+    assert "--prodcon-seed=20261128" in run["run"]["replay"]
+    by_test = {r["test"]: r for r in records}
+    assert len(by_test) == len(records) == len(result.outcomes)
+    for name, outcome in result.outcomes.items():
+        assert by_test[name]["outcome"] == outcome
+    failed = [r for r in records if r["outcome"] == "failed"]
+    assert failed and all("order" in r["properties"] for r in failed)
+    assert all("replay: pytest --prodcon-impl=" in r["message"] for r in failed)
+    assert all(r["properties"] == [] and r["message"] == "" for r in records
+               if r["outcome"] == "passed")

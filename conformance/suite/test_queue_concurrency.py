@@ -17,16 +17,18 @@ from conformance.items import (
     UnhashableItem,
     describe,
 )
-from conformance.scenario import run_queue_scenario
+from conformance.scenario import run_join_scenario, run_queue_scenario
 from conformance.verdict import Violation, judge
 
 pytestmark = pytest.mark.prodcon_role("queue")
 
 
 def pytest_generate_tests(metafunc):
-    if "queue_shape" in metafunc.fixturenames:
-        shapes = metafunc.config.stash[_kit_key()].settings.profile.queue_shapes
-        metafunc.parametrize("queue_shape", shapes, ids=[s.id for s in shapes])
+    profile = metafunc.config.stash[_kit_key()].settings.profile
+    for name, shapes in (("queue_shape", profile.queue_shapes),
+                         ("stress_shape", profile.stress_shapes)):
+        if name in metafunc.fixturenames:
+            metafunc.parametrize(name, shapes, ids=[s.id for s in shapes])
 
 
 def _kit_key():
@@ -35,11 +37,26 @@ def _kit_key():
     return KIT
 
 
+@pytest.mark.prodcon_stress
 def test_conservation_order_capacity(prodcon, queue_shape):
     for _ in range(prodcon.profile.repeats):
         run_queue_scenario(prodcon.settings, prodcon.impl, queue_shape,
                            random.Random(prodcon.rng.random()),
                            prodcon.profile.items_per_producer)
+
+
+@pytest.mark.prodcon_stress
+def test_unpaced_stress(prodcon, stress_shape):
+    """Every thread calls the queue back to back, consumers acknowledge at once, then join().
+
+    Under the GIL this mostly confirms the paced scenarios; without it (a
+    free-threaded build) it is where a read-modify-write outside the lock, or a
+    pop after the lock was released, really collides.
+    """
+    per_producer = max(1, prodcon.profile.stress_items // stress_shape.producers)
+    for _ in range(prodcon.profile.repeats):
+        run_join_scenario(prodcon.settings, prodcon.impl, stress_shape,
+                          random.Random(prodcon.rng.random()), per_producer)
 
 
 @pytest.mark.parametrize("maxsize", [1, 0])

@@ -73,9 +73,10 @@ def test_join_waits_for_items_still_queued(prodcon):
 
 
 JOIN_SHAPES = [Shape(2, 2, 2, "slow-consumers"), Shape(4, 3, 0, "slow-consumers"),
-               Shape(1, 4, 1)]
+               Shape(1, 4, 1, "slow-consumers")]
 
 
+@pytest.mark.prodcon_stress
 @pytest.mark.parametrize("shape", JOIN_SHAPES, ids=[s.id for s in JOIN_SHAPES])
 def test_join_under_load(prodcon, shape):
     for _ in range(prodcon.profile.repeats):

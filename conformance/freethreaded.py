@@ -1,0 +1,229 @@
+"""`--prodcon-free-threaded=PATH`: the stress scenarios once more, without the GIL.
+
+Under the GIL a thread is switched out only every few milliseconds, so a counter
+updated just outside a lock, or a pop made after the lock was released, almost
+never meets another thread in its window: such a queue passes millions of calls.
+On a free-threaded CPython the threads really run at once and the same code
+fails. Each test marked `prodcon_stress` gets a twin item that runs the very same
+test (same file, same name, hence the same seed and scenarios) under PATH with
+`PYTHON_GIL=0`, in a subprocess of its own, and reports what happened there.
+
+The subprocess uses this process's copy of the kit and of pytest (they are pure
+Python), so a bare interpreter such as `tools/free-threaded-python` builds needs
+nothing installed; plugin autoloading is off there, so no other plugin of this
+environment is loaded into an interpreter it was not built for.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .verdict import Stuck, Violation
+
+#: How long one twin may run, scaled by the run's factor. Generous: the test's own
+#: bounds end a stuck scenario long before; this only covers a dead interpreter.
+TWIN_BOUND = 300.0
+#: How long asking the interpreter what it is may take.
+PROBE_BOUND = 30.0
+
+_PROBE = (
+    "import json, sys, sysconfig; print(json.dumps({"
+    "'version': sys.version.split()[0], "
+    "'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
+    "'gil': sys._is_gil_enabled() if hasattr(sys, '_is_gil_enabled') else True}))"
+)
+
+
+class Unusable(Exception):
+    """PATH cannot run the free-threaded twins: missing, not Python, or built with the GIL."""
+
+
+@dataclass(frozen=True)
+class Interpreter:
+    path: str
+    version: str
+
+    def describe(self) -> str:
+        return f"{self.path} (CPython {self.version}, free-threaded, GIL disabled)"
+
+    def env(self) -> dict[str, str]:
+        """The twin's environment: no GIL, this kit and pytest, no other plugin."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))}
+        env["PYTHON_GIL"] = "0"
+        env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        paths = _kit_paths()
+        if env.get("PYTHONPATH"):
+            paths.append(env["PYTHONPATH"])
+        env["PYTHONPATH"] = os.pathsep.join(paths)
+        return env
+
+
+def probe(path: str, bound: float = PROBE_BOUND) -> Interpreter:
+    """Ask PATH what it is; only a free-threaded build that really runs without the GIL passes."""
+    where = Path(path).expanduser()
+    if not where.exists():
+        raise Unusable(f"{path}: no such file")
+    env = dict(os.environ, PYTHON_GIL="0")
+    try:
+        done = subprocess.run([str(where), "-c", _PROBE], capture_output=True, text=True,
+                              timeout=bound, env=env, stdin=subprocess.DEVNULL)
+        info = json.loads(done.stdout)
+    except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
+        raise Unusable(f"{path} does not run as a Python interpreter ({exc})") from None
+    if not info["free_threaded"] or info["gil"]:
+        raise Unusable(
+            f"{path} is CPython {info['version']} with the GIL: a free-threaded build "
+            "(CPython 3.13 or later configured with --disable-gil, often named python3.13t) "
+            "is needed; tools/free-threaded-python in prodcon's repository builds one")
+    return Interpreter(str(where), info["version"])
+
+
+def _kit_paths() -> list[str]:
+    """The folders this kit and pytest are imported from, for the twin's sys.path."""
+    import _pytest
+    import iniconfig
+    import packaging
+    import pluggy
+
+    import conformance
+    import reference
+
+    folders = []
+    for module in (conformance, reference, pytest, _pytest, pluggy, iniconfig, packaging):
+        folder = str(Path(module.__file__).resolve().parent.parent)
+        if folder not in folders:
+            folders.append(folder)
+    return folders
+
+
+def twin_name(name: str) -> str:
+    """test_x[6p6c-max1-even] -> test_x[6p6c-max1-even-free-threaded]."""
+    return f"{name[:-1]}-free-threaded]" if name.endswith("]") else f"{name}[free-threaded]"
+
+
+class GilHiddenRace(Violation):
+    """The twin failed: what the free-threaded run reported, and how to replay it there."""
+
+    def __init__(self, props: tuple[str, ...], message: str, replay: str) -> None:
+        super().__init__("free-threading", message, ("free-threading", *props))
+        self.replay = replay
+
+
+class FreeThreadedTwin(pytest.Item):
+    """A stress test run again in a subprocess of the free-threaded interpreter."""
+
+    def __init__(self, *, original: pytest.Item, interpreter: Interpreter, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.original = original
+        self.interpreter = interpreter
+        self.own_markers.extend(original.own_markers)
+
+    def reportinfo(self):
+        path, line, _ = self.original.reportinfo()
+        return path, line, f"{self.name} (under {self.interpreter.path})"
+
+    def runtest(self) -> None:
+        from .run import KIT
+
+        kit = self.config.stash[KIT]
+        args = self._args(kit)
+        with tempfile.TemporaryDirectory(prefix="prodcon-ft-") as tmp:
+            report = Path(tmp) / "report.jsonl"
+            ini = Path(tmp) / "pytest.ini"
+            ini.write_text("[pytest]\n")
+            command = [self.interpreter.path, "-m", "pytest", *args, "-c", str(ini),
+                       f"--rootdir={tmp}", f"--prodcon-json={report}"]
+            bound = kit.settings.bound(TWIN_BOUND)
+            try:
+                done = subprocess.run(command, capture_output=True, text=True, timeout=bound,
+                                      env=self.interpreter.env(), stdin=subprocess.DEVNULL,
+                                      cwd=self.config.invocation_params.dir)
+            except subprocess.TimeoutExpired:
+                raise Stuck("deadlock", f"the free-threaded run of {self.original.name} did not "
+                            f"finish within {bound:.0f} s\nreplay: {self._replay(args)}") from None
+            record = _record(report, self.original.name)
+        if record is None:
+            output = (done.stdout + done.stderr).strip().splitlines()[-25:]
+            raise Violation("free-threading", (
+                f"the free-threaded run of {self.original.name} ended (exit code "
+                f"{done.returncode}) without a result:\n" + "\n".join(output)
+                + f"\nreplay: {self._replay(args)}"))
+        if record["outcome"] == "skipped":
+            pytest.skip(f"skipped under {self.interpreter.path}: {record['message']}")
+        if record["outcome"] != "passed":
+            raise GilHiddenRace(tuple(record["properties"]), self._message(kit, record),
+                                self._replay(args))
+
+    def _args(self, kit) -> list[str]:
+        settings = kit.settings
+        args = [f"{self.original.path}::{self.original.name}", "-p", "conformance.plugin",
+                "-p", "no:cacheprovider", "-q", f"--prodcon-impl={kit.impl_arg}",
+                f"--prodcon-seed={settings.seed}", f"--prodcon-profile={settings.profile.name}",
+                f"--prodcon-timeout-factor={settings.timeout_factor:g}"]
+        if kit.html_dir is not None:
+            args.append(f"--prodcon-html={Path(kit.html_dir) / 'free-threaded'}")
+        return args
+
+    def _replay(self, args: list[str]) -> str:
+        env = self.interpreter.env()
+        words = ["PYTHON_GIL=0", "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1",
+                 f"PYTHONPATH={env['PYTHONPATH']}", self.interpreter.path, "-m", "pytest", *args]
+        return shlex.join(words)
+
+    def _message(self, kit, record: dict) -> str:
+        with_gil = kit.outcomes.get(self.original.nodeid)
+        if with_gil == "passed":
+            headline = "passes with the GIL, fails without it: a data race the GIL hides"
+        elif with_gil is None:
+            headline = "fails without the GIL (the run with the GIL is reported on its own)"
+        else:
+            headline = "fails without the GIL, and with it too"
+        # The twin says these itself, for this process's run.
+        text = "\n".join(line for line in record["message"].splitlines()
+                         if not line.startswith(("replay: ", "implementation: ")))
+        return (f"{headline}\nunder {self.interpreter.describe()}:\n\n"
+                f"{text.strip()}")
+
+
+def _record(report: Path, name: str) -> dict | None:
+    """The twin's test record from the subprocess's --prodcon-json report, if it got that far."""
+    if not report.exists():
+        return None
+    found = None
+    for line in report.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if record.get("test") == name and record.get("outcome") is not None:
+            if found is None or record["outcome"] != "passed":
+                found = record
+    return found
+
+
+def add_twins(items: list[pytest.Item], interpreter: Interpreter) -> list[pytest.Item]:
+    """Every stress test followed by its free-threaded twin."""
+    out = []
+    for item in items:
+        out.append(item)
+        if item.get_closest_marker("prodcon_stress") is not None:
+            out.append(FreeThreadedTwin.from_parent(
+                item.parent, name=twin_name(item.name), original=item, interpreter=interpreter))
+    return out
+
+
+def gil_status() -> str:
+    """', GIL enabled' / ', GIL disabled' where the interpreter can say; else nothing."""
+    if not hasattr(sys, "_is_gil_enabled"):
+        return ""
+    return f", GIL {'enabled' if sys._is_gil_enabled() else 'disabled'}"

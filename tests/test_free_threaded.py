@@ -1,0 +1,177 @@
+"""Free-threaded Python: the races the GIL hides are found without it, and only there.
+
+Most tests here need a free-threaded interpreter: the one this process runs on, or
+the one PRODCON_FT_PYTHON names (`tools/free-threaded-python` builds it). Without
+one they are skipped, unless PRODCON_REQUIRE_FT is set (CI sets it): then a missing
+interpreter is a failure, never a silent skip.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conformance import freethreaded
+from conftest import ZOO, caught_by
+
+RACES = sorted((ZOO / "races").glob("*.py"))
+CORRECT = ["reference", "stdlib_queue.py", ZOO / "correct" / "two_conditions.py"]
+#: A race shows in a given run with some probability (measured: most runs); a test
+#: that must see it gives it this many seeds, so a miss by chance cannot fail CI.
+ATTEMPTS = 3
+
+
+def _running_free_threaded() -> bool:
+    return hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled()
+
+
+#: Where tools/free-threaded-python puts it (read now: pytester moves HOME later).
+_BUILT = Path.home() / ".cache/prodcon/free-threaded-3.13/bin/python3.13t"
+
+
+def _external_interpreter() -> str | None:
+    path = os.environ.get("PRODCON_FT_PYTHON")
+    if path:
+        return path
+    return str(_BUILT) if _BUILT.exists() else None
+
+
+def _need(condition: bool, why: str) -> None:
+    if not condition:
+        if os.environ.get("PRODCON_REQUIRE_FT"):
+            pytest.fail(f"PRODCON_REQUIRE_FT is set but {why}")
+        pytest.skip(why)
+
+
+@pytest.fixture
+def ft_python():
+    path = _external_interpreter()
+    _need(path is not None, "no free-threaded interpreter: set PRODCON_FT_PYTHON")
+    return path
+
+
+@pytest.fixture
+def on_free_threaded():
+    _need(_running_free_threaded(), "this interpreter runs with the GIL")
+
+
+@pytest.fixture
+def stdlib_queue(pytester):
+    pytester.makepyfile(stdlib_queue="from queue import Queue, Full, Empty\n")
+
+
+def _caught(result, module) -> bool:
+    expected = caught_by(module)
+    expected = {expected} if isinstance(expected, str) else set(expected)
+    return result.ret == 1 and bool(expected & result.violated)
+
+
+# --- without a free-threaded interpreter ---------------------------------------------
+
+
+def test_twin_names_stay_selectable():
+    name = "test_x[4p4c-max1-even]"
+    assert freethreaded.twin_name(name) == "test_x[4p4c-max1-even-free-threaded]"
+    assert freethreaded.twin_name("test_x") == "test_x[free-threaded]"
+
+
+def test_an_interpreter_with_the_gil_is_refused(pytester):
+    if _running_free_threaded():
+        pytest.skip("this interpreter is free-threaded")
+    result = pytester.runpytest_subprocess("--prodcon-impl=reference",
+                                           f"--prodcon-free-threaded={sys.executable}")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*--prodcon-free-threaded: * with the GIL: a free-threaded "
+                                 "build*"])
+
+
+def test_a_missing_interpreter_is_refused(pytester):
+    result = pytester.runpytest_subprocess("--prodcon-impl=reference",
+                                           "--prodcon-free-threaded=/no/such/python")
+    assert result.ret == 4
+    result.stderr.fnmatch_lines(["*--prodcon-free-threaded: /no/such/python: no such file*"])
+
+
+def test_races_pass_with_the_gil(run_kit):
+    """What makes them the zoo of races: under the GIL the quick profile misses them."""
+    if _running_free_threaded():
+        pytest.skip("this interpreter is free-threaded")
+    for module in RACES:
+        result = run_kit(module, "-m", "prodcon_stress")
+        assert result.ret == 0, result
+
+
+# --- the option, from an interpreter with the GIL --------------------------------------
+
+
+@pytest.mark.parametrize("module", RACES, ids=lambda p: p.stem)
+def test_option_reports_a_race_the_gil_hides(run_kit, ft_python, module):
+    for attempt in range(ATTEMPTS):
+        result = run_kit(module, f"--prodcon-free-threaded={ft_python}", "-m", "prodcon_stress",
+                         seed=1000 + attempt)
+        if result.ret == 1:
+            break
+    assert result.ret == 1, result
+    assert "free-threading" in result.violated, result
+    if not _running_free_threaded():
+        assert "passes with the GIL, fails without it: a data race the GIL hides" in result.output
+        assert "prodcon free-threaded: " in result.output
+    assert "replay: PYTHON_GIL=0 " in result.output
+    failed = [name for name, outcome in result.outcomes.items() if outcome == "failed"]
+    assert failed and all(name.endswith("-free-threaded]") for name in failed), failed
+
+
+def test_option_passes_a_correct_queue(run_kit, ft_python, stdlib_queue):
+    result = run_kit("stdlib_queue.py", f"--prodcon-free-threaded={ft_python}",
+                     "-m", "prodcon_stress")
+    assert result.ret == 0, result
+    twins = [n for n in result.outcomes if n.endswith("-free-threaded]")]
+    assert len(twins) >= 10 and all(result.outcomes[n] == "passed" for n in twins)
+    assert "free-threaded, GIL disabled" in result.output
+
+
+def test_a_twin_that_dies_says_so(pytester, run_kit, ft_python):
+    """An interpreter crash in the twin (here: an exit at import there only) is a failure."""
+    if _running_free_threaded():
+        pytest.skip("the module would end this very interpreter at import")
+    pytester.makepyfile(only_gil="""
+        import sys
+        if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():
+            import os
+            os._exit(3)
+        from queue import Queue, Full, Empty
+    """)
+    result = run_kit("only_gil.py", f"--prodcon-free-threaded={ft_python}", "-k",
+                     "unpaced_stress")
+    assert result.ret == 1, result
+    assert "ended (exit code 3) without a result" in result.output
+
+
+# --- pytest itself on the free-threaded interpreter --------------------------------------
+
+
+@pytest.mark.parametrize("module", RACES, ids=lambda p: p.stem)
+def test_race_caught_directly(run_kit, on_free_threaded, module):
+    for attempt in range(ATTEMPTS):
+        result = run_kit(module, seed=2000 + attempt)
+        if _caught(result, module):
+            break
+    assert _caught(result, module), result
+    assert "GIL disabled" in result.output
+    assert f"replay: {sys.executable} -m pytest" in result.output
+
+
+@pytest.mark.parametrize("impl", CORRECT, ids=lambda p: Path(str(p)).stem)
+def test_correct_queue_passes_directly(run_kit, on_free_threaded, stdlib_queue, impl):
+    result = run_kit(impl)
+    assert result.ret == 0, result
+
+
+def test_interpreter_really_runs_without_the_gil(ft_python):
+    done = subprocess.run([ft_python, "-c", "import sys; print(sys._is_gil_enabled())"],
+                          capture_output=True, text=True, timeout=60,
+                          env=dict(os.environ, PYTHON_GIL="0"))
+    assert done.stdout.strip() == "False", done
+
