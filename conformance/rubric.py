@@ -1,0 +1,166 @@
+"""Grading rubrics: points per property, judged on a run's per-test records.
+
+A rubric lists criteria, each one property of the contract worth some points and
+judged on a group of tests. A criterion's credit is the share of its tests in
+which its property held, so a queue that loses one item in one scenario of six
+keeps five sixths of `conservation`, and an order bug costs `order`, not every
+property its scenarios also check. The records are the `--prodcon-json` lines of a
+run (`run.Tally` writes them), read by the grading process, never by code that ran
+beside the submission.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .verdict import PROPERTIES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - 3.10
+    import tomli as tomllib
+
+DEFAULT = Path(__file__).with_name("default_rubric.toml")
+
+
+class RubricError(ValueError):
+    """The rubric file is not one: the message names the file and the key."""
+
+
+@dataclass(frozen=True)
+class Criterion:
+    prop: str
+    points: float
+    tests: tuple[str, ...]
+    hint: str = ""
+    hidden: bool = False  # students see that it failed, not how
+
+    def covers(self, test: str) -> bool:
+        base = test.split("[", 1)[0]
+        return any(fnmatch.fnmatchcase(base, pattern) for pattern in self.tests)
+
+
+@dataclass(frozen=True)
+class Rubric:
+    criteria: tuple[Criterion, ...]
+    required: tuple[str, ...] = ()
+    source: str = "default"
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.points for c in self.criteria)
+
+
+@dataclass
+class Credit:
+    """What one criterion earned, and the failing tests that cost it."""
+
+    criterion: Criterion
+    held: int
+    counted: int
+    failures: list[dict] = field(default_factory=list)  # the records that violated it
+    missing: list[str] = field(default_factory=list)  # tests that never reported
+
+    @property
+    def points(self) -> float:
+        if self.counted == 0:
+            return self.criterion.points  # nothing to judge: every test skipped
+        return round(self.criterion.points * self.held / self.counted, 2)
+
+    @property
+    def full(self) -> bool:
+        return self.held == self.counted
+
+
+@dataclass
+class Score:
+    credits: list[Credit]
+    required: tuple[str, ...]
+    gated: bool  # a required criterion fell short: only the required ones count
+
+    @property
+    def total(self) -> float:
+        counted = [c for c in self.credits
+                   if not self.gated or c.criterion.prop in self.required]
+        return round(sum(c.points for c in counted), 2)
+
+
+def load(path: str | Path | None = None) -> Rubric:
+    """The rubric in `path` (TOML), or the default one."""
+    source = Path(path) if path is not None else DEFAULT
+    try:
+        data = tomllib.loads(source.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RubricError(f"{source}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise RubricError(f"{source}: not valid TOML: {exc}") from None
+    return parse(data, "default" if path is None else str(source))
+
+
+def parse(data: dict, source: str) -> Rubric:
+    criteria = []
+    table = data.get("criteria")
+    if not isinstance(table, dict) or not table:
+        raise RubricError(f"{source}: no [criteria.PROPERTY] tables")
+    for prop, spec in table.items():
+        where = f"{source}: [criteria.{prop}]"
+        if prop not in PROPERTIES:
+            raise RubricError(f"{where}: unknown property; known: {', '.join(PROPERTIES)}")
+        unknown = set(spec) - {"points", "tests", "hint", "hidden"}
+        if unknown:
+            raise RubricError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+        points = spec.get("points")
+        if not isinstance(points, (int, float)) or isinstance(points, bool) or points < 0:
+            raise RubricError(f"{where}: points must be a number >= 0")
+        tests = spec.get("tests")
+        if not isinstance(tests, list) or not tests or not all(isinstance(t, str) for t in tests):
+            raise RubricError(f"{where}: tests must be a non-empty list of test name patterns")
+        criteria.append(Criterion(prop, float(points), tuple(tests), str(spec.get("hint", "")),
+                                  bool(spec.get("hidden", False))))
+    required = tuple(data.get("grading", {}).get("required", ()))
+    for prop in required:
+        if prop not in table:
+            raise RubricError(f"{source}: [grading] required names {prop!r}, not a criterion")
+    return Rubric(tuple(criteria), required, source)
+
+
+def score(rubric: Rubric, records: list[dict], expected: list[str]) -> Score:
+    """Credit per criterion from a run's test records.
+
+    `expected` is every test a complete run reports (the reference's run with the
+    same settings): one that is missing from `records` never ran to its end.
+    """
+    by_test = {r["test"]: r for r in records}
+    credits = []
+    for criterion in rubric.criteria:
+        credit = Credit(criterion, 0, 0)
+        for test in expected:
+            if not criterion.covers(test):
+                continue
+            record = by_test.get(test)
+            if record is None:
+                credit.counted += 1
+                credit.missing.append(test)
+            elif record["outcome"] == "skipped":
+                continue
+            elif _held(record, criterion.prop):
+                credit.counted += 1
+                credit.held += 1
+            else:
+                credit.counted += 1
+                credit.failures.append(record)
+        credits.append(credit)
+    gated = any(not c.full for c in credits if c.criterion.prop in rubric.required)
+    return Score(credits, rubric.required, gated)
+
+
+def _held(record: dict, prop: str) -> bool:
+    """Passed, or failed naming properties that are all others. A failure that names
+    none (the kit could not tell) holds against every criterion."""
+    if record["outcome"] == "passed":
+        return True
+    props = record.get("properties") or []
+    return bool(props) and prop not in props

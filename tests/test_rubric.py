@@ -1,0 +1,109 @@
+"""Rubrics: the default one is consistent with the suite, and credit is partial and fair."""
+
+import pytest
+
+from conformance import rubric
+from conformance.verdict import PROPERTIES
+
+
+def _rec(test, outcome="passed", props=()):
+    return {"test": test, "outcome": outcome, "properties": list(props)}
+
+
+EXPECTED = ["test_fifo_one_producer", "test_conservation_order_capacity[1p1c-max1-even]",
+            "test_conservation_order_capacity[4p4c-max1-even]", "test_sequential_model",
+            "test_pipeline[1p1c-max1-even]"]
+
+
+def _small(required=()):
+    return rubric.parse({
+        "grading": {"required": list(required)},
+        "criteria": {
+            "order": {"points": 10, "tests": ["test_fifo_*", "test_conservation_order_capacity"]},
+            "conservation": {"points": 6, "tests": ["test_conservation_*", "test_pipeline"]},
+        }}, "test")
+
+
+def test_default_rubric_is_100_points_over_known_properties():
+    default = rubric.load()
+    assert default.max_score == 100
+    assert {c.prop for c in default.criteria} <= set(PROPERTIES)
+    assert all(c.hint for c in default.criteria)
+
+
+def test_default_rubric_names_only_tests_the_suite_has(pytester):
+    """A pattern matching nothing would make its criterion free points."""
+    result = pytester.runpytest_subprocess("--prodcon-impl=reference", "--collect-only", "-q",
+                                           "-p", "no:cacheprovider")
+    names = [line.split("::")[-1] for line in result.outlines if "::" in line]
+    assert len(names) > 50
+    for criterion in rubric.load().criteria:
+        for pattern in criterion.tests:
+            probe = rubric.Criterion(criterion.prop, 1, (pattern,))
+            assert any(probe.covers(n) for n in names), f"{criterion.prop}: {pattern} is unused"
+
+
+def test_everything_passed_is_full_marks():
+    score = rubric.score(_small(), [_rec(t) for t in EXPECTED], EXPECTED)
+    assert score.total == 16 and not score.gated
+
+
+def test_a_failure_costs_only_the_properties_it_names():
+    records = [_rec(t) for t in EXPECTED]
+    records[1] = _rec(EXPECTED[1], "failed", ["order"])
+    score = rubric.score(_small(), records, EXPECTED)
+    order, conservation = score.credits
+    assert (order.held, order.counted, order.points) == (2, 3, 6.67)
+    assert conservation.full and conservation.points == 6
+    assert order.failures == [records[1]]
+
+
+def test_missing_tests_count_against_and_skipped_ones_do_not():
+    records = [_rec(EXPECTED[0], "skipped"), _rec(EXPECTED[1])]  # the rest never ran
+    score = rubric.score(_small(), records, EXPECTED)
+    order, conservation = score.credits
+    assert (order.held, order.counted) == (1, 2) and order.missing == [EXPECTED[2]]
+    assert (conservation.held, conservation.counted) == (1, 3)
+
+
+def test_a_failure_naming_no_property_counts_against_every_criterion():
+    records = [_rec(t) for t in EXPECTED]
+    records[1] = _rec(EXPECTED[1], "failed")
+    order, conservation = rubric.score(_small(), records, EXPECTED).credits
+    assert not order.full and not conservation.full
+
+
+def test_required_criterion_gates_the_rest():
+    records = [_rec(t) for t in EXPECTED]
+    records[4] = _rec(EXPECTED[4], "failed", ["conservation"])
+    score = rubric.score(_small(required=["conservation"]), records, EXPECTED)
+    assert score.gated and score.total == 4.0  # conservation's 2 of 3, order not counted
+    assert rubric.score(_small(required=["order"]), records, EXPECTED).total == 14.0
+
+
+@pytest.mark.parametrize("data, message", [
+    ({}, "no [criteria.PROPERTY] tables"),
+    ({"criteria": {"speed": {"points": 1, "tests": ["t"]}}}, "unknown property"),
+    ({"criteria": {"order": {"points": -1, "tests": ["t"]}}}, "points must be a number"),
+    ({"criteria": {"order": {"points": 1, "tests": []}}}, "tests must be a non-empty list"),
+    ({"criteria": {"order": {"points": 1, "tests": ["t"], "weight": 2}}}, "unknown key(s) weight"),
+    ({"grading": {"required": ["join"]}, "criteria": {"order": {"points": 1, "tests": ["t"]}}},
+     "required names 'join'"),
+])
+def test_bad_rubrics_are_refused_with_the_key(data, message):
+    with pytest.raises(rubric.RubricError, match=None) as info:
+        rubric.parse(data, "r.toml")
+    assert message in str(info.value) and str(info.value).startswith("r.toml")
+
+
+def test_rubric_file_round_trip(tmp_path):
+    path = tmp_path / "r.toml"
+    path.write_text('[grading]\nrequired = ["order"]\n[criteria.order]\npoints = 3\n'
+                    'tests = ["test_fifo_*"]\nhidden = true\n')
+    loaded = rubric.load(path)
+    assert loaded.required == ("order",) and loaded.criteria[0].hidden
+    with pytest.raises(rubric.RubricError, match="not valid TOML"):
+        path.write_text("[criteria\n")
+        rubric.load(path)
+    with pytest.raises(rubric.RubricError, match="No such file"):
+        rubric.load(tmp_path / "none.toml")
