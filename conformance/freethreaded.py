@@ -222,6 +222,10 @@ def add_twins(items: list[pytest.Item], interpreter: Interpreter) -> list[pytest
     return out
 
 
+def gil_disabled() -> bool:
+    return hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled()
+
+
 def gil_status() -> str:
     """', GIL enabled' / ', GIL disabled' where the interpreter can say; else nothing."""
     if not hasattr(sys, "_is_gil_enabled"):

@@ -205,8 +205,15 @@ def where(thread: threading.Thread, limit: int = 4) -> list[str]:
     frame = sys._current_frames().get(thread.ident or -1)
     if frame is None:
         return ["(thread has finished)"]
-    frames = [f for f in traceback.extract_stack(frame) if not _in_kit(f.filename)]
+    frames = [f for f in traceback.extract_stack(frame)
+              if not _in_kit(f.filename) and not _thread_start(f)]
     return [_frame_line(f) for f in frames[-limit:]] or ["(only kit frames)"]
+
+
+def _thread_start(frame: traceback.FrameSummary) -> bool:
+    """threading's own frames under every thread's target: never where it is stuck."""
+    return frame.filename == threading.__file__ and frame.name in (
+        "_bootstrap", "_bootstrap_inner", "run")
 
 
 def _frame_line(frame: traceback.FrameSummary) -> str:
@@ -229,6 +236,9 @@ def _in_kit(filename: str) -> bool:
 
 
 def _user_trace(exc: BaseException) -> str:
+    remote = getattr(exc, "remote_traceback", "")  # raised in a sandboxed submission
+    if remote:
+        return "\n".join(line for line in remote.strip().splitlines()[-6:])
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _in_kit(f.filename)]
     return "\n".join(_frame_line(f) for f in frames[-3:])
 

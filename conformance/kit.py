@@ -65,6 +65,18 @@ class Kit:
             return Outcome(error=exc, elapsed=time.monotonic() - start)
         return Outcome(value=value, elapsed=time.monotonic() - start)
 
+    def at_once(self, what: str, fn, *args) -> Outcome:
+        """`fn`'s calls back to back in one thread, where the queue lives.
+
+        In-process one thread keeps the GIL from one call to the next. When the
+        submission runs in a sandbox (`--prodcon-isolate`) each call would be a round
+        trip another thread could slip into, so `fn` runs in the submission's process.
+        """
+        sandbox = getattr(self.impl, "sandbox", None)
+        if sandbox is not None:
+            return self.outcome(what, sandbox.run_in_child, fn, *args)
+        return self.outcome(what, fn, *args)
+
     def returns(self, what: str, fn, *args, prop: str, due: str, bound: float = CALL_BOUND,
                 **kwargs) -> Any:
         """The call must return; its value is handed back."""
@@ -117,3 +129,19 @@ class Kit:
                         else f"returned {describe(worker.result)}")
                 raise Violation(prop, f"{what} {done} after {pending.elapsed:.3f} s instead "
                                 "of waiting.")
+
+
+def put_then_take(q: Any, item: Any) -> Any:
+    """Put and take back at once: a waiting getter is woken, and the item is gone.
+
+    Module-level in the kit (not in a test file) so a sandboxed run can import it
+    in the submission's process (`Kit.at_once`).
+    """
+    q.put_nowait(item)
+    return q.get_nowait()
+
+
+def take_then_put(q: Any, item: Any) -> None:
+    """Take and put back at once: a waiting putter is woken, and the room is gone."""
+    q.get_nowait()
+    q.put_nowait(item)

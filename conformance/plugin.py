@@ -42,6 +42,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         extra = {"choices": PROFILES} if option == "--prodcon-profile" else {}
         group.addoption(option, dest=ini, type=kind, default=None, help=text, **extra)
         parser.addini(ini, text, type="string", default=None)
+    group.addoption("--prodcon-isolate", dest="prodcon_isolate", action="store_true",
+                    help="import the implementation in a separate, resource-limited process "
+                    "and test it through proxies: its code never runs beside the kit's "
+                    "(for untrusted code, e.g. grading)")
 
 
 def setting(config: pytest.Config, name: str, kind: type = str):

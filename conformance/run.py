@@ -44,13 +44,14 @@ class KitRun:
 
     def replay(self, test_name: str | None = None) -> str:
         # Without the GIL the interpreter is part of what is replayed.
-        runner = ([sys.executable, "-m", "pytest"] if freethreaded.gil_status() == ", GIL disabled"
-                  else ["pytest"])
+        runner = [sys.executable, "-m", "pytest"] if freethreaded.gil_disabled() else ["pytest"]
         words = [*runner, f"--prodcon-impl={self.impl_arg}",
                  f"--prodcon-seed={self.settings.seed}",
                  f"--prodcon-profile={self.settings.profile.name}"]
         if self.settings.timeout_factor != 1.0:
             words.append(f"--prodcon-timeout-factor={self.settings.timeout_factor:g}")
+        if getattr(self.impl, "sandbox", None) is not None:
+            words.append("--prodcon-isolate")
         if test_name:
             words += ["-k", test_name]
         return shlex.join(words)
@@ -76,8 +77,7 @@ def activate(config: pytest.Config) -> None:
         seed = new_seed()
     settings = Settings(seed=seed, profile=PROFILES[profile_name], timeout_factor=factor)
     try:
-        impl = contract.load(impl_arg, Path(config.invocation_params.dir),
-                             settings.bound(contract.IMPORT_BOUND))
+        impl = _load(config, impl_arg, settings)
     except contract.ContractError as exc:
         raise pytest.UsageError(f"prodcon: {exc}") from None
     here = Path(config.invocation_params.dir)
@@ -102,6 +102,16 @@ def activate(config: pytest.Config) -> None:
     config.pluginmanager.register(sys.modules[__name__], "prodcon-run")
     config.pluginmanager.register(Tally(config.stash[KIT], workerinput is not None),
                                   "prodcon-tally")
+
+
+def _load(config: pytest.Config, impl_arg: str, settings: Settings) -> contract.Implementation:
+    here = Path(config.invocation_params.dir)
+    bound = settings.bound(contract.IMPORT_BOUND)
+    if not config.getoption("prodcon_isolate"):
+        return contract.load(impl_arg, here, bound)
+    from . import sandbox
+
+    return sandbox.load_isolated(impl_arg, here, sandbox.Limits(import_bound=bound))
 
 
 # --- hooks (active only in a prodcon run) ----------------------------------------------
@@ -173,6 +183,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
         return
     finding = _finding(call.excinfo.value)
     if finding is None:
+        if type(call.excinfo.value).__name__ == "SandboxDied":  # --prodcon-isolate
+            report.longrepr = (f"prodcon: {call.excinfo.value}\nThe implementation's process "
+                               "is gone; this test and every later one fail at once.")
         return
     kit = item.config.stash[KIT]
     picture = _picture(finding, item, kit)
@@ -224,6 +237,12 @@ def explain(finding: Violation | Stuck, item: pytest.Item, kit: KitRun,
     if notes:
         lines.append("")
         lines.extend(notes)
+    sandbox = getattr(kit.impl, "sandbox", None)
+    if sandbox is not None and (isinstance(finding, Stuck) or "got stuck" in finding.message):
+        lines.append("")
+        lines.append("where the submission's threads are (in its own process; each kit "
+                     "thread's twin there has its name):")
+        lines.extend(f"  {line}" for line in _busy_threads(sandbox.stacks()))
     lines.append("")
     shown_file = "" if (kit.impl.file or "").endswith(kit.impl_arg) else f" ({kit.impl.file})"
     lines.append(f"implementation: {kit.impl_arg}{shown_file}")
@@ -231,6 +250,21 @@ def explain(finding: Violation | Stuck, item: pytest.Item, kit: KitRun,
         lines.append(f"timeline: {picture}")
     lines.append(f"replay: {getattr(finding, 'replay', None) or kit.replay(item.name)}")
     return "\n".join(lines)
+
+
+def _busy_threads(stacks: str, limit: int = 60) -> list[str]:
+    """The sandbox's stack listing without the threads idly waiting for the kit."""
+    blocks: list[list[str]] = []
+    for line in stacks.splitlines():
+        if line and not line.startswith(" "):
+            blocks.append([line])
+        elif blocks:
+            blocks[-1].append(line)
+        else:
+            blocks.append([line])  # 'unavailable: ...'
+    busy = [line for block in blocks if not any("(idle: waiting for the kit)" in b
+                                                  for b in block) for line in block]
+    return busy[:limit] or ["(every thread idle)"]
 
 
 class Tally:
@@ -282,7 +316,7 @@ class Tally:
                           "profile": settings.profile.name,
                           "timeout_factor": settings.timeout_factor,
                           "python": sys.version.split()[0],
-                          "gil": freethreaded.gil_status().rpartition(" ")[2] or "enabled",
+                          "gil": "disabled" if freethreaded.gil_disabled() else "enabled",
                           "replay": self.kit.replay()}}
         Path(self.kit.json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(self.kit.json_path).write_text(json.dumps(record) + "\n", encoding="utf-8")
@@ -331,6 +365,9 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     kit = config.stash.get(KIT, None)
     if kit is None:
         return
+    sandbox = getattr(kit.impl, "sandbox", None)
+    if sandbox is not None:
+        sandbox.close()
     stuck = [t for t in threading.enumerate()
              if t not in kit.threads_at_start and t.is_alive() and not t.daemon]
     if stuck and _is_outermost(config):

@@ -73,6 +73,11 @@ _QUICK_WORKERS = (
 # its lock fails 8 runs in 8 at 6p/6c maxsize=1 and 5 in 8 at 8p/8c maxsize=2; an
 # unfinished-task counter updated outside the lock, 8 in 8 at both. Unbounded and
 # larger maxsizes let the threads meet less often (0 in 5 at 4p/4c unbounded).
+#: Under the GIL more unpaced rounds find next to nothing; without it each round is
+#: another real chance of a collision (on a loaded 2-core machine a single round of
+#: each shape missed the counter race in 4 runs of 13), so each shape runs this many.
+FREE_THREADED_STRESS_ROUNDS = 4
+
 _QUICK_STRESS = (
     Shape(6, 6, 1),
     Shape(8, 8, 2),

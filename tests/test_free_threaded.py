@@ -2,8 +2,10 @@
 
 Most tests here need a free-threaded interpreter: the one this process runs on, or
 the one PRODCON_FT_PYTHON names (`tools/free-threaded-python` builds it). Without
-one they are skipped, unless PRODCON_REQUIRE_FT is set (CI sets it): then a missing
-interpreter is a failure, never a silent skip.
+one they are skipped, unless PRODCON_REQUIRE_FT is set (tox sets it): then a missing
+interpreter is a failure, never a silent skip. Tests that must run *on* the
+free-threaded interpreter skip elsewhere; tox's py313t sets PRODCON_EXPECT_NO_GIL so
+that there they cannot skip.
 """
 
 import os
@@ -55,7 +57,11 @@ def ft_python():
 
 @pytest.fixture
 def on_free_threaded():
-    _need(_running_free_threaded(), "this interpreter runs with the GIL")
+    """Skips with the GIL, except where the run is meant to be without it (tox's py313t)."""
+    if not _running_free_threaded():
+        if os.environ.get("PRODCON_EXPECT_NO_GIL"):
+            pytest.fail("PRODCON_EXPECT_NO_GIL is set but this interpreter runs with the GIL")
+        pytest.skip("this interpreter runs with the GIL")
 
 
 @pytest.fixture
@@ -135,7 +141,6 @@ def test_a_twin_that_dies_says_so(pytester, run_kit, ft_python):
         import sys
         if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():
             import os
-import re
             os._exit(3)
         from queue import Queue, Full, Empty
     """)

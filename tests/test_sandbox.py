@@ -30,6 +30,7 @@ from conformance.items import (
     TouchyItem,
     UnhashableItem,
 )
+from conformance.kit import put_then_take
 from conformance.sandbox import Foreign, Limits, RemoteError, SandboxDied, load_isolated
 from conformance.scenario import (
     Stop,
@@ -38,7 +39,6 @@ from conformance.scenario import (
     run_worker_scenario,
 )
 from conformance.settings import PROFILES, Settings, Shape
-from conformance.suite.test_queue_blocking import _put_then_take
 from conformance.verdict import Violation
 from conftest import REPO, ZOO, caught_by
 
@@ -314,7 +314,7 @@ def test_calls_that_must_follow_each_other_at_once_run_in_the_child(module, wait
         stolen = []
         for q, item in zip(queues, bait, strict=True):
             with contextlib.suppress(queue.Empty):  # the waiter took it: round not counted
-                stolen.append(impl.sandbox.run_in_child(_put_then_take, q, item) is item)
+                stolen.append(impl.sandbox.run_in_child(put_then_take, q, item) is item)
         for thread, _ in waiters:
             thread.join(5)
         elapsed = time.monotonic() - start

@@ -9,6 +9,7 @@ only against a generous ceiling scaled by --prodcon-timeout-factor.
 import pytest
 
 from conformance.items import Item, describe
+from conformance.kit import put_then_take, take_then_put
 from conformance.settings import CALL_BOUND
 from conformance.verdict import Violation, expect
 
@@ -134,7 +135,7 @@ def test_timed_get_keeps_waiting_after_a_stolen_wakeup(prodcon):
     waiters = [prodcon.start(q.get, timeout=STOLEN_TIMEOUT) for q in queues]
     prodcon.must_block_all(waiters, f"get(timeout={STOLEN_TIMEOUT}) on an empty queue",
                            prop="timeout")
-    stolen = [prodcon.outcome("put_nowait(bait) then get_nowait()", _put_then_take, q,
+    stolen = [prodcon.at_once("put_nowait(bait) then get_nowait()", put_then_take, q,
                               Item(0, seq)) for seq, q in enumerate(queues)]
     for pending, steal in zip(waiters, stolen, strict=True):
         if steal.error is None:  # else the waiting getter took it first: nothing to learn
@@ -149,28 +150,13 @@ def test_timed_put_keeps_waiting_after_a_stolen_wakeup(prodcon):
                for seq, q in enumerate(queues)]
     prodcon.must_block_all(waiters, f"put(x, timeout={STOLEN_TIMEOUT}) on a full queue",
                            prop="timeout")
-    refills = [prodcon.outcome("get_nowait() then put_nowait(refill)", _take_then_put, q,
+    refills = [prodcon.at_once("get_nowait() then put_nowait(refill)", take_then_put, q,
                                Item(2, seq)) for seq, q in enumerate(queues)]
     for pending, refill in zip(waiters, refills, strict=True):
         if refill.error is None:  # else the waiting putter got the room first
             _expect_waited_out(prodcon, pending, prodcon.Full,
                                f"put(x, timeout={STOLEN_TIMEOUT})",
                                "room appeared and was taken by another thread while it waited")
-
-
-def _put_then_take(q, item):
-    """Put and take back at once, in one thread: the waiter is woken, the item is gone.
-
-    One thread keeps the GIL from one call to the next, so the woken waiter almost
-    never gets there first (and a round where it does is simply not counted).
-    """
-    q.put_nowait(item)
-    return q.get_nowait()
-
-
-def _take_then_put(q, item):
-    q.get_nowait()
-    q.put_nowait(item)
 
 
 def _expect_waited_out(prodcon, pending, exc_type, what, story):

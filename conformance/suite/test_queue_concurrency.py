@@ -7,6 +7,7 @@ import random
 
 import pytest
 
+from conformance.freethreaded import gil_disabled
 from conformance.harness import Crew
 from conformance.history import History
 from conformance.items import (
@@ -18,6 +19,7 @@ from conformance.items import (
     describe,
 )
 from conformance.scenario import run_join_scenario, run_queue_scenario
+from conformance.settings import FREE_THREADED_STRESS_ROUNDS
 from conformance.verdict import Violation, judge
 
 pytestmark = pytest.mark.prodcon_role("queue")
@@ -51,10 +53,11 @@ def test_unpaced_stress(prodcon, stress_shape):
 
     Under the GIL this mostly confirms the paced scenarios; without it (a
     free-threaded build) it is where a read-modify-write outside the lock, or a
-    pop after the lock was released, really collides.
+    pop after the lock was released, really collides, so there it runs more rounds.
     """
     per_producer = max(1, prodcon.profile.stress_items // stress_shape.producers)
-    for _ in range(prodcon.profile.repeats):
+    rounds = FREE_THREADED_STRESS_ROUNDS if gil_disabled() else 1
+    for _ in range(prodcon.profile.repeats * rounds):
         run_join_scenario(prodcon.settings, prodcon.impl, stress_shape,
                           random.Random(prodcon.rng.random()), per_producer)
 
