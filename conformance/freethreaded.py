@@ -38,8 +38,7 @@ PROBE_BOUND = 30.0
 _PROBE = (
     "import json, sys, sysconfig; print(json.dumps({"
     "'version': sys.version.split()[0], "
-    "'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED')), "
-    "'gil': sys._is_gil_enabled() if hasattr(sys, '_is_gil_enabled') else True}))"
+    "'free_threaded': bool(sysconfig.get_config_var('Py_GIL_DISABLED'))}))"
 )
 
 
@@ -69,18 +68,21 @@ class Interpreter:
 
 
 def probe(path: str, bound: float = PROBE_BOUND) -> Interpreter:
-    """Ask PATH what it is; only a free-threaded build that really runs without the GIL passes."""
+    """Ask PATH what it is; only a free-threaded build passes."""
     where = Path(path).expanduser()
     if not where.exists():
         raise Unusable(f"{path}: no such file")
-    env = dict(os.environ, PYTHON_GIL="0")
+    # No PYTHON_GIL here: a build with the GIL refuses to start when asked to disable it.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
     try:
         done = subprocess.run([str(where), "-c", _PROBE], capture_output=True, text=True,
                               timeout=bound, env=env, stdin=subprocess.DEVNULL)
         info = json.loads(done.stdout)
     except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
         raise Unusable(f"{path} does not run as a Python interpreter ({exc})") from None
-    if not info["free_threaded"] or info["gil"]:
+    # A free-threaded build will do: the twins' PYTHON_GIL=0 keeps its GIL off even
+    # where an extension module would turn it back on.
+    if not info["free_threaded"]:
         raise Unusable(
             f"{path} is CPython {info['version']} with the GIL: a free-threaded build "
             "(CPython 3.13 or later configured with --disable-gil, often named python3.13t) "
