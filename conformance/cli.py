@@ -67,12 +67,45 @@ def main(argv: list[str] | None = None) -> int:
                        help="rounds per case, medians reported (default 5; 2 with --quick)")
     bench.add_argument("--quick", action="store_true",
                        help="few items and 2 rounds: a smoke test, not a measurement")
-    args = parser.parse_args(argv)
+    grade = sub.add_parser(
+        "grade", help="grade a class of submissions, each isolated, into OUTDIR",
+        description="Run the conformance suite on each submission in a sandboxed process "
+        "under a time limit, score it with a rubric, and write grades.csv, grades.json, "
+        "summary.html and one feedback file per student. Exit 0: all graded; 2: bad usage; "
+        "3: the reference fails here or the grading broke.")
+    grade.add_argument("submissions", nargs="+", metavar="SUBMISSION",
+                       help="a .py file, a folder holding the module, or a folder of these")
+    grade.add_argument("-o", "--outdir", required=True, help="where the grades go")
+    grade.add_argument("--rubric", metavar="FILE.toml",
+                       help="points per property (default: the kit's, 100 points)")
+    grade.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
+                       help="grade N submissions at a time (pytest-xdist)")
+    grade.add_argument("--module", metavar="NAME",
+                       help="in folder submissions, the module to test (default: the only .py)")
+    grade.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS",
+                       help="wall-clock limit per submission (default 300)")
+    grade.add_argument("--seed", type=int, help="the seed every submission runs with "
+                       "(default: a fresh one, printed)")
+    grade.add_argument("--profile", choices=("quick", "thorough"), default="quick")
+    grade.add_argument("--timeout-factor", type=float, default=1.0, metavar="F",
+                       help="the kit's bounds times F, for a slow grading machine")
+    grade.add_argument("--gradescope", action="store_true",
+                       help="also write Gradescope's results.json")
+    grade.epilog = ("Arguments after -- go to the grading session's pytest, e.g. "
+                    "`-- --tx ssh=host//python=python3 --dist load`.")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    extra = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = parser.parse_args(argv[:len(argv) - len(extra) - (1 if extra or "--" in argv else 0)])
+    args.pytest_args = extra
     if args.command in (None, "contract"):
         sys.stdout.write(contract_text())
         return 0
     if args.command == "check-history":
         return check_history(args.file, args.maxsize, args.html, args.time_limit)
+    if args.command == "grade":
+        from . import grading
+
+        return grading.command(args)
     if args.command == "bench":
         from . import bench as bench_module
 

@@ -144,7 +144,7 @@ def score(rubric: Rubric, records: list[dict], expected: list[str]) -> Score:
             if record is None:
                 credit.counted += 1
                 credit.missing.append(test)
-            elif record["outcome"] == "skipped":
+            elif record["outcome"] in ("skipped", "deselected"):
                 continue
             elif _held(record, criterion.prop):
                 credit.counted += 1

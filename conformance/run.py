@@ -304,6 +304,22 @@ class Tally:
             "message": _skip_reason(report) if report.skipped else report.longreprtext,
             "duration": round(report.duration, 4),
         }
+        self._write(record)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        """Not run, so not judged (a role left to reference, -k, -m): said so, not missing.
+
+        Under xdist the workers deselect and only the controller writes: these lines
+        are then absent.
+        """
+        if self.kit.json_path is None or self.is_worker:
+            return
+        for item in items:
+            self._write({"test": item.name, "nodeid": item.nodeid, "when": "collect",
+                         "outcome": "deselected", "properties": [], "message": "",
+                         "duration": 0.0})
+
+    def _write(self, record: dict) -> None:
         with open(self.kit.json_path, "a", encoding="utf-8") as out:
             out.write(json.dumps(record) + "\n")
 

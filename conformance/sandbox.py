@@ -82,6 +82,7 @@ _SEND_BOUND = 10  # seconds a send may block: a child that stops reading is gone
 _ATTRIBUTE_BOUND = 2.0
 _STACK_SIZE = 2 << 20  # child threads: 40 of them are 80 MiB of the memory limit
 _STDOUT, _STDERR = ".prodcon-stdout.log", ".prodcon-stderr.log"
+_CGROUP_ROOTS = (Path("/sys/fs/cgroup/pids"), Path("/sys/fs/cgroup"))
 _DIED = object()  # put in every waiting queue when the child dies
 _hard_exit = os._exit  # the child's, taken before a submission can replace it
 _BOOTSTRAP = ("import sys\n"
@@ -99,14 +100,16 @@ class Limits:
 
     `memory` is RLIMIT_AS (address space, thread stacks included), `cpu` RLIMIT_CPU
     (seconds of all its threads), `file_size` RLIMIT_FSIZE (any file it writes, the
-    logs of its stdout and stderr included). `processes` is RLIMIT_NPROC, which the
-    kernel counts over every process and thread of the user, not only the child's,
-    and ignores for root: where the grading user runs many threads, raise it.
+    logs of its stdout and stderr included). `processes` bounds the child's processes and
+    threads together, through RLIMIT_NPROC and, where the kit may make one, a pids
+    cgroup of the child's own. RLIMIT_NPROC counts every process of the user: under
+    root the child becomes a user of its own (`_leave_root`); under another grading
+    user it counts that user's processes too.
     """
 
     memory: int = 1 << 30
     cpu: float = 120.0
-    processes: int = 64
+    processes: int = 256
     file_size: int = 16 << 20
     import_bound: float = 30.0
 
@@ -544,11 +547,13 @@ class Sandbox(_Endpoint):
         self._reaped = False
         self._closed = False
         self._roles = _trusted_roles()
+        self._cgroup = _pids_cgroup(limits.processes)
         try:
-            self._proc = _spawn(child_end, workdir, limits, child_name, label)
+            self._proc = _spawn(child_end, workdir, limits, child_name, label, self._cgroup)
         except BaseException:
             kit_end.close()
-            shutil.rmtree(workdir, ignore_errors=True)
+            _remove(workdir)
+            _end_cgroup(self._cgroup, _GRACE)
             raise
         finally:
             child_end.close()
@@ -606,7 +611,7 @@ class Sandbox(_Endpoint):
         if self._closed:
             return self._death_tail
         try:
-            with open(self._workdir / _STDERR, "rb") as log:
+            with open(_logs(self._workdir) / _STDERR, "rb") as log:
                 log.seek(0, os.SEEK_END)
                 log.seek(max(0, log.tell() - 8192))
                 data = log.read()
@@ -630,11 +635,12 @@ class Sandbox(_Endpoint):
             self._kill()
             self._exited.wait(_GRACE)
         _end_session(self._proc.pid, _GRACE)
+        _end_cgroup(self._cgroup, _GRACE)
         with _quiet():
             self._sock.shutdown(socket.SHUT_RDWR)
         self._rfile.close()
         self._sock.close()
-        shutil.rmtree(self._workdir, ignore_errors=True)
+        _remove(self._workdir)
 
     # startup ---------------------------------------------------------------------------
 
@@ -933,6 +939,17 @@ def _stage(name: str, search_dir: Path) -> tuple[Path, Path, str]:
         raise
 
 
+def _logs(workdir: Path) -> Path:
+    """The child's stdout and stderr, beside its directory: the kit reads them by path,
+    and a child that owns its directory could swap them for links to anything."""
+    return workdir.with_name(workdir.name + ".logs")
+
+
+def _remove(workdir: Path) -> None:
+    shutil.rmtree(workdir, ignore_errors=True)
+    shutil.rmtree(_logs(workdir), ignore_errors=True)
+
+
 def _child_env(workdir: Path) -> dict[str, str]:
     """Nothing of the parent's environment but the locale and PATH: no secrets cross.
 
@@ -952,11 +969,55 @@ def _child_env(workdir: Path) -> dict[str, str]:
     return env
 
 
+def _pids_cgroup(limit: int) -> Path | None:
+    """A pids cgroup of its own for one child, capped at `limit` tasks, where the kit may
+    make one: RLIMIT_NPROC does not bind root, and the cgroup also finds every process
+    the child started when it ends, whatever session they moved to."""
+    for root in _CGROUP_ROOTS:
+        control = root / "cgroup.subtree_control"  # cgroup v2: pids must be delegated
+        try:
+            if not (root / "cgroup.procs").is_file() or (
+                    control.exists() and "pids" not in control.read_text().split()):
+                continue
+            group = Path(tempfile.mkdtemp(prefix="prodcon-sandbox-", dir=root))
+        except OSError:
+            continue
+        try:
+            (group / "pids.max").write_text(str(limit))
+            return group
+        except OSError:
+            _end_cgroup(group, 0)
+    return None
+
+
+def _end_cgroup(group: Path | None, bound: float) -> None:
+    """Kill every task left in the child's cgroup, then remove it (an empty one only)."""
+    if group is None:
+        return
+    deadline = time.monotonic() + bound
+    while True:
+        try:
+            pids = [int(pid) for pid in (group / "cgroup.procs").read_text().split()]
+        except OSError:
+            pids = []
+        for pid in pids:
+            with _quiet():
+                os.kill(pid, signal.SIGKILL)
+        if not pids or time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    with _quiet():
+        group.rmdir()
+
+
 def _spawn(sock: socket.socket, workdir: Path, limits: Limits, child_name: str,
-           label: str) -> subprocess.Popen:
+           label: str, cgroup: Path | None) -> subprocess.Popen:
     config = {"name": child_name, "label": label, "memory": limits.memory, "cpu": limits.cpu,
-              "processes": limits.processes, "file_size": limits.file_size}
-    with open(workdir / _STDOUT, "wb") as out, open(workdir / _STDERR, "wb") as err:
+              "processes": limits.processes, "file_size": limits.file_size,
+              "cgroup": None if cgroup is None else str(cgroup)}
+    logs = _logs(workdir)
+    logs.mkdir(mode=0o700)
+    with open(logs / _STDOUT, "wb") as out, open(logs / _STDERR, "wb") as err:
         return subprocess.Popen(
             [sys.executable, "-c", _BOOTSTRAP, str(sock.fileno()), json.dumps(config)],
             cwd=workdir, env=_child_env(workdir), stdin=subprocess.DEVNULL, stdout=out,
@@ -1269,6 +1330,10 @@ def _stacks_text(skip: set) -> str:
 def _limit(config: dict) -> None:
     import resource
 
+    if config["cgroup"] is not None:  # before anything can fork
+        with open(os.path.join(config["cgroup"], "cgroup.procs"), "w") as procs:
+            procs.write(str(os.getpid()))
+
     def lower(kind: int, soft: int, hard: int) -> None:
         _, current = resource.getrlimit(kind)
         if current != resource.RLIM_INFINITY:
@@ -1281,6 +1346,48 @@ def _limit(config: dict) -> None:
     lower(resource.RLIMIT_NPROC, config["processes"], config["processes"])
     lower(resource.RLIMIT_FSIZE, config["file_size"], config["file_size"])
     lower(resource.RLIMIT_CORE, 0, 0)
+
+
+_UID_BASE = 1_000_000_000  # far above every real account's uid
+_CAP_DAC_READ_SEARCH = 2
+_CAPABILITY_VERSION_3 = 0x20080522
+_PR_SET_KEEPCAPS = 8
+
+
+def _leave_root() -> None:
+    """Started by root, the child becomes a user no account has, one per child.
+
+    As root a submission could write the grader's files, read its environment and
+    open files, signal or trace it, and RLIMIT_NPROC would not bind. A fresh uid owns
+    only the working directory; it keeps one capability, reading any file, because
+    the interpreter's own files often sit in a home folder only root may enter.
+    """
+    if os.geteuid() != 0:
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    class Header(ctypes.Structure):
+        _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+    class Data(ctypes.Structure):
+        _fields_ = [("effective", ctypes.c_uint32), ("permitted", ctypes.c_uint32),
+                    ("inheritable", ctypes.c_uint32)]
+
+    uid = _UID_BASE + os.getpid()
+    for folder, dirs, files in os.walk("."):
+        for entry in (folder, *(os.path.join(folder, name) for name in dirs + files)):
+            os.lchown(entry, uid, uid)
+    if libc.prctl(_PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_KEEPCAPS)")
+    os.setgroups([])
+    os.setresgid(uid, uid, uid)
+    os.setresuid(uid, uid, uid)
+    data = (Data * 2)()
+    data[0].effective = data[0].permitted = 1 << _CAP_DAC_READ_SEARCH
+    if libc.capset(ctypes.byref(Header(_CAPABILITY_VERSION_3, 0)), data) != 0:
+        raise OSError(ctypes.get_errno(), "capset")
 
 
 def _exit() -> None:
@@ -1297,6 +1404,7 @@ def _serve(argv: list[str]) -> None:
     """The child's entry point (see `_BOOTSTRAP`): limits first, then the import."""
     fd, config = int(argv[0]), json.loads(argv[1])
     _limit(config)
+    _leave_root()
     signal.signal(signal.SIGXFSZ, signal.SIG_DFL)  # Python ignores it: past the limit, end
     threading.stack_size(_STACK_SIZE)
     faulthandler.enable()

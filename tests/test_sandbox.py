@@ -21,6 +21,7 @@ import pytest
 import conformance.contract
 import reference
 from conformance import checkers, contract
+from conformance import sandbox as sandbox_module
 from conformance.harness import probe_state
 from conformance.history import History
 from conformance.items import (
@@ -465,12 +466,40 @@ def test_scenarios_catch_a_sandboxed_broken_module(module, run, shape):
 
 
 def test_endless_import_is_cut_at_its_bound(isolate, tmp_path):
+    tmp_path.chmod(0o777)  # a child started by root writes as a user of its own
     start = time.monotonic()
     with pytest.raises(contract.ContractError, match="did not finish within 1 s"):
         isolate(f"import os\nopen({str(tmp_path / 'pid')!r}, 'w').write(str(os.getpid()))\n"
                 "while True:\n    pass\n", Limits(import_bound=1.0))
     assert time.monotonic() - start < 6
     assert session_members(int((tmp_path / "pid").read_text())) == []
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="the child leaves root only when it has it")
+def test_a_child_started_by_root_may_not_touch_the_kit(isolate, tmp_path):
+    """It reads files (the interpreter may live in /root), but writes only its own folder,
+    and cannot read the kit's environment or signal it."""
+    kit_file = tmp_path / "grades.csv"
+    kit_file.write_text("real\n")
+    impl = isolate(f"""
+        import os, queue
+        attempts = []
+        for attempt in (lambda: open({str(kit_file)!r}, "w").write("forged"),
+                        lambda: open(f"/proc/{{os.getppid()}}/environ").read(),
+                        lambda: os.kill(os.getppid(), 0),
+                        lambda: open("here.txt", "w").write("mine")):
+            try:
+                attempt()
+                attempts.append(1)
+            except OSError:
+                attempts.append(0)
+
+        class Queue(queue.Queue):
+            def qsize(self):
+                return int("".join(map(str, attempts)) + str(int(os.geteuid() == 0)), 2)
+    """)
+    assert impl.Queue().qsize() == 0b00010
+    assert kit_file.read_text() == "real\n"
 
 
 def test_exit_at_import_is_a_contract_error(isolate):
@@ -706,6 +735,54 @@ def test_close_ends_every_process_the_submission_forked(isolate, tmp_path):
     impl.sandbox.close()  # again: nothing to do
     with pytest.raises(SandboxDied, match="was closed by the kit"):
         impl.Queue()
+
+
+def _forks_are_bounded() -> bool:
+    group = sandbox_module._pids_cgroup(1)
+    sandbox_module._end_cgroup(group, 0)
+    return group is not None or os.geteuid() != 0
+
+
+@pytest.mark.skipif(not _forks_are_bounded(), reason="root without a pids cgroup: no bound")
+def test_a_fork_loop_stops_at_the_process_limit_and_close_ends_it_all(isolate):
+    """Each fork moves to a session of its own: close() still finds every one."""
+    impl = isolate("""
+        import os, time
+        forked = 0
+        while forked < 10_000:
+            try:
+                pid = os.fork()
+            except OSError:
+                break
+            if pid == 0:
+                os.setsid()
+                time.sleep(60)
+                os._exit(0)
+            forked += 1
+        from queue import Queue
+    """, Limits(processes=24))
+    children = [int(pid) for pid in os.listdir("/proc") if pid.isdigit()
+                and _parent_of(int(pid)) == impl.sandbox.pid]
+    assert 0 < len(children) < 24
+    impl.sandbox.close()
+    time.sleep(0.1)
+    assert [pid for pid in children if _alive(pid)] == []
+
+
+def _parent_of(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return int(stat.read().rsplit(b")", 1)[1].split()[1])
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid):
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except OSError:
+        return False
 
 
 # --- cost ---------------------------------------------------------------------------------

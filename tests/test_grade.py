@@ -1,0 +1,239 @@
+"""`prodcon grade`: submissions found, hostile ones contained, every grade explained.
+
+One class is graded once per session (module fixture) and every test reads its
+outputs: the grading is the slow part, the assertions are cheap.
+"""
+
+import csv
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance import grading, rubric
+from conformance.cli import main
+
+ZOO = Path(__file__).parent / "zoo"
+CORRECT = {"stdlib_queue": ZOO / "correct" / "stdlib_reexport.py"}
+BROKEN = {"lifo": ZOO / "broken" / "lifo.py"}
+HOSTILE = {path.stem: path for path in sorted((ZOO / "hostile").glob("*.py"))}
+TIME_LIMIT = 150.0
+JOBS = 2
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """A class: the reference and queue.Queue, a broken queue, every hostile submission."""
+    root = tmp_path_factory.mktemp("grading")
+    cls = root / "class"
+    cls.mkdir()
+    (cls / "reference_reexport.py").write_text(
+        "from reference import SENTINEL, Empty, Full, Queue, consumer, producer  # noqa\n")
+    folder = cls / "folder_submission"
+    folder.mkdir()
+    shutil.copy(CORRECT["stdlib_queue"], folder / "my_queue.py")
+    (folder / "notes.txt").write_text("not a module\n")
+    for name, path in {**BROKEN, **HOSTILE}.items():
+        shutil.copy(path, cls / f"{name}.py")
+    out = root / "out"
+    out.mkdir()
+    (out / "grades.csv").write_text("submission,score,max_score\nforged_before,100,100\n")
+    start = time.monotonic()
+    code = main(["grade", str(cls), "-o", str(out), "-j", str(JOBS), "--seed", "11",
+                 "--time-limit", str(TIME_LIMIT), "--gradescope"])
+    took = time.monotonic() - start
+    time.sleep(1.0)  # anything left behind to forge files has had its chance
+    return code, out, took, len(list(cls.iterdir()))
+
+
+def _rows(out):
+    with open(out / "grades.csv", newline="") as handle:
+        return {row["submission"]: row for row in csv.DictReader(handle)}
+
+
+def test_the_command_grades_every_submission(graded_class):
+    code, out, _, count = graded_class
+    assert code == 0
+    rows = _rows(out)
+    assert len(rows) == count
+    assert "forged_before" not in rows
+
+
+def test_correct_submissions_get_full_marks(graded_class):
+    rows = _rows(graded_class[1])
+    for name in ("reference_reexport", "folder_submission"):
+        assert float(rows[name]["score"]) == float(rows[name]["max_score"]) == 100, rows[name]
+        assert rows[name]["reason"] == ""
+
+
+def test_broken_and_hostile_ones_get_less_each_with_a_reason(graded_class):
+    out = graded_class[1]
+    rows = _rows(out)
+    for name in (*BROKEN, *HOSTILE):
+        assert float(rows[name]["score"]) < 100, (name, rows[name])
+    report = json.loads((out / "grades.json").read_text())
+    by_name = {s["submission"]: s for s in report["submissions"]}
+    for name in HOSTILE:  # each one either failed tests, named, or never started, said why
+        entry = by_name[name]
+        failed = [t for c in entry["criteria"] for t in c["failed_tests"] + c["missing_tests"]]
+        assert entry["reason"] or failed, name
+
+
+@pytest.mark.parametrize("name, words", [
+    ("loops_at_import", "did not finish within"),
+    ("exits_at_import", "ended the process it was imported in"),
+])
+def test_an_import_that_never_returns_scores_zero_with_the_kits_reason(graded_class, name,
+                                                                        words):
+    row = _rows(graded_class[1])[name]
+    assert float(row["score"]) == 0
+    assert words in row["reason"]
+
+
+def test_a_memory_bomb_keeps_the_points_it_earned_before(graded_class):
+    row = _rows(graded_class[1])["memory_bomb"]
+    assert 0 < float(row["score"]) < 100
+    assert float(row["conservation"]) > 0
+
+
+def test_the_kit_patched_in_the_child_changes_nothing(graded_class):
+    """patches_the_kit is a LIFO queue: it scores what lifo scores, not more."""
+    rows = _rows(graded_class[1])
+    assert float(rows["patches_the_kit"]["order"]) < 10
+    assert float(rows["patches_the_kit"]["score"]) <= float(rows["lifo"]["score"]) + 5
+
+
+def test_no_forged_grades_survive(graded_class):
+    out = graded_class[1]
+    text = (out / "grades.csv").read_text()
+    assert "1000" not in text and "forged" not in text
+    assert "1000" not in (out / "grades.json").read_text()
+
+
+def test_every_student_gets_feedback_and_a_gradescope_result(graded_class):
+    code, out, _, count = graded_class
+    feedback = sorted((out / "feedback").glob("*.md"))
+    assert len(feedback) == count
+    lifo = (out / "feedback" / "lifo.md").read_text()
+    assert "order" in lifo and "pytest --prodcon-impl=lifo.py --prodcon-seed=11" in lifo
+    result = json.loads((out / "gradescope" / "lifo" / "results.json").read_text())
+    assert result["score"] == pytest.approx(sum(t["score"] for t in result["tests"]), abs=0.05)
+    assert "<svg" in (out / "summary.html").read_text()
+
+
+def test_wall_time_is_bounded_by_the_limit_over_the_parallelism(graded_class):
+    _, _, took, count = graded_class
+    baseline = 60  # the reference's own run, and starting the session
+    assert took < baseline + TIME_LIMIT * count / JOBS
+
+
+def test_no_process_of_the_class_outlives_the_grading(graded_class):
+    leftovers = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"conformance.sandbox" in cmdline:
+            leftovers.append(pid)
+    assert leftovers == []
+
+
+# --- pieces ----------------------------------------------------------------------------
+
+
+def test_finding_submissions(tmp_path):
+    (tmp_path / "a.py").write_text("")
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "q.py").write_text("")
+    (tmp_path / "c").mkdir()
+    (tmp_path / "c" / "x.py").write_text("")
+    (tmp_path / "c" / "y.py").write_text("")
+    (tmp_path / ".hidden.py").write_text("")
+    (tmp_path / "readme.txt").write_text("")
+    found = grading.find_submissions([str(tmp_path)], None)
+    assert [(s.name, Path(s.module).name) for s in found] == [("a", "a.py"), ("b", "q.py")]
+    named = grading.find_submissions([str(tmp_path / "c")], "y")
+    assert [(s.name, Path(s.module).name) for s in named] == [("c", "y.py")]
+    twice = grading.find_submissions([str(tmp_path / "a.py"), str(tmp_path / "a.py")], None)
+    assert [s.name for s in twice] == ["a", "a-2"]
+    with pytest.raises(grading.UsageError, match="no such file"):
+        grading.find_submissions([str(tmp_path / "nope")], None)
+
+
+def _plan(expected):
+    return grading.Plan([], 1, "quick", 1.0, 60.0, expected, "/tmp/out", None, False)
+
+
+def _outcome(records, exit_code=1, run=True, output=""):
+    return grading.Outcome(records, {"seed": 1} if run else None, exit_code, output, 1.0)
+
+
+def test_a_run_stopped_at_the_limit_says_how_far_it_got():
+    plan = _plan(["test_a", "test_b", "test_c"])
+    sub = grading.Submission("s", "s.py", "s.py")
+    records = [{"test": "test_a", "outcome": "passed", "properties": []}]
+    graded = grading.judge(sub, _outcome(records, exit_code=None), plan, rubric.load())
+    assert graded.reason == "stopped at the time limit of 60 s after 1 of 3 tests"
+    assert graded.replay == "pytest --prodcon-impl=s.py --prodcon-seed=1 --prodcon-profile=quick"
+
+
+def test_a_run_that_never_started_scores_nothing_and_says_why():
+    output = ("ERROR: prodcon: importing 's.py' raised ImportError: no numpy\n"
+              "no tests ran in 0.1s\n")
+    graded = grading.judge(grading.Submission("s", "s.py", "s.py"),
+                           _outcome([], exit_code=4, run=False, output=output),
+                           _plan(["test_a"]), rubric.load())
+    assert graded.score is None and graded.total == 0
+    assert graded.reason == ("the suite could not start: prodcon: importing 's.py' raised "
+                             "ImportError: no numpy")
+
+
+def test_a_child_that_died_is_named_with_the_test_it_died_in():
+    records = [{"test": "test_a", "outcome": "failed", "properties": [],
+                "message": "prodcon: the implementation's process is gone: killed (memory)\n"
+                           "The implementation's process is gone; ..."}]
+    graded = grading.judge(grading.Submission("s", "s.py", "s.py"), _outcome(records),
+                           _plan(["test_a"]), rubric.load())
+    assert graded.reason.startswith("the submission's process died during test_a: ")
+
+
+def test_bad_usage_exits_2(tmp_path, capsys):
+    assert main(["grade", str(tmp_path / "missing"), "-o", str(tmp_path / "o")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    bad = tmp_path / "r.toml"
+    bad.write_text("[criteria.nonsense]\npoints = 1\ntests = ['x']\n")
+    (tmp_path / "a.py").write_text("")
+    assert main(["grade", str(tmp_path / "a.py"), "-o", str(tmp_path / "o"),
+                 "--rubric", str(bad)]) == 2
+    assert "unknown property" in capsys.readouterr().err
+
+
+def test_the_records_the_grader_reads_skip_what_is_not_a_record(tmp_path):
+    path = tmp_path / "r.jsonl"
+    path.write_text('{"run": {"seed": 1}}\nnot json\n[1]\n{"test": "t", "outcome": "passed"}\n'
+                    '{"run": {"seed": 2}}\n')
+    run, tests = grading._read_records(path)
+    assert run == {"seed": 1} and [t["test"] for t in tests] == ["t"]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="process groups and /proc")
+def test_a_run_past_its_limit_is_stopped(tmp_path):
+    """SIGINT first (pytest keeps its records), SIGKILL only after the grace."""
+    slow = tmp_path / "slow.py"
+    slow.write_text("import time\nfrom queue import Empty, Full\n"
+                    "from queue import Queue as _Q\n"
+                    "class Queue(_Q):\n"
+                    "    def put(self, *a, **k):\n"
+                    "        time.sleep(0.5)\n"
+                    "        return super().put(*a, **k)\n")
+    plan = grading.Plan([], 3, "quick", 1.0, 8.0, [], str(tmp_path), None, False)
+    start = time.monotonic()
+    outcome = grading.run_suite(str(slow), plan, isolate=True)
+    assert outcome.exit_code is None
+    assert time.monotonic() - start < 8.0 + grading.STOP_GRACE + 5
+    assert outcome.run is not None
