@@ -258,6 +258,8 @@ def judge(sub: Submission, outcome: Outcome, plan: Plan,
                          f"{len(plan.expected)} tests")
     elif _died(outcome.records):
         graded.reason = _died(outcome.records)
+    elif _common_error(outcome.records):
+        graded.reason = _common_error(outcome.records)
     elif done < len(plan.expected):
         graded.reason = (f"the run ended after {done} of {len(plan.expected)} tests "
                          f"(exit code {outcome.exit_code}): {_last_line(outcome.output)}")
@@ -271,6 +273,21 @@ def _died(records: list[dict]) -> str:
             return ("the submission's process died during " + record["test"] + ": "
                     + message.splitlines()[0].removeprefix("prodcon: "))
     return ""
+
+
+def _common_error(records: list[dict]) -> str:
+    """One error behind most failures (a missing method, no threads left) is the reason:
+    the per-property hints would only send the student looking in the wrong places."""
+    lines = [r["message"].strip().splitlines()[-1].removeprefix("E ").strip() for r in records
+             if r["outcome"] == "failed" and not r.get("properties") and r.get("message")]
+    if len(lines) < 5:
+        return ""
+    line, count = max(((line, lines.count(line)) for line in set(lines)),
+                      key=lambda pair: (pair[1], pair[0]))
+    failed = sum(1 for r in records if r["outcome"] == "failed")
+    if count < 0.8 * failed:
+        return ""
+    return f"{count} of {failed} failing tests ended with the same error: {line[:300]}"
 
 
 _NOISE = re.compile(r"^(=+ |no tests ran|\s*$)")

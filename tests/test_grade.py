@@ -202,6 +202,18 @@ def test_a_child_that_died_is_named_with_the_test_it_died_in():
     assert graded.reason.startswith("the submission's process died during test_a: ")
 
 
+def test_one_error_behind_most_failures_is_the_reason():
+    records = [{"test": f"test_{n}", "outcome": "failed", "properties": [],
+                "message": "Traceback ...\nE   RuntimeError: can't start new thread\n"}
+               for n in range(6)]
+    records.append({"test": "test_x", "outcome": "failed", "properties": ["order"],
+                    "message": "prodcon: property violated: order"})
+    graded = grading.judge(grading.Submission("s", "s.py", "s.py"), _outcome(records),
+                           _plan([r["test"] for r in records]), rubric.load())
+    assert graded.reason == ("6 of 7 failing tests ended with the same error: "
+                             "RuntimeError: can't start new thread")
+
+
 def test_bad_usage_exits_2(tmp_path, capsys):
     assert main(["grade", str(tmp_path / "missing"), "-o", str(tmp_path / "o")]) == 2
     assert "no such file" in capsys.readouterr().err
