@@ -1,0 +1,343 @@
+"""One thread at a time: the scheduler that owns the interleaving.
+
+Every managed thread is a real OS thread, but it runs only while it holds the
+baton: at each switch point the running thread asks the strategy who goes next,
+releases that thread's private gate and parks on its own. No thread ever spins,
+and the order of everything a scenario does is a pure function of the strategy's
+choices, which is what makes a failing schedule replayable from its choices.
+
+Time is virtual: it stands still while any thread can run and jumps to the
+earliest deadline only when none can, so a timeout costs no real time and a
+state where nothing can run and nothing is due is a deadlock, exactly.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading as _real
+import traceback
+from dataclasses import dataclass, field
+
+from .trace import Step, Trace
+
+RUNNABLE, BLOCKED, DONE = "runnable", "blocked", "done"
+
+_local = _real.local()
+
+
+class SchedulerError(RuntimeError):
+    """The scheduler itself could not go on (a real wait passed its safety bound)."""
+
+
+class _Abort(BaseException):
+    """Raised inside a parked thread to unwind it once its run is over.
+
+    A BaseException so that `except Exception` in the implementation cannot swallow it.
+    """
+
+
+@dataclass
+class Finding:
+    kind: str  # "exception", "deadlock", "step-limit", "check"
+    thread: str | None
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.text}"
+
+
+@dataclass
+class Task:
+    index: int
+    name: str
+    body: object
+    state: str = RUNNABLE
+    verb: str = ""
+    blocked_on: object = None
+    waitlist: list | None = None
+    deadline: float | None = None
+    timed_out: bool = False
+    joiners: list = field(default_factory=list)
+    handle: object = None  # the managed Thread object, for current_thread()
+    gate: object = field(default_factory=_real.Lock)
+    finished: object = field(default_factory=_real.Event)
+    real: object = None
+
+
+def current() -> tuple[Scheduler | None, Task | None]:
+    """The scheduler and task of the calling thread; (None, None) outside a run."""
+    return getattr(_local, "scheduler", None), getattr(_local, "task", None)
+
+
+@dataclass
+class RunResult:
+    findings: list
+    trace: Trace
+    schedule: list
+    clock: float
+    steps: int
+
+
+class Scheduler:
+    """Runs one scenario under one strategy; build a new one for every run."""
+
+    def __init__(self, strategy, line_files=(), max_steps: int = 200_000,
+                 safety: float = 30.0, granularity: str = "line"):
+        if granularity not in ("line", "opcode"):
+            raise ValueError("granularity is 'line' or 'opcode'")
+        self.strategy = strategy
+        self.line_files = frozenset(line_files)
+        self.opcodes = granularity == "opcode"
+        self.max_steps = max_steps
+        self.safety = safety
+        self.tasks: list[Task] = []
+        self.clock = 0.0
+        self.steps = 0
+        self.schedule: list[int] = []
+        self.trace = Trace()
+        self.findings: list[Finding] = []
+        self._names: dict[int, tuple[object, str]] = {}
+        self._counts: dict[str, int] = {}
+        self._over = _real.Event()
+        self._aborting = False
+        self._internal: BaseException | None = None
+
+    # -- naming and recording ------------------------------------------------
+
+    def name_of(self, obj, kind: str) -> str:
+        """A per-run name (Lock#1, Condition#2, ...) in order of first use: ids differ
+        between runs, first-use order under the same schedule does not."""
+        entry = self._names.get(id(obj))
+        if entry is None:
+            self._counts[kind] = self._counts.get(kind, 0) + 1
+            entry = (obj, f"{kind}#{self._counts[kind]}")
+            self._names[id(obj)] = entry
+        return entry[1]
+
+    def note(self, task: Task, text: str, mark: bool = False) -> None:
+        if self._aborting:  # the run is over; unwinding is not part of its story
+            return
+        self.trace.steps.append(Step(task.index, task.name, text, self.clock, mark))
+
+    # -- the run -------------------------------------------------------------
+
+    def run(self, bodies, names=None) -> RunResult:
+        if self.tasks:
+            raise RuntimeError("a Scheduler runs once; build a new one for the next run")
+        from .primitives import Thread  # the handle current_thread() returns
+
+        for i, body in enumerate(bodies):
+            name = names[i] if names else f"T{i}"
+            task = self._spawn(body, name)
+            task.handle = Thread._for_task(task)
+        self.trace.names = [t.name for t in self.tasks]
+        first = self._choose(None)
+        first.gate.release()
+        last = -1
+        while not self._over.wait(self.safety):
+            if self.steps == last:
+                self._internal = SchedulerError(
+                    f"no switch point for {self.safety:g} s: a thread is blocked on something "
+                    "the scheduler does not manage (a real lock, I/O, a C extension)")
+                break
+            last = self.steps
+        self._abort_all()
+        if self._internal is not None:
+            raise self._internal
+        return RunResult(self.findings, self.trace, list(self.schedule), self.clock, self.steps)
+
+    def _spawn(self, body, name: str) -> Task:
+        task = Task(len(self.tasks), name, body)
+        task.gate.acquire()
+        self.tasks.append(task)
+        task.real = _real.Thread(target=self._thread_main, args=(task,),
+                                 name=f"prodcon-controlled-{name}", daemon=True)
+        task.real.start()
+        return task
+
+    def spawn(self, body, name: str) -> Task:
+        """A managed Thread.start(): the new task is runnable and waits for its turn."""
+        return self._spawn(body, name)
+
+    def _thread_main(self, task: Task) -> None:
+        _local.scheduler, _local.task = self, task
+        try:
+            self._wait_turn(task)
+            if self.line_files:
+                sys.settrace(self._global_trace)
+            task.body()
+        except _Abort:
+            pass
+        except SchedulerError as exc:
+            self._internal = exc
+            self._over.set()
+        except BaseException as exc:  # noqa: BLE001 - every failure is a finding
+            sys.settrace(None)
+            if self._aborting:  # unwinding after the run ended: not a finding of this run
+                self._finish(task)
+                return
+            text = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            self.note(task, f"raised {text}", mark=True)
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self.findings.append(Finding("exception", task.name, f"{task.name}: {tb}"))
+            self._stop_others(task)
+            return
+        finally:
+            sys.settrace(None)
+            _local.scheduler = _local.task = None
+        self._finish(task)
+
+    def _finish(self, task: Task) -> None:
+        task.state = DONE
+        for joiner in task.joiners:
+            self._wake(joiner)
+        task.joiners.clear()
+        if self._aborting:
+            task.finished.set()
+            return
+        self.note(task, "ends")
+        nxt = self._choose(None)
+        task.finished.set()
+        if nxt is None:
+            if any(t.state != DONE for t in self.tasks):
+                self._record_deadlock(task)
+            self._over.set()
+        else:
+            nxt.gate.release()
+
+    def _stop_others(self, task: Task) -> None:
+        """After a finding, the run is over: let the parked threads unwind."""
+        task.state = DONE
+        task.finished.set()
+        self._over.set()
+
+    def _abort_all(self) -> None:
+        self._aborting = True
+        for task in self.tasks:
+            if task.finished.is_set():
+                continue
+            try:
+                task.gate.release()
+            except RuntimeError:  # never parked (it is the one that stopped the run)
+                pass
+            if not task.finished.wait(self.safety):
+                self._internal = self._internal or SchedulerError(
+                    f"{task.name} did not unwind within {self.safety:g} s")
+        for task in self.tasks:
+            task.real.join(self.safety)
+
+    def _wait_turn(self, task: Task) -> None:
+        if not task.gate.acquire(timeout=self.safety):
+            raise SchedulerError(f"{task.name} waited {self.safety:g} s for its turn")
+        if self._aborting:
+            raise _Abort
+
+    # -- choosing who runs ---------------------------------------------------
+
+    def _choose(self, me: Task | None) -> Task | None:
+        runnable = [t for t in self.tasks if t.state == RUNNABLE]
+        if not runnable:
+            due = [t for t in self.tasks if t.state == BLOCKED and t.deadline is not None]
+            if not due:
+                return None
+            task = min(due, key=lambda t: (t.deadline, t.index))
+            self.clock = max(self.clock, task.deadline)
+            task.timed_out = True
+            if task.waitlist is not None and task in task.waitlist:
+                task.waitlist.remove(task)
+            self._wake(task)
+            self.note(task, f"times out at t={self.clock:g}")
+            runnable = [task]
+        current = me.index if me is not None and me.state == RUNNABLE else None
+        choice = self.strategy.choose([t.index for t in runnable], current)
+        if len(runnable) > 1:
+            self.schedule.append(choice)
+        return self.tasks[choice]
+
+    def _pass(self, me: Task) -> None:
+        nxt = self._choose(me)
+        if nxt is None:  # me is blocked and nothing can ever wake it
+            self._record_deadlock(me)
+            self._over.set()
+            self._wait_turn(me)  # raises _Abort
+            raise SchedulerError("a deadlocked thread resumed")
+        if nxt is me:
+            return
+        nxt.gate.release()
+        self._wait_turn(me)
+
+    def switch(self, task: Task, reason: str) -> None:
+        """A switch point: the strategy may let another thread run before this one goes on."""
+        if self._aborting:
+            return
+        self.steps += 1
+        self.note(task, reason)
+        if self.steps > self.max_steps:
+            self.findings.append(Finding(
+                "step-limit", task.name,
+                f"{self.max_steps} switch points without the scenario ending (a livelock, "
+                "or a spin loop that never yields)"))
+            self.trace.steps[-1].mark = True
+            self._over.set()
+            self._wait_turn(task)
+        self._pass(task)
+
+    def block(self, task: Task, verb: str, obj, waitlist: list | None,
+              deadline: float | None) -> bool:
+        """Park until woken (True) or until the virtual clock reaches the deadline (False)."""
+        if self._aborting:
+            raise _Abort
+        task.state, task.verb, task.blocked_on = BLOCKED, verb, obj
+        task.waitlist, task.deadline, task.timed_out = waitlist, deadline, False
+        if waitlist is not None:
+            waitlist.append(task)
+        if obj is not None and verb != "wait on":
+            self.note(task, f"blocked: {obj._describe(self)}")
+        self._pass(task)
+        task.verb, task.blocked_on = "", None
+        return not task.timed_out
+
+    def _wake(self, task: Task) -> None:
+        if task.state == BLOCKED:
+            task.state, task.deadline, task.waitlist = RUNNABLE, None, None
+
+    def wake(self, task: Task) -> None:
+        self._wake(task)
+
+    # -- line switch points --------------------------------------------------
+
+    # A line is the unit a reader sees, but `self.count += 1` is one line and still a
+    # read-modify-write: opcode granularity makes the gap between its load and its
+    # store a switch point too.
+
+    def _global_trace(self, frame, event, arg):
+        if frame.f_code.co_filename in self.line_files:
+            if self.opcodes:
+                # 3.12+ instruments opcodes only for a frame that already has f_trace
+                frame.f_trace = self._line_trace
+                frame.f_trace_opcodes = True
+            return self._line_trace
+        return None
+
+    def _line_trace(self, frame, event, arg):
+        if event == "line" or event == "opcode":
+            task = _local.task
+            if task is not None:
+                self.switch(task, f"line {frame.f_lineno}")
+        return self._line_trace
+
+    # -- deadlock report -----------------------------------------------------
+
+    def _record_deadlock(self, last: Task) -> None:
+        lines = ["no thread can run and no timeout is pending:"]
+        for task in self.tasks:
+            if task.state == BLOCKED:
+                what = task.blocked_on._describe(self) if task.blocked_on is not None else ""
+                lines.append(f"  {task.name} blocked in {task.verb} {what}".rstrip())
+        held = [obj._describe(self) for obj, _ in self._names.values()
+                if getattr(obj, "_holder", lambda: None)() is not None]
+        if held:
+            lines.append("  locks held: " + "; ".join(held))
+        self.findings.append(Finding("deadlock", None, "\n".join(lines)))
+        if self.trace.steps:
+            self.trace.steps[-1].mark = True

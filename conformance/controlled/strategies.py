@@ -1,0 +1,177 @@
+"""Who runs next: seeded strategies, each one a deterministic function of its seed.
+
+The scheduler asks `choose(runnable, current)` at every switch point; `current`
+is the running thread's index if it could go on (so choosing another one is a
+preemption), else None. Only choices among two or more threads are decisions,
+and the list of decisions is the schedule that `Replay` plays back.
+"""
+
+from __future__ import annotations
+
+import random
+
+
+class Strategy:
+    exhausted = False
+
+    def begin_run(self) -> None:
+        """Called before each run."""
+
+    def end_run(self) -> None:
+        """Called after each run."""
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+    def choose(self, runnable: list[int], current: int | None) -> int:
+        raise NotImplementedError
+
+
+class RandomWalk(Strategy):
+    """Uniform choice at every switch point: cheap, and good at shallow races."""
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.rng = random.Random(seed)
+
+    def describe(self) -> str:
+        return f"RandomWalk(seed={self.seed})"
+
+    def choose(self, runnable, current):
+        if len(runnable) == 1:
+            return runnable[0]
+        return runnable[self.rng.randrange(len(runnable))]
+
+
+class PCT(Strategy):
+    """Probabilistic Concurrency Testing (Burckhardt et al., ASPLOS 2010).
+
+    Threads get distinct random priorities and the highest runnable one runs;
+    at d-1 random steps out of k the running thread drops below everyone. A
+    bug of depth d among n threads is found by one run with probability at
+    least 1/(n * k^(d-1)), where k bounds the number of steps of a run.
+    """
+
+    def __init__(self, seed: int, depth: int = 2, steps_estimate: int = 200):
+        if depth < 1 or steps_estimate < 1:
+            raise ValueError("PCT needs depth >= 1 and steps_estimate >= 1")
+        self.seed, self.depth, self.k = seed, depth, steps_estimate
+        self.rng = random.Random(seed)
+        self.threads_seen = 0
+
+    def bound(self, threads: int | None = None) -> float:
+        n = threads or max(self.threads_seen, 1)
+        return 1.0 / (n * self.k ** (self.depth - 1))
+
+    def describe(self) -> str:
+        n = max(self.threads_seen, 1)
+        return (f"PCT(seed={self.seed}, depth={self.depth}, k={self.k}): each run finds a "
+                f"depth-{self.depth} bug among {n} threads with probability "
+                f">= 1/({n}*{self.k}^{self.depth - 1}) = {self.bound(n):.3g}")
+
+    def begin_run(self) -> None:
+        self.priority: dict[int, float] = {}
+        self.step = 0
+        self.changes = sorted(self.rng.sample(range(1, self.k + 1),
+                                              min(self.depth - 1, self.k)))
+        self.lowered = 0
+
+    def _priority(self, thread: int) -> float:
+        if thread not in self.priority:
+            # a fresh thread gets a random rank among the initial priorities (all > depth)
+            self.priority[thread] = self.depth + self.rng.random()
+            self.threads_seen = max(self.threads_seen, thread + 1)
+        return self.priority[thread]
+
+    def choose(self, runnable, current):
+        self.step += 1
+        for thread in runnable:
+            self._priority(thread)
+        chosen = max(runnable, key=lambda t: (self.priority[t], -t))
+        if self.changes and self.step == self.changes[0]:
+            # the thread about to take this step drops below every initial priority
+            self.changes.pop(0)
+            self.lowered += 1
+            self.priority[chosen] = self.depth - self.lowered
+            chosen = max(runnable, key=lambda t: (self.priority[t], -t))
+        return chosen
+
+
+class Exhaustive(Strategy):
+    """Every schedule with at most `preemption_bound` preemptions, depth first.
+
+    Most concurrency bugs need few preemptions (Musuvathi & Qadeer, CHESS), so a
+    small bound covers them with a number of schedules polynomial in the steps.
+    A preemption is switching away from a thread that could have gone on.
+    """
+
+    def __init__(self, preemption_bound: int = 2):
+        self.bound = preemption_bound
+        self.stack: list[list] = []  # [options, chosen index, preemptions before]
+        self.runs = 0
+
+    def describe(self) -> str:
+        return f"Exhaustive(preemption_bound={self.bound}), schedule {self.runs}"
+
+    def begin_run(self) -> None:
+        self.depth = 0
+        self.preemptions = 0
+        self.runs += 1
+
+    def choose(self, runnable, current):
+        if len(runnable) == 1:
+            return runnable[0]
+        if self.depth < len(self.stack):
+            options, index, _ = self.stack[self.depth]
+            if options[index] not in runnable:
+                raise RuntimeError("the scenario is not deterministic: the same choices "
+                                   "led to different runnable threads")
+        else:
+            if current is None:
+                options = sorted(runnable)
+            elif self.preemptions >= self.bound:
+                options = [current]
+            else:
+                options = [current] + [t for t in sorted(runnable) if t != current]
+            index = 0
+            self.stack.append([options, 0, self.preemptions])
+        self.depth += 1
+        choice = options[index]
+        if current is not None and choice != current:
+            self.preemptions += 1
+        return choice
+
+    def end_run(self) -> None:
+        del self.stack[self.depth:]
+        while self.stack:
+            top = self.stack[-1]
+            top[1] += 1
+            if top[1] < len(top[0]):
+                return
+            self.stack.pop()
+        self.exhausted = True
+
+
+class Replay(Strategy):
+    """Plays a recorded schedule back, decision by decision."""
+
+    def __init__(self, choices: list[int]):
+        self.choices = list(choices)
+
+    def describe(self) -> str:
+        return f"Replay({self.choices})"
+
+    def begin_run(self) -> None:
+        self.position = 0
+
+    def choose(self, runnable, current):
+        if len(runnable) == 1:
+            return runnable[0]
+        if self.position >= len(self.choices):
+            raise RuntimeError("the replayed schedule ended before the run did")
+        choice = self.choices[self.position]
+        self.position += 1
+        if choice not in runnable:
+            raise RuntimeError(f"replay diverged: thread {choice} is not runnable "
+                               f"(runnable: {runnable})")
+        return choice
