@@ -138,9 +138,9 @@ def score(rubric: Rubric, records: list[dict], expected: list[str]) -> Score:
     for criterion in rubric.criteria:
         credit = Credit(criterion, 0, 0)
         for test in expected:
-            if not criterion.covers(test):
-                continue
             record = by_test.get(test)
+            if not criterion.covers(test) and not _names(record, criterion.prop):
+                continue
             if record is None:
                 credit.counted += 1
                 credit.missing.append(test)
@@ -155,6 +155,13 @@ def score(rubric: Rubric, records: list[dict], expected: list[str]) -> Score:
         credits.append(credit)
     gated = any(not c.full for c in credits if c.criterion.prop in rubric.required)
     return Score(credits, rubric.required, gated)
+
+
+def _names(record: dict | None, prop: str) -> bool:
+    """A failure that names a property costs it, whichever tests its criterion lists:
+    a rubric that forgot a test must not make a violation free."""
+    return (record is not None and record["outcome"] == "failed"
+            and prop in (record.get("properties") or []))
 
 
 def _held(record: dict, prop: str) -> bool:

@@ -58,6 +58,16 @@ def test_a_failure_costs_only_the_properties_it_names():
     assert order.failures == [records[1]]
 
 
+def test_a_failure_outside_its_criterion_s_tests_still_costs_the_property():
+    """conservation's patterns omit test_fifo_one_producer; losing an item there counts."""
+    records = [_rec(t) for t in EXPECTED]
+    records[0] = _rec(EXPECTED[0], "failed", ["conservation"])
+    order, conservation = rubric.score(_small(), records, EXPECTED).credits
+    assert order.full
+    assert (conservation.held, conservation.counted) == (3, 4)
+    assert conservation.failures == [records[0]]
+
+
 def test_missing_tests_count_against_and_skipped_ones_do_not():
     records = [_rec(EXPECTED[0], "skipped"), _rec(EXPECTED[1])]  # the rest never ran
     score = rubric.score(_small(), records, EXPECTED)
