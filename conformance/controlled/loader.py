@@ -23,10 +23,11 @@ import types
 
 from . import primitives
 
-FACADE_NAMES = ("threading", "time", "queue")
+FACADE_NAMES = ("threading", "time", "queue", "_thread")
 
 _THREADING_NAMES = ("Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "Event",
-                    "Thread", "current_thread", "currentThread", "get_ident", "TIMEOUT_MAX")
+                    "Barrier", "BrokenBarrierError", "Timer", "Thread", "current_thread",
+                    "currentThread", "get_ident", "TIMEOUT_MAX")
 _TIME_NAMES = ("monotonic", "monotonic_ns", "time", "time_ns", "perf_counter",
                "perf_counter_ns", "sleep")
 
@@ -35,7 +36,7 @@ def _passthrough(module: types.ModuleType, real, allowed: tuple[str, ...]):
     """Names the facade does not manage: harmless ones (`time.strftime`,
     `threading.local`) come from the real module; blocking ones are refused rather
     than left to block outside the scheduler's control."""
-    refused = {"Barrier", "Timer", "_thread", "process_time", "thread_time"}
+    refused = {"_thread", "process_time", "thread_time"}
 
     def __getattr__(name: str):
         if name in refused:
@@ -56,6 +57,26 @@ def threading_facade() -> types.ModuleType:
     return _passthrough(module, real, _THREADING_NAMES)
 
 
+def thread_facade() -> types.ModuleType:
+    """`_thread`, for code that takes its locks from the C layer directly (the
+    reference's per-waiter locks, `allocate_lock()`): the same managed Lock."""
+    import _thread as real
+
+    module = types.ModuleType("_thread", "managed _thread (prodcon controlled run)")
+    _passthrough(module, real, ("get_ident", "TIMEOUT_MAX"))
+    module.allocate_lock = module.LockType = primitives.Lock
+    module.RLock = primitives.RLock
+    module.error = RuntimeError
+
+    def start_new_thread(function, args, kwargs=None):
+        thread = primitives.Thread(target=function, args=args, kwargs=kwargs)
+        thread.start()
+        return thread.ident
+
+    module.start_new_thread = module.start_new = start_new_thread
+    return module
+
+
 def time_facade() -> types.ModuleType:
     import time as real
 
@@ -67,7 +88,8 @@ class Facades:
     """The managed modules one load shares; `queue` is built lazily from queue.py."""
 
     def __init__(self):
-        self.modules = {"threading": threading_facade(), "time": time_facade()}
+        self.modules = {"threading": threading_facade(), "time": time_facade(),
+                        "_thread": thread_facade()}
         self.files: set[str] = set()
 
     def get(self, name: str) -> types.ModuleType:

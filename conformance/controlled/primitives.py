@@ -33,9 +33,16 @@ def _name(sched, task) -> str:
 
 
 def _deadline(sched, timeout) -> float | None:
+    """Lock.acquire's reading: None or -1 waits for ever."""
     if timeout is None or timeout < 0:
         return None
     return sched.clock + timeout
+
+
+def _wait_deadline(sched, timeout) -> float | None:
+    """Condition.wait's and Thread.join's reading: a negative timeout is no wait at all
+    (CPython clamps it to 0), so it must not turn into waiting for ever."""
+    return None if timeout is None else sched.clock + max(timeout, 0)
 
 
 def _outside_block(what: str):
@@ -220,7 +227,8 @@ class Condition:
         sched.switch(me, f"wait {sched.name_of(self, 'Condition')}")
         saved = self._lock._release_save()
         try:
-            return sched.block(me, "wait on", self, self._waiters, _deadline(sched, timeout))
+            return sched.block(me, "wait on", self, self._waiters,
+                               _wait_deadline(sched, timeout))
         finally:
             self._lock._acquire_restore(saved)
 
@@ -392,7 +400,7 @@ class Thread:
             return
         sched.switch(me, f"join {self._name}")
         if self._task.state != "done":
-            sched.block(me, "join", self, self._task.joiners, _deadline(sched, timeout))
+            sched.block(me, "join", self, self._task.joiners, _wait_deadline(sched, timeout))
 
     def _holder(self):
         return None
@@ -477,3 +485,129 @@ def time_ns() -> int:
 perf_counter = monotonic
 perf_counter_ns = monotonic_ns
 _real_time = _time
+
+
+# -- Barrier and Timer, written as CPython writes them ------------------------
+
+BrokenBarrierError = _real.BrokenBarrierError  # the real class, so `except` clauses match
+
+
+class Barrier:
+    """threading.Barrier: CPython's state machine on the managed Condition and Lock.
+
+    Follows Lib/threading.py step for step so that each wait and notify is a
+    switch point where CPython has one, and a thread that wakes finds the barrier
+    draining, resetting or broken in exactly the states a real run can show it.
+    Outside a controlled run, a wait that would block raises like Condition.wait.
+    """
+
+    def __init__(self, parties, action=None, timeout=None):
+        if parties < 1:
+            _real.Barrier(parties)  # 3.13+ refuses with its ValueError; older versions accept
+        self._cond = Condition(Lock())
+        self._action = action
+        self._timeout = timeout
+        self._parties = parties
+        self._state = 0  # 0 filling, 1 draining, -1 resetting, -2 broken
+        self._count = 0
+
+    def wait(self, timeout=None) -> int:
+        if timeout is None:
+            timeout = self._timeout
+        with self._cond:
+            self._enter()
+            index = self._count
+            self._count += 1
+            try:
+                if index + 1 == self._parties:
+                    self._release()
+                else:
+                    self._wait(timeout)
+                return index
+            finally:
+                self._count -= 1
+                self._exit()
+
+    def _enter(self) -> None:
+        while self._state in (-1, 1):  # the last round is still draining or resetting
+            self._cond.wait()
+        if self._state < 0:
+            raise BrokenBarrierError
+
+    def _release(self) -> None:
+        try:
+            if self._action:
+                self._action()
+            self._state = 1
+            self._cond.notify_all()
+        except BaseException:  # CPython's bare except: whatever the action raises breaks it
+            self._break()
+            raise
+
+    def _wait(self, timeout) -> None:
+        if not self._cond.wait_for(lambda: self._state != 0, timeout):
+            self._break()  # a timeout breaks the barrier for every party
+            raise BrokenBarrierError
+        if self._state < 0:
+            raise BrokenBarrierError
+
+    def _exit(self) -> None:
+        if self._count == 0 and self._state in (-1, 1):
+            self._state = 0
+            self._cond.notify_all()
+
+    def reset(self) -> None:
+        with self._cond:
+            if self._count > 0:
+                if self._state in (0, -2):
+                    self._state = -1  # cleared by the last waiter to leave
+            else:
+                self._state = 0
+            self._cond.notify_all()
+
+    def abort(self) -> None:
+        with self._cond:
+            self._break()
+
+    def _break(self) -> None:
+        self._state = -2
+        self._cond.notify_all()
+
+    @property
+    def parties(self) -> int:
+        return self._parties
+
+    @property
+    def n_waiting(self) -> int:
+        return self._count if self._state == 0 else 0
+
+    @property
+    def broken(self) -> bool:
+        return self._state == -2
+
+    def __repr__(self) -> str:
+        if self.broken:
+            return "<managed Barrier broken>"
+        return f"<managed Barrier waiters={self.n_waiting}/{self.parties}>"
+
+
+class Timer(Thread):
+    """threading.Timer: the interval is a timed Event.wait, so it passes on the virtual
+    clock (a 100 s timer costs no real time) and may fire at any point after it."""
+
+    def __init__(self, interval, function, args=None, kwargs=None):
+        super().__init__()
+        self.interval = interval
+        self.function = function
+        self.args = args if args is not None else []
+        self.kwargs = kwargs if kwargs is not None else {}
+        self.finished = Event()
+
+    def cancel(self) -> None:
+        self.finished.set()
+
+    def run(self) -> None:
+        self.finished.wait(self.interval)
+        if not self.finished.is_set():
+            self.function(*self.args, **self.kwargs)
+        self.finished.set()

@@ -13,11 +13,11 @@ state where nothing can run and nothing is due is a deadlock, exactly.
 
 from __future__ import annotations
 
-import sys
 import threading as _real
 import traceback
 from dataclasses import dataclass, field
 
+from .lines import LineSwitches
 from .trace import Step, Trace
 
 RUNNABLE, BLOCKED, DONE = "runnable", "blocked", "done"
@@ -126,24 +126,29 @@ class Scheduler:
             raise RuntimeError("a Scheduler runs once; build a new one for the next run")
         from .primitives import Thread  # the handle current_thread() returns
 
-        for i, body in enumerate(bodies):
-            name = names[i] if names else f"T{i}"
-            task = self._spawn(body, name)
-            task.handle = Thread._for_task(task)
-        self.trace.names = [t.name for t in self.tasks]
-        first = self._choose(None)
-        first.gate.release()
-        last = -1
-        while not self._over.wait(self.safety):
-            if self.steps == last:
-                self._internal = SchedulerError(
-                    f"no switch point for {self.safety:g} s: a thread is blocked on something "
-                    "the scheduler does not manage (a real lock, I/O, a C extension)")
-                break
-            last = self.steps
-        self._abort_all()
-        if self._internal is not None:
-            raise self._internal
+        self._lines = LineSwitches(self.line_files, self.opcodes, self._line_switch)
+        try:
+            self._lines.start()
+            for i, body in enumerate(bodies):
+                name = names[i] if names else f"T{i}"
+                task = self._spawn(body, name)
+                task.handle = Thread._for_task(task)
+            self.trace.names = [t.name for t in self.tasks]
+            first = self._choose(None)
+            first.gate.release()
+            last = -1
+            while not self._over.wait(self.safety):
+                if self.steps == last:
+                    self._internal = SchedulerError(
+                        f"no switch point for {self.safety:g} s: a thread is blocked on something "
+                        "the scheduler does not manage (a real lock, I/O, a C extension)")
+                    break
+                last = self.steps
+            self._abort_all()
+            if self._internal is not None:
+                raise self._internal
+        finally:
+            self._lines.stop()  # a monitoring tool id is process-wide: free it whatever happened
         return RunResult(self.findings, self.trace, list(self.schedule), self.clock, self.steps)
 
     def _spawn(self, body, name: str) -> Task:
@@ -163,8 +168,7 @@ class Scheduler:
         _local.scheduler, _local.task = self, task
         try:
             self._wait_turn(task)
-            if self.line_files:
-                sys.settrace(self._global_trace)
+            self._lines.enter_thread()
             task.body()
         except _Abort:
             pass
@@ -172,7 +176,7 @@ class Scheduler:
             self._internal = exc
             self._over.set()
         except BaseException as exc:  # noqa: BLE001 - every failure is a finding
-            sys.settrace(None)
+            self._lines.leave_thread()
             if self._aborting:  # unwinding after the run ended: not a finding of this run
                 self._finish(task)
                 return
@@ -183,7 +187,7 @@ class Scheduler:
             self._stop_others(task)
             return
         finally:
-            sys.settrace(None)
+            self._lines.leave_thread()
             _local.scheduler = _local.task = None
         self._finish(task)
 
@@ -235,24 +239,36 @@ class Scheduler:
     # -- choosing who runs ---------------------------------------------------
 
     def _choose(self, me: Task | None) -> Task | None:
-        runnable = [t for t in self.tasks if t.state == RUNNABLE]
-        if not runnable:
-            due = [t for t in self.tasks if t.state == BLOCKED and t.deadline is not None]
-            if not due:
-                return None
-            task = min(due, key=lambda t: (t.deadline, t.index))
-            self.clock = max(self.clock, task.deadline)
-            task.timed_out = True
-            if task.waitlist is not None and task in task.waitlist:
-                task.waitlist.remove(task)
-            self._wake(task)
-            self.note(task, f"times out at t={self.clock:g}")
-            runnable = [task]
+        """Who runs next, or None when nothing can run and nothing is due (a deadlock).
+
+        The earliest timed waiter is one of the options even while others could
+        run: real time may pass during any step, so a timeout may fire at any
+        point after its deadline is set, and code that mishandles a timeout racing
+        a wake-up is found that way. Time then jumps to that deadline. When nobody
+        else can run, the timeout is the only option.
+        """
+        options = [t.index for t in self.tasks if t.state == RUNNABLE]
+        timed = [t for t in self.tasks if t.state == BLOCKED and t.deadline is not None]
+        due = min(timed, key=lambda t: (t.deadline, t.index)) if timed else None
+        if due is not None:
+            options.append(due.index)
+        if not options:
+            return None
         current = me.index if me is not None and me.state == RUNNABLE else None
-        choice = self.strategy.choose([t.index for t in runnable], current)
-        if len(runnable) > 1:
+        choice = self.strategy.choose(options, current, due.index if due else None)
+        if len(options) > 1:
             self.schedule.append(choice)
+        if due is not None and choice == due.index:
+            self._time_out(due)
         return self.tasks[choice]
+
+    def _time_out(self, task: Task) -> None:
+        self.clock = max(self.clock, task.deadline)
+        task.timed_out = True
+        if task.waitlist is not None and task in task.waitlist:
+            task.waitlist.remove(task)
+        self._wake(task)
+        self.note(task, f"times out at t={self.clock:g}")
 
     def _pass(self, me: Task) -> None:
         nxt = self._choose(me)
@@ -304,27 +320,12 @@ class Scheduler:
     def wake(self, task: Task) -> None:
         self._wake(task)
 
-    # -- line switch points --------------------------------------------------
+    # -- line switch points (lines.py: sys.monitoring on 3.12+, sys.settrace before) --
 
-    # A line is the unit a reader sees, but `self.count += 1` is one line and still a
-    # read-modify-write: opcode granularity makes the gap between its load and its
-    # store a switch point too.
-
-    def _global_trace(self, frame, event, arg):
-        if frame.f_code.co_filename in self.line_files:
-            if self.opcodes:
-                # 3.12+ instruments opcodes only for a frame that already has f_trace
-                frame.f_trace = self._line_trace
-                frame.f_trace_opcodes = True
-            return self._line_trace
-        return None
-
-    def _line_trace(self, frame, event, arg):
-        if event == "line" or event == "opcode":
-            task = _local.task
-            if task is not None:
-                self.switch(task, f"line {frame.f_lineno}")
-        return self._line_trace
+    def _line_switch(self, line) -> None:
+        task = _local.task
+        if task is not None:
+            self.switch(task, f"line {line}")
 
     # -- deadlock report -----------------------------------------------------
 

@@ -1,8 +1,10 @@
 """Who runs next: seeded strategies, each one a deterministic function of its seed.
 
-The scheduler asks `choose(runnable, current)` at every switch point; `current`
-is the running thread's index if it could go on (so choosing another one is a
-preemption), else None. Only choices among two or more threads are decisions,
+The scheduler asks `choose(options, current, due)` at every switch point:
+`options` are the threads that can run, plus `due`, the timed waiter whose
+deadline comes first (choosing it fires its timeout); `current` is the running
+thread's index if it could go on (so choosing another one is a preemption), else
+None. Only choices among two or more threads are decisions,
 and the list of decisions is the schedule that `Replay` plays back.
 """
 
@@ -23,7 +25,7 @@ class Strategy:
     def describe(self) -> str:
         return type(self).__name__
 
-    def choose(self, runnable: list[int], current: int | None) -> int:
+    def choose(self, runnable: list[int], current: int | None, due: int | None = None) -> int:
         raise NotImplementedError
 
 
@@ -37,7 +39,7 @@ class RandomWalk(Strategy):
     def describe(self) -> str:
         return f"RandomWalk(seed={self.seed})"
 
-    def choose(self, runnable, current):
+    def choose(self, runnable, current, due=None):
         if len(runnable) == 1:
             return runnable[0]
         return runnable[self.rng.randrange(len(runnable))]
@@ -83,8 +85,13 @@ class PCT(Strategy):
             self.threads_seen = max(self.threads_seen, thread + 1)
         return self.priority[thread]
 
-    def choose(self, runnable, current):
+    def choose(self, runnable, current, due=None):
         self.step += 1
+        if due is not None and len(runnable) > 1:
+            # A timeout fires only when nothing else can run: priorities are fixed, so a
+            # waiter of high priority retrying a timed call would otherwise starve the
+            # threads that would let it succeed, and a correct queue would look livelocked.
+            runnable = [t for t in runnable if t != due]
         for thread in runnable:
             self._priority(thread)
         chosen = max(runnable, key=lambda t: (self.priority[t], -t))
@@ -118,28 +125,34 @@ class Exhaustive(Strategy):
         self.preemptions = 0
         self.runs += 1
 
-    def choose(self, runnable, current):
+    def choose(self, runnable, current, due=None):
         if len(runnable) == 1:
             return runnable[0]
         if self.depth < len(self.stack):
-            options, index, _ = self.stack[self.depth]
+            options, index, _, free = self.stack[self.depth]
             if options[index] not in runnable:
                 raise RuntimeError("the scenario is not deterministic: the same choices "
                                    "led to different runnable threads")
         else:
-            if current is None:
-                options = sorted(runnable)
-            elif self.preemptions >= self.bound:
-                options = [current]
+            others = [t for t in sorted(runnable) if t != due]
+            timeout = [due] if due is not None else []
+            # Free choices: going on, or any thread when the current one cannot. Costly
+            # ones count against the bound: switching away from a thread that could go
+            # on, and firing a timeout while someone could still run (unbounded, a
+            # polling thread's sleep would be fired again and again).
+            if current is not None:
+                free = [current]
+                costly = [t for t in others if t != current] + timeout
             else:
-                options = [current] + [t for t in sorted(runnable) if t != current]
-            index = 0
-            self.stack.append([options, 0, self.preemptions])
+                free = others or timeout
+                costly = timeout if others else []
+            options = free + (costly if self.preemptions < self.bound else [])
+            index, free = 0, len(free)
+            self.stack.append([options, 0, self.preemptions, free])
         self.depth += 1
-        choice = options[index]
-        if current is not None and choice != current:
+        if index >= free:
             self.preemptions += 1
-        return choice
+        return options[index]
 
     def end_run(self) -> None:
         del self.stack[self.depth:]
@@ -164,7 +177,7 @@ class Replay(Strategy):
     def begin_run(self) -> None:
         self.position = 0
 
-    def choose(self, runnable, current):
+    def choose(self, runnable, current, due=None):
         if len(runnable) == 1:
             return runnable[0]
         if self.position >= len(self.choices):

@@ -1,0 +1,211 @@
+"""Line and opcode switch points: sys.monitoring (PEP 669) on 3.12+, sys.settrace before.
+
+A line is the unit a reader sees, but `self.count += 1` is one line and still a
+read-modify-write: opcode granularity makes the gap between its load and its
+store a switch point too.
+
+Why not settrace everywhere: on 3.12+ settrace is itself emulated on top of
+sys.monitoring, and a Python trace function then runs for every call in a managed
+thread, the scheduler's own included. A monitoring tool is told once per code
+object that it does not care (DISABLE) and listens to line events only in the
+implementation's own code objects: a run of one thread took half the time per
+switch point on 3.12.1 and 3.13.0. It also leaves sys.settrace to a debugger or
+coverage in the same threads, and it avoids 3.12.1's opcode tracing, which can
+crash the interpreter when a run ends while threads are parked in the trace
+function.
+
+The switch points are kept as settrace makes them, so that a trace reads "line N"
+on every version and line granularity switches where it always did: a LINE event
+where a new line starts, plus a backward jump to the same line (a one-line loop
+or comprehension takes one switch point per iteration under settrace, and
+monitoring's LINE alone gives one for the whole loop). Opcode granularity is
+INSTRUCTION only: settrace adds a "line" step before the first opcode of each
+line, with no code in between, so monitoring has fewer switch points there and
+the same interleavings; schedules are recorded per version anyway.
+
+Monitoring events are global: every thread of the process sees them. Only a
+thread that entered this object's run (`enter_thread`) gets its callback; any
+other thread (the kit's own, another run's, a plain thread the implementation
+starts) runs on unswitched.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+
+# Tests and benchmarks turn this off to compare with the settrace backend on 3.12+.
+MONITORING = sys.version_info >= (3, 12)
+
+
+class _Active(threading.local):
+    switches = None  # the LineSwitches whose run this thread is a managed task of
+
+
+_active = _Active()
+
+
+def _line_table(code) -> list:
+    """Line per code unit, as frame.f_lineno reports it (None for the few
+    instructions that belong to no line, e.g. exception cleanup)."""
+    table: list = [None] * (len(code.co_code) // 2)
+    for start, end, line in code.co_lines():
+        table[start // 2:end // 2] = [line] * ((end - start) // 2)
+    return table
+
+
+def _ignore(*args) -> None:
+    return None
+
+
+def _claim_tool() -> int | None:
+    """A free tool id: the debugger's first (what the scheduler does is stepping),
+    then the ids no convention gives away, then the conventional ones."""
+    mon = sys.monitoring
+    for tool in (mon.DEBUGGER_ID, 3, 4, mon.OPTIMIZER_ID, mon.PROFILER_ID, mon.COVERAGE_ID):
+        if mon.get_tool(tool) is not None:
+            continue
+        try:
+            mon.use_tool_id(tool, "prodcon controlled scheduler")
+        except ValueError:  # claimed meanwhile by another thread
+            continue
+        return tool
+    return None
+
+
+class LineSwitches:
+    """One run's line switch points; `callback(line_number)` runs in the managed
+    thread that is about to execute that line (or opcode)."""
+
+    def __init__(self, files, opcodes: bool, callback):
+        self.files = frozenset(files)
+        self.opcodes = opcodes
+        self.callback = callback
+        self.backend: str | None = None  # "monitoring" or "settrace" once started
+        self.tool: int | None = None
+        self._watched: set = set()  # code objects with local events, to clear in stop()
+        # a thread outside the run may be inside on_start while stop() frees the tool
+        self._teardown = threading.Lock()
+
+    # -- the run's life ------------------------------------------------------
+
+    def start(self) -> None:
+        if not self.files:
+            return
+        if MONITORING:
+            tool = _claim_tool()
+            if tool is not None:
+                self.tool = tool
+                self._monitor(tool)
+                self.backend = "monitoring"
+                return
+            # All six tool ids are held (a debugger, coverage, a profiler, other
+            # runs...): settrace is per thread and coexists with all of them, so
+            # the run still gets its switch points, only slower.
+        self.backend = "settrace"
+
+    def enter_thread(self) -> None:
+        if self.backend == "settrace":
+            sys.settrace(self._global_trace)
+        elif self.backend == "monitoring":
+            _active.switches = self
+
+    def leave_thread(self) -> None:
+        if self.backend == "settrace":
+            sys.settrace(None)
+        elif self.backend == "monitoring" and _active.switches is self:
+            _active.switches = None
+
+    def stop(self) -> None:
+        """Idempotent, and safe after a failed start: Scheduler.run calls it in a finally."""
+        if self.tool is None:
+            return
+        mon = sys.monitoring
+        with self._teardown:
+            tool, self.tool = self.tool, None
+            mon.set_events(tool, mon.events.NO_EVENTS)
+            for code in self._watched:
+                mon.set_local_events(tool, code, mon.events.NO_EVENTS)
+            self._watched.clear()
+            for event in (mon.events.PY_START, mon.events.PY_RESUME, mon.events.LINE,
+                          mon.events.JUMP, mon.events.INSTRUCTION):
+                mon.register_callback(tool, event, None)
+            mon.free_tool_id(tool)
+        # DISABLE stays on a code object until restarted; the next run may claim this
+        # id with other files, and must see every code object again.
+        mon.restart_events()
+
+    # -- sys.monitoring ------------------------------------------------------
+
+    def _monitor(self, tool: int) -> None:
+        """Events only where they are wanted: a global PY_START/PY_RESUME finds each
+        code object of the files at its first call (or resumption) in the run and turns
+        its line events on locally; any other code object is dropped by DISABLE at its
+        first call. Global LINE events would cost a callback at every line location
+        the kit and the interpreter touch, in every run."""
+        mon = sys.monitoring
+        events = mon.events
+        files, callback, active, disable = self.files, self.callback, _active, mon.DISABLE
+        watched, tables, teardown = self._watched, {}, self._teardown
+        # LINE also in opcode mode (3.12.1, 3.13.0): an instruction whose LINE event
+        # another tool (coverage, a concurrent run) DISABLEs, while no other tool keeps
+        # the line instrumented, loses its INSTRUCTION event that time.
+        wanted = events.INSTRUCTION | events.LINE if self.opcodes else events.LINE | events.JUMP
+
+        def on_start(code, offset):
+            if code.co_filename not in files:
+                return disable
+            if code not in watched:
+                with teardown:
+                    if self.tool == tool and code not in watched:
+                        tables[code] = _line_table(code)
+                        watched.add(code)
+                        mon.set_local_events(tool, code, wanted)
+            # no DISABLE here: 3.13.0 has no LINE event for a generator expression's line
+            # unless its RESUME stays instrumented
+            return None
+
+        def on_line(code, line):
+            if active.switches is self:
+                callback(line)
+
+        def on_jump(code, source, target):
+            # where a jump goes is fixed per location: DISABLE before the thread check
+            if target > source:
+                return disable
+            table = tables[code]
+            line = table[target // 2]
+            if line != table[source // 2]:
+                return disable  # the target's LINE event switches
+            if active.switches is self:
+                callback(line)
+            return None
+
+        def on_instruction(code, offset):
+            if active.switches is self:
+                callback(tables[code][offset // 2])
+
+        handlers = {events.PY_START: on_start, events.PY_RESUME: on_start}
+        if self.opcodes:
+            handlers.update({events.INSTRUCTION: on_instruction, events.LINE: _ignore})
+        else:
+            handlers.update({events.LINE: on_line, events.JUMP: on_jump})
+        for event, handler in handlers.items():
+            mon.register_callback(tool, event, handler)
+        mon.set_events(tool, events.PY_START | events.PY_RESUME)
+
+    # -- sys.settrace --------------------------------------------------------
+
+    def _global_trace(self, frame, event, arg):
+        if frame.f_code.co_filename in self.files:
+            if self.opcodes:
+                # 3.12+ instruments opcodes only for a frame that already has f_trace
+                frame.f_trace = self._local_trace
+                frame.f_trace_opcodes = True
+            return self._local_trace
+        return None
+
+    def _local_trace(self, frame, event, arg):
+        if event == "line" or event == "opcode":
+            self.callback(frame.f_lineno)
+        return self._local_trace
