@@ -72,7 +72,7 @@ def ms(ns: float) -> str:
     return f"{ns / 1e6:.3f} ms"
 
 
-def linearizable(calls: list[Call], maxsize: int) -> list[Violation]:
+def linearizable(calls: list[Call], maxsize: int, clock=ms) -> list[Violation]:
     """The puts and gets, explained by one FIFO queue of that capacity, one at a time.
 
     Covers FIFO order between every producer and every consumer (with any number
@@ -80,7 +80,7 @@ def linearizable(calls: list[Call], maxsize: int) -> list[Violation]:
     held an item / had room. The violation carries the history, for the picture.
     """
     ops = histfile.from_calls(calls)
-    verdict = linearizability.check(ops, maxsize, clock=ms)
+    verdict = linearizability.check(ops, maxsize, clock=clock)
     if verdict.linearizable is not False:
         return []
     violation = Violation(verdict.prop or "linearizability", verdict.message)

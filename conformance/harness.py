@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -256,6 +257,45 @@ def interrupt(thread: threading.Thread) -> None:
     ctypes.pythonapi.PyThreadState_SetAsyncExc(  # pragma: no cover - never under coverage
         ctypes.c_ulong(thread.ident), ctypes.py_object(_Abandoned)
     )
+    _interrupted.add(thread)  # pragma: no cover
+
+
+_interrupted: weakref.WeakSet = weakref.WeakSet()
+
+
+def withdraw_interrupts() -> None:
+    """Take back the interrupts still pending in threads blocked for good in a lock.
+
+    A thread that never runs Python code again keeps its interrupt pending, and with
+    it the interpreter's "an exception is pending somewhere" flag, which only the
+    thread that takes an exception clears. On CPython 3.11 that flag makes any
+    thread traced later spin for ever (a controlled run traces its threads; seen
+    after a deadlocked stress test). So the pending ones are withdrawn, and a thread
+    of ours takes one exception, which clears the flag.
+    """
+    if not _interrupted:
+        return
+    for thread in list(_interrupted):
+        if thread.is_alive() and thread.ident is not None:
+            # NULL withdraws the thread's pending exception (the flag stays set)
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), None)
+    _interrupted.clear()
+    stop = threading.Event()
+
+    def absorb() -> None:
+        try:
+            while not stop.is_set():
+                for _ in range(1000):  # Python code: where a pending exception lands
+                    pass
+        except _Abandoned:
+            pass
+
+    sponge = threading.Thread(target=absorb, name="prodcon-interrupt-sponge", daemon=True)
+    sponge.start()
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(sponge.ident),
+                                               ctypes.py_object(_Abandoned))
+    sponge.join(CALL_BOUND)
+    stop.set()
 
 
 def _traced() -> bool:

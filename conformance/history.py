@@ -22,14 +22,15 @@ class Call:
     __slots__ = ("thread", "ident", "op", "item", "block", "timeout", "start", "end", "value",
                  "error")
 
-    def __init__(self, thread: str, op: str, item: Any, block: bool, timeout: Any) -> None:
+    def __init__(self, thread: str, op: str, item: Any, block: bool, timeout: Any,
+                 clock=_clock) -> None:
         self.thread = thread
         self.ident = threading.get_ident()
         self.op = op
         self.item = item
         self.block = block
         self.timeout = timeout
-        self.start = _clock()
+        self.start = clock()
         self.end: int | None = None
         self.value: Any = None
         self.error: BaseException | None = None
@@ -69,8 +70,11 @@ def _short(obj: Any) -> str:
 class History:
     """All logs of one scenario. `progress()` moves only when work gets done."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock=_clock) -> None:
+        """`clock`: nanoseconds by default; a controlled run counts steps instead, so
+        its history (and every message quoting it) is the same on every replay."""
         self.views: list[RecordingQueue] = []
+        self.clock = clock
 
     def view(self, queue: Any, thread: str) -> RecordingQueue:
         view = RecordingQueue(queue, self, thread)
@@ -105,6 +109,7 @@ class RecordingQueue:
 
     def __init__(self, queue: Any, history: History, thread: str) -> None:
         self._queue = queue
+        self._clock = history.clock
         self.thread = thread
         self.log: list[Call] = []
         self.stored: set[int] = set()  # ids of items this thread put successfully
@@ -112,15 +117,15 @@ class RecordingQueue:
         self.acks = 0  # task_done() and join() calls that returned
 
     def _record(self, op: str, item: Any, block: bool, timeout: Any, method, args, kwargs):
-        call = Call(self.thread, op, item, block, timeout)
+        call = Call(self.thread, op, item, block, timeout, self._clock)
         self.log.append(call)
         try:
             value = method(*args, **kwargs)
         except BaseException as exc:
-            call.end = _clock()
+            call.end = self._clock()
             call.error = exc
             raise
-        call.end = _clock()
+        call.end = self._clock()
         call.value = value
         if op in ("put", "put_nowait"):
             self.stored.add(id(item))

@@ -30,6 +30,9 @@ _OPTIONS = [
      "write an HTML timeline of each failing scenario's history into DIR"),
     ("--prodcon-json", "prodcon_json", str,
      "write each test's outcome and violated properties to FILE, one JSON object a line"),
+    ("--prodcon-explore", "prodcon_explore", int,
+     "run each controlled scenario under N schedules chosen by the seed (default: the "
+     "profile's, 150 quick, 1500 thorough; 0 skips them)"),
     ("--prodcon-free-threaded", "prodcon_free_threaded", str,
      "run the stress scenarios a second time under the free-threaded Python at PATH "
      "(with the GIL disabled) and report what fails only there"),

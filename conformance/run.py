@@ -50,6 +50,8 @@ class KitRun:
                  f"--prodcon-profile={self.settings.profile.name}"]
         if self.settings.timeout_factor != 1.0:
             words.append(f"--prodcon-timeout-factor={self.settings.timeout_factor:g}")
+        if self.settings.explore is not None:
+            words.append(f"--prodcon-explore={self.settings.explore}")
         if getattr(self.impl, "sandbox", None) is not None:
             words.append("--prodcon-isolate")
         if test_name:
@@ -75,7 +77,11 @@ def activate(config: pytest.Config) -> None:
         seed = workerinput.get("prodcon_seed")
     if seed is None:
         seed = new_seed()
-    settings = Settings(seed=seed, profile=PROFILES[profile_name], timeout_factor=factor)
+    explore = setting(config, "prodcon_explore", int)
+    if explore is not None and explore < 0:
+        raise pytest.UsageError("--prodcon-explore must be 0 or more")
+    settings = Settings(seed=seed, profile=PROFILES[profile_name], timeout_factor=factor,
+                        explore=explore)
     try:
         impl = _load(config, impl_arg, settings)
     except contract.ContractError as exc:
@@ -127,7 +133,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"prodcon roles: {impl.roles_line()}",
         f"prodcon run: --prodcon-seed={kit.settings.seed} --prodcon-profile="
         f"{kit.settings.profile.name} --prodcon-timeout-factor={kit.settings.timeout_factor:g}"
-        f"{freethreaded.gil_status()}",
+        f" --prodcon-explore={kit.settings.schedules}{freethreaded.gil_status()}",
     ]
     if kit.free_threaded is not None:
         lines.append("prodcon free-threaded: each stress test again under "

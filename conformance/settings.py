@@ -49,6 +49,10 @@ class Profile:
     #: shows once there is no GIL. Items per run, shared among the producers.
     stress_shapes: tuple[Shape, ...] = field(default=())
     stress_items: int = 8000
+    #: Controlled schedules explored per controlled scenario (--prodcon-explore).
+    #: Each costs 3-10 ms; the five classic races of tests/zoo are found within the
+    #: first few dozen of the quick profile's.
+    schedules: int = 150
 
 
 _QUICK_QUEUE = (
@@ -121,6 +125,7 @@ PROFILES = {
         ),
         stress_shapes=_QUICK_STRESS + (Shape(2, 2, 1), Shape(4, 4, 1), Shape(4, 4, 0)),
         stress_items=16000,
+        schedules=1500,
     ),
 }
 
@@ -130,6 +135,11 @@ class Settings:
     seed: int
     profile: Profile
     timeout_factor: float = 1.0
+    explore: int | None = None  # --prodcon-explore: schedules per controlled scenario
+
+    @property
+    def schedules(self) -> int:
+        return self.profile.schedules if self.explore is None else self.explore
 
     def bound(self, seconds: float) -> float:
         """A ceiling for something that must happen, scaled for slow machines."""

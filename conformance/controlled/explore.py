@@ -42,13 +42,13 @@ class Failure:
 
 
 def run_once(scenario, strategy, line_files=(), max_steps: int = 200_000,
-             granularity: str = "line"):
+             granularity: str = "line", names=None):
     """One schedule: (RunResult, findings including a failed final check)."""
     bodies, check = scenario()
     strategy.begin_run()
     try:
         result = Scheduler(strategy, line_files=line_files, max_steps=max_steps,
-                           granularity=granularity).run(bodies)
+                           granularity=granularity).run(bodies, names)
     finally:
         strategy.end_run()
     findings = list(result.findings)

@@ -1,8 +1,9 @@
 """The schedule as a reader sees it: one column per thread, steps in the order they ran.
 
 Lincheck's layout, because a race is read across columns: what T1 did between
-two steps of T0 is the whole story. Runs of line steps are folded into one cell
-so a long critical section does not push the interesting rows off the screen.
+two steps of T0 is the whole story. Of the lines a thread ran, only those where
+it was switched out are shown, so a long critical section does not push the
+interesting rows off the screen.
 """
 
 from __future__ import annotations
@@ -25,18 +26,22 @@ class Trace:
     steps: list = field(default_factory=list)
 
     def rows(self) -> list[tuple[int, str, bool]]:
-        """(thread, cell text, marked), consecutive line steps of one thread folded."""
+        """(thread, cell text, marked): the calls and synchronization steps, and a
+        line only where its thread was switched out there (or where it failed).
+
+        A line the thread simply went on from tells nothing; the line a thread
+        stopped at while another one ran is where the race is.
+        """
+        steps = [s for s in self.steps if s.mark or s.text != "line None"]
         rows: list[tuple[int, str, bool]] = []
-        for step in self.steps:
-            if (rows and step.text.startswith("line ") and rows[-1][0] == step.thread
-                    and rows[-1][1].startswith("line ") and not rows[-1][2]):
-                number = step.text[5:]
-                text = rows[-1][1]
-                if text.rsplit(",", 1)[-1].removeprefix("line ") != number:
-                    text += "," + number
-                rows[-1] = (step.thread, text, step.mark)
-            else:
-                rows.append((step.thread, step.text, step.mark))
+        for index, step in enumerate(steps):
+            text = step.text
+            if text.startswith("line ") and not step.mark:
+                after = steps[index + 1] if index + 1 < len(steps) else None
+                if after is not None and after.thread == step.thread:
+                    continue
+                text = f"switched out at {text}"
+            rows.append((step.thread, text, step.mark))
         return rows
 
     def format(self, width: int = 30, tail: int = 400) -> str:

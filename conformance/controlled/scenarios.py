@@ -1,0 +1,430 @@
+"""The kit's producer-consumer scenarios, run under controlled schedules.
+
+The same protocol as the free-running scenarios (M producers, N consumers, a
+coordinator that waits for the producers, calls join() and puts one stop
+marker per consumer), kept small so that many schedules fit in a test, and
+judged by the same checkers: conservation, then linearizability (order,
+capacity, false Empty/Full) on the recorded history. Two checks need the
+virtual clock or the coordinator's view and are made as the run goes: a timed
+call that gives up before its timeout, and a join() that returns before every
+task_done() began.
+
+`explore_queue` takes the queue's *instance*, so it runs wherever the queue
+lives: in the kit's process, or in the sandbox's child under --prodcon-isolate
+(through `run_in_child`, which hands it the child's own object). Only numbers and
+strings cross that border, so the plan goes in and the outcome comes out as JSON.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import json
+import queue as real_queue
+import random
+import sys
+import traceback
+from dataclasses import asdict, dataclass
+
+from .. import checkers
+from ..harness import withdraw_interrupts
+from ..history import History
+from ..items import describe, make_batch
+from ..scenario import Stop
+from ..verdict import Violation
+from . import primitives
+from .explore import note, run_once
+from .loader import Facades, load
+from .minimize import Differences, Guided, ddmin
+from .scheduler import SchedulerError
+from .strategies import PCT, RandomWalk
+
+#: A timed call's timeout, in virtual seconds: long enough that giving up early shows.
+TIMEOUT = 5.0
+#: A polling thread's pause after Full/Empty, in virtual seconds.
+POLL = 0.01
+#: Switch points a run may take before it is called a livelock. Correct runs of the
+#: plans below at opcode granularity took at most 1,770 (the reference, 40 seeds a plan).
+MAX_STEPS = 20_000
+#: Shrinking a failing schedule stops after this many runs or this many switch points
+#: in all (a livelock costs MAX_STEPS a run): counted, not timed, so it replays exactly.
+MINIMIZE_RUNS = 400
+MINIMIZE_STEPS = 400_000
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A controlled scenario's fixed part. `forms`: how the threads call put and get:
+    "blocking", "timed" (timeout=TIMEOUT), "nowait" (polling) or "mixed" (each
+    thread its own form, in turn)."""
+
+    producers: int
+    consumers: int
+    maxsize: int
+    items: int  # per producer
+    forms: str = "blocking"
+    join: bool = True
+    granularity: str = "opcode"
+
+    @property
+    def id(self) -> str:
+        size = f"max{self.maxsize}" if self.maxsize > 0 else "unbounded"
+        return (f"{self.producers}p{self.consumers}c-{size}-{self.items}each-{self.forms}"
+                f"{'-join' if self.join else ''}")
+
+
+PLANS = (
+    Plan(2, 2, 1, 2, "blocking"),
+    Plan(1, 2, 0, 2, "timed", join=False),
+    Plan(2, 2, 0, 1, "mixed"),
+    Plan(2, 1, 2, 2, "nowait"),
+)
+
+
+class _Run:
+    """One schedule's objects; built afresh for every run, so nothing leaks between runs."""
+
+    def __init__(self, queue_class, empty: tuple, full: tuple, plan: Plan, files=frozenset()):
+        self.plan = plan
+        self.files = files
+        self.empty, self.full = empty, full
+        self.history = History(clock=itertools.count().__next__)
+        self.queue = queue_class(plan.maxsize)
+        rng = random.Random(0)  # the same items in every run: a schedule replays exactly
+        self.batches = [make_batch(p, plan.items, rng) for p in range(plan.producers)]
+        self.stops = [Stop(i) for i in range(plan.consumers)]
+        self.total = plan.producers * plan.items
+        self.acks_begun = 0
+        self.violations: list[Violation] = []
+
+    def form(self, index: int) -> str:
+        if self.plan.forms != "mixed":
+            return self.plan.forms
+        return ("blocking", "timed", "nowait")[index % 3]
+
+    # -- the threads ------------------------------------------------------------------
+
+    def main(self) -> None:
+        plan = self.plan
+        consumers = [primitives.Thread(target=self._guard(self.consume, i), name=f"c{i}")
+                     for i in range(plan.consumers)]
+        producers = [primitives.Thread(target=self._guard(self.produce, p), name=f"p{p}")
+                     for p in range(plan.producers)]
+        for thread in consumers + producers:
+            thread.start()
+        for thread in producers:
+            thread.join()
+        view = self.history.view(self.queue, "main")
+        if plan.join:
+            self._call(view, "join()", view.join)
+            if self.acks_begun < self.total:
+                self._fail(Violation(
+                    "join", f"join() returned when {self.acks_begun} of the {self.total} "
+                    "task_done() calls had begun; it must wait for a task_done() per item"))
+        for stop in self.stops:
+            self._call(view, f"put({stop!r})", view.put, stop)
+        for thread in consumers:
+            thread.join()
+
+    def produce(self, index: int) -> None:
+        view = self.history.view(self.queue, f"p{index}")
+        form = self.form(index)
+        for item in self.batches[index]:
+            while not self._put(view, form, item):
+                pass
+
+    def consume(self, index: int) -> None:
+        view = self.history.view(self.queue, f"c{index}")
+        form = self.form(index + 1)
+        while True:
+            got, value = self._get(view, form)
+            if not got:
+                continue
+            if isinstance(value, Stop):
+                return
+            if self.plan.join:
+                self.acks_begun += 1
+                self._call(view, "task_done()", view.task_done)
+
+    def _guard(self, body, index: int):
+        def run() -> None:
+            try:
+                body(index)
+            except Violation as violation:
+                self._fail(violation)
+        return run
+
+    # -- the calls --------------------------------------------------------------------
+
+    def _put(self, view, form: str, item) -> bool:
+        text = f"put({item!r}" + (", timeout=5)" if form == "timed" else ")")
+        try:
+            if form == "blocking":
+                self._call(view, text, view.put, item)
+            elif form == "timed":
+                self._timed(view, text, view.put, item, timeout=TIMEOUT)
+            else:
+                self._call(view, f"put_nowait({item!r})", view.put_nowait, item)
+        except self.full:
+            if form == "blocking":
+                raise Violation("blocking", f"{text} raised Full; a put() with no timeout "
+                                "waits for room instead") from None
+            if form == "nowait":
+                primitives.sleep(POLL)
+            return False
+        return True
+
+    def _get(self, view, form: str):
+        try:
+            if form == "blocking":
+                return True, self._call(view, "get()", view.get)
+            if form == "timed":
+                return True, self._timed(view, "get(timeout=5)", view.get, timeout=TIMEOUT)
+            return True, self._call(view, "get_nowait()", view.get_nowait)
+        except self.empty:
+            if form == "blocking":
+                raise Violation("blocking", "get() raised Empty; a get() with no timeout "
+                                "waits for an item instead") from None
+            if form == "nowait":
+                primitives.sleep(POLL)
+            return False, None
+
+    def _call(self, view, text: str, method, *args, **kwargs):
+        note(text)
+        try:
+            value = method(*args, **kwargs)
+        except BaseException as exc:
+            note(f"{text} raised {type(exc).__name__}")
+            if isinstance(exc, Exception) and not isinstance(exc, self.empty + self.full):
+                self._fail(Violation("exceptions", f"{primitives.current_thread().name}'s "
+                                     f"{text} raised {_error_text(exc, self.files)}\n"
+                                     "Nothing but Full and Empty (from the non-blocking "
+                                     "and timed forms) may escape a queue call."))
+            raise
+        note(f"{text} -> {describe(value)}" if text.startswith("get") else f"{text} done")
+        return value
+
+    def _timed(self, view, text: str, method, *args, timeout: float):
+        start = primitives.monotonic()
+        try:
+            return self._call(view, text, method, *args, timeout=timeout)
+        except self.empty + self.full as exc:
+            waited = primitives.monotonic() - start
+            if waited < timeout - 1e-6:  # virtual time is a float: 0.01 + 5 - 0.01 < 5
+                raise Violation("timeout", f"{text} raised {type(exc).__name__} after "
+                                f"{waited:g} virtual seconds of its {timeout:g} s timeout; "
+                                "a timed call gives up only once its timeout has passed "
+                                "(woken with nothing to take, it must wait again, for "
+                                "the time left)") from None
+            raise
+
+    def _fail(self, violation: Violation) -> None:
+        note(f"VIOLATION: {violation.prop}")
+        self.violations.append(violation)
+        raise _Failed
+
+    # -- the verdict --------------------------------------------------------------------
+
+    def check(self) -> None:
+        """After a run without a finding: the history, judged like a free-running one."""
+        calls = self.history.calls()
+        found = (checkers.conservation(calls, self.batches, extra=self.stops)
+                 or checkers.linearizable(calls, self.plan.maxsize,
+                                          clock=lambda t: f"step {t}"))
+        if found:
+            self.violations.extend(found)
+            raise found[0]
+
+
+def _error_text(exc: BaseException, files: frozenset) -> str:
+    """The exception and the implementation's own frames: the kit's are noise here."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename in files]
+    where = "".join(traceback.format_list(frames)).rstrip()
+    text = f"{type(exc).__name__}: {exc}"
+    return f"{text}\n{where}" if where else text
+
+
+class _Failed(Exception):
+    """Ends the thread that found a violation; the scheduler ends the run."""
+
+
+@dataclass
+class Outcome:
+    """What one test's exploration found, as plain data (it may cross from the sandbox)."""
+
+    schedules: int
+    failed_at: int | None = None  # 1-based index of the first failing schedule
+    strategy: str = ""
+    props: tuple = ()
+    message: str = ""
+    trace: str = ""
+    switches: int = 0  # forced switches left after minimizing
+    switches_before: int = 0
+    steps: int = 0
+    steps_before: int = 0
+    skipped: str = ""
+
+    def asdict(self) -> dict:
+        return asdict(self)
+
+
+def controlled_class(queue_instance):
+    """The queue's class, loaded again from its source on managed primitives.
+
+    -> (class, Empty classes, Full classes, the files whose lines are switch points).
+    """
+    cls = type(queue_instance)
+    if cls.__module__ == "queue":
+        facades = Facades()
+        module = facades.get("queue")
+        files = frozenset(facades.files)  # queue.py's own lines are switch points too
+    else:
+        home = sys.modules.get(cls.__module__)
+        path = getattr(home, "__file__", None) or inspect.getsourcefile(cls)
+        if path is None or not path.endswith(".py"):
+            raise ImportError(f"{cls.__qualname__} has no Python source to run under control")
+        module = load(path)
+        # the file's lines, and queue.py's when it builds on queue.Queue
+        files = module.__prodcon_line_files__ | frozenset(module.__prodcon_facades__.files)
+    managed = module
+    for part in cls.__qualname__.split("."):
+        managed = getattr(managed, part)
+    empty = tuple({real_queue.Empty, getattr(module, "Empty", real_queue.Empty)})
+    full = tuple({real_queue.Full, getattr(module, "Full", real_queue.Full)})
+    return managed, empty, full, files
+
+
+def explore_queue(queue_instance, plan: str, seed: int, schedules: int) -> str:
+    """Up to `schedules` schedules of the plan (JSON of a `Plan`); the first failure,
+    minimized, if any, as JSON of an `Outcome`."""
+    return json.dumps(_explore(queue_instance, Plan(**json.loads(plan)), seed, schedules))
+
+
+def _explore(queue_instance, plan: Plan, seed: int, schedules: int) -> dict:
+    withdraw_interrupts()
+    try:
+        cls, empty, full, files = controlled_class(queue_instance)
+    except Exception as exc:  # noqa: BLE001 - e.g. a demo at import starting threads
+        return Outcome(0, skipped=f"the queue cannot be loaded for controlled runs: "
+                       f"{type(exc).__name__}: {exc}").asdict()
+    latest: list[_Run] = []
+
+    def scenario():
+        run = _Run(cls, empty, full, plan, files)
+        latest[:] = [run]
+        return [run.main], run.check
+
+    def attempt(strategy):
+        try:
+            result, findings = run_once(scenario, strategy, files, MAX_STEPS, plan.granularity,
+                                        names=["main"])
+        except SchedulerError as exc:
+            raise _Uncontrolled(str(exc)) from None
+        return result, findings, latest[0]
+
+    walk, pct = RandomWalk(seed), None
+    try:
+        for index in range(schedules):
+            strategy = walk if index % 2 == 0 or pct is None else pct
+            result, findings, run = attempt(strategy)
+            description = strategy.describe()
+            if pct is None:  # PCT's k bounds a run's steps: the first run measures them
+                pct = PCT(seed + 1, depth=3, steps_estimate=max(result.steps, 1))
+            if findings:
+                outcome = _minimized(attempt, result, findings, run)
+                outcome.schedules, outcome.failed_at = index + 1, index + 1
+                outcome.strategy = description
+                return outcome.asdict()
+    except _Uncontrolled as exc:
+        return Outcome(0, skipped=f"a thread blocked outside the scheduler's control: "
+                       f"{exc}").asdict()
+    return Outcome(schedules).asdict()
+
+
+class _Uncontrolled(Exception):
+    pass
+
+
+def _minimized(attempt, result, findings, run) -> Outcome:
+    """The failure, with its schedule shrunk to the fewest forced switches."""
+    target = _verdict(findings, run)[0]
+    recorder = Differences(result.schedule)
+    first = attempt(recorder)
+    overrides = recorder.overrides
+    best = (first, len(overrides)) if first[1] else ((result, findings, run), len(overrides))
+
+    spent = 0
+
+    def fails(keys) -> bool:
+        nonlocal best, spent
+        if spent > MINIMIZE_STEPS:
+            return False
+        got = attempt(Guided({k: overrides[k] for k in keys}))
+        spent += got[0].steps
+        if got[1] and _verdict(got[1], got[2])[0] == target:
+            best = (got, len(keys))
+            return True
+        return False
+
+    ddmin(sorted(overrides), fails, MINIMIZE_RUNS)
+    (result, findings, run), switches = best
+    props, message = _verdict(findings, run)
+    return Outcome(
+        schedules=0, props=props, message=message,
+        trace=_shown(result.trace), switches=switches, switches_before=len(overrides),
+        steps=result.steps, steps_before=first[0].steps)
+
+
+def _shown(trace) -> str:
+    """The trace with the kit's own way of ending a run left out: the violation is the
+    marked step."""
+    steps = [s for s in trace.steps if not (s.text.startswith("raised ")
+                                            and s.text.endswith("._Failed"))]
+    if len(steps) < len(trace.steps):
+        for step in steps:
+            step.mark = step.text.startswith("VIOLATION")
+    trace.steps = steps
+    return trace.format()
+
+
+def _join_stuck(findings, run: _Run) -> Violation | None:
+    """A run that never ended while the coordinator sat in join() after every
+    task_done() had returned: join() is what failed, whatever else was waiting."""
+    if not {f.kind for f in findings} & {"deadlock", "step-limit"}:
+        return None
+    calls = run.history.calls("main")
+    # the scheduler unwound the parked threads at the end: their calls "raised" that
+    last = calls[-1] if calls else None
+    stuck_in_join = last is not None and last.op == "join" and (
+        last.end is None or type(last.error).__name__ == "_Abort")
+    acks = sum(1 for c in run.history.calls() if c.op == "task_done" and c.ok)
+    if not stuck_in_join or acks < run.total:
+        return None
+    return Violation("join", f"join() never returned, though all {run.total} task_done() "
+                     "calls had returned: it must return once every item put is marked "
+                     "done.\n" + "\n".join(str(f) for f in findings))
+
+
+def _verdict(findings, run: _Run) -> tuple[tuple, str]:
+    """(the properties broken, the message): what the report says, and what shrinking
+    a schedule must keep."""
+    stuck = _join_stuck(findings, run)
+    if stuck is not None:
+        return stuck.props, stuck.message
+    if run.violations:
+        props = tuple(dict.fromkeys(p for v in run.violations for p in v.props))
+        return props, "\n\n".join(f"[{v.prop}] {v.message}" for v in run.violations)
+    kinds = {f.kind for f in findings}
+    props = ("deadlock",) if kinds & {"deadlock", "step-limit"} else ("exceptions",)
+    parts = []
+    for finding in findings:
+        if finding.kind == "exception":
+            parts.append(f"a thread died: {finding.text.strip()}\nNothing but Full and "
+                         "Empty (from the non-blocking and timed forms) may escape a queue "
+                         "call.")
+        elif finding.kind == "deadlock":
+            parts.append(f"deadlock: {finding.text}\nA correct queue lets every blocked "
+                         "call go on once what it waits for happened.")
+        else:
+            parts.append(f"{finding.kind}: {finding.text}")
+    return props, "\n\n".join(parts)
