@@ -603,3 +603,8 @@ def test_managed_thread_start_join_and_current_thread():
     assert child == "child"
     assert first[1] >= 1.0, "join(timeout=1) returned early"
     assert second[0] is False and second[1] >= 3.0 and second[2] == "T0"
+
+
+def test_a_run_without_threads_is_a_usage_error():
+    with pytest.raises(ValueError, match="at least one thread"):
+        Scheduler(RandomWalk(1)).run([])

@@ -111,6 +111,11 @@ def tools() -> list:
 THREAD_TRACE = threading.gettrace()
 
 
+def ours(trace) -> bool:
+    """A trace function of a LineSwitches (coverage's own may be in any thread)."""
+    return isinstance(getattr(trace, "__self__", None), LineSwitches)
+
+
 def assert_nothing_left(tools_before, trace_before):
     assert sys.gettrace() is trace_before
     assert threading.gettrace() is THREAD_TRACE
@@ -134,11 +139,11 @@ def test_backend_is_monitoring_from_3_12_and_settrace_before(impl):
     assert result.findings == []
     assert any(step.text.startswith("line ") for step in result.trace.steps)
     if MONITORING:
-        assert seen["trace"] is None, "settrace is left to debuggers and coverage"
+        assert not ours(seen["trace"]), "settrace is left to debuggers and coverage"
         assert TOOL_NAME in seen["tools"]
         assert sched._lines.backend == "monitoring"
     else:
-        assert seen["trace"] is not None
+        assert ours(seen["trace"])
         assert sched._lines.backend == "settrace"
 
 
@@ -153,8 +158,7 @@ def test_without_line_files_no_backend_starts(impl):
     assert sched.run([body]).findings == []
     assert sched._lines.backend is None
     assert seen["tools"] == before
-    # no trace function of ours (coverage's own may be there, in every thread)
-    assert not isinstance(getattr(seen["trace"], "__self__", None), LineSwitches)
+    assert not ours(seen["trace"])
 
 
 @needs_monitoring
@@ -165,11 +169,12 @@ def test_falls_back_to_settrace_when_every_tool_id_is_taken(impl):
             sys.monitoring.use_tool_id(tool, "test: held")
             claimed.append(tool)
     try:
+        trace_before = sys.gettrace()
         sched = Scheduler(RandomWalk(SEED), impl.__prodcon_line_files__)
         result = sched.run([lambda: impl.spin(3)])
         assert sched._lines.backend == "settrace"
         assert sum(step.text.startswith("line ") for step in result.trace.steps) > 3
-        assert sys.gettrace() is None
+        assert sys.gettrace() is trace_before
     finally:
         for tool in claimed:
             sys.monitoring.free_tool_id(tool)
@@ -214,6 +219,28 @@ def test_line_switch_points_are_where_settrace_puts_them(impl):
         switches.stop()
     me = threading.get_ident()
     assert seen == [(me, first + n) for n in (1, 2, 3, 2, 3, 2, 4)]
+
+
+def test_a_thread_gets_its_own_trace_function_back(impl, monkeypatch):
+    """settrace backend: the tracer a thread had (coverage's, a debugger's) is back
+    when it leaves the run, even when it leaves twice (a task that raised does)."""
+    monkeypatch.setattr(lines_module, "MONITORING", False)
+
+    def tracer(frame, event, arg):
+        return None
+    before = sys.gettrace()
+    switches = LineSwitches(impl.__prodcon_line_files__, False, lambda line: None)
+    switches.start()
+    sys.settrace(tracer)
+    try:
+        switches.enter_thread()
+        assert ours(sys.gettrace())
+        switches.leave_thread()
+        switches.leave_thread()
+        assert sys.gettrace() is tracer
+    finally:
+        sys.settrace(before)
+        switches.stop()
 
 
 @needs_monitoring

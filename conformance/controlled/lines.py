@@ -40,6 +40,10 @@ MONITORING = sys.version_info >= (3, 12)
 
 class _Active(threading.local):
     switches = None  # the LineSwitches whose run this thread is a managed task of
+    # settrace backend: the thread's own trace function before the run's (coverage's,
+    # a debugger's), put back when the thread leaves the run
+    outer_trace = None
+    tracing = False
 
 
 _active = _Active()
@@ -106,13 +110,17 @@ class LineSwitches:
 
     def enter_thread(self) -> None:
         if self.backend == "settrace":
+            _active.outer_trace, _active.tracing = sys.gettrace(), True
             sys.settrace(self._global_trace)
         elif self.backend == "monitoring":
             _active.switches = self
 
     def leave_thread(self) -> None:
+        """Idempotent: a task that raised leaves twice (to report, then in a finally)."""
         if self.backend == "settrace":
-            sys.settrace(None)
+            if _active.tracing:
+                sys.settrace(_active.outer_trace)
+                _active.outer_trace, _active.tracing = None, False
         elif self.backend == "monitoring" and _active.switches is self:
             _active.switches = None
 

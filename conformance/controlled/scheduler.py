@@ -124,6 +124,8 @@ class Scheduler:
     def run(self, bodies, names=None) -> RunResult:
         if self.tasks:
             raise RuntimeError("a Scheduler runs once; build a new one for the next run")
+        if not bodies:
+            raise ValueError("a run needs at least one thread body")
         from .primitives import Thread  # the handle current_thread() returns
 
         self._lines = LineSwitches(self.line_files, self.opcodes, self._line_switch)
