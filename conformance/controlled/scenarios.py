@@ -24,7 +24,7 @@ import queue as real_queue
 import random
 import sys
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 from .. import checkers
 from ..harness import withdraw_interrupts
@@ -50,6 +50,10 @@ MAX_STEPS = 20_000
 #: in all (a livelock costs MAX_STEPS a run): counted, not timed, so it replays exactly.
 MINIMIZE_RUNS = 400
 MINIMIZE_STEPS = 400_000
+#: Looking for the same failure with fewer calls (a smaller plan): schedules tried per
+#: smaller plan, and switch points in all. Counted, not timed, like shrinking.
+FEWER_CALLS_SCHEDULES = 100
+FEWER_CALLS_STEPS = 150_000
 
 
 @dataclass(frozen=True)
@@ -262,6 +266,9 @@ class Outcome:
     switches_before: int = 0
     steps: int = 0
     steps_before: int = 0
+    plan: str = ""  # the plan the trace is of: the test's, or a smaller one
+    calls: int = 0  # queue calls in the trace
+    calls_before: int = 0  # in the failing run first found
     skipped: str = ""
 
     def asdict(self) -> dict:
@@ -309,12 +316,11 @@ def _explore(queue_instance, plan: Plan, seed: int, schedules: int) -> dict:
                        f"{type(exc).__name__}: {exc}").asdict()
     latest: list[_Run] = []
 
-    def scenario():
-        run = _Run(cls, empty, full, plan, files)
-        latest[:] = [run]
-        return [run.main], run.check
-
-    def attempt(strategy):
+    def attempt(plan: Plan, strategy):
+        def scenario():
+            run = _Run(cls, empty, full, plan, files)
+            latest[:] = [run]
+            return [run.main], run.check
         try:
             result, findings = run_once(scenario, strategy, files, MAX_STEPS, plan.granularity,
                                         names=["main"])
@@ -322,27 +328,85 @@ def _explore(queue_instance, plan: Plan, seed: int, schedules: int) -> dict:
             raise _Uncontrolled(str(exc)) from None
         return result, findings, latest[0]
 
-    walk, pct = RandomWalk(seed), None
     try:
-        for index in range(schedules):
-            strategy = walk if index % 2 == 0 or pct is None else pct
-            result, findings, run = attempt(strategy)
-            description = strategy.describe()
-            if pct is None:  # PCT's k bounds a run's steps: the first run measures them
-                pct = PCT(seed + 1, depth=3, steps_estimate=max(result.steps, 1))
-            if findings:
-                outcome = _minimized(attempt, result, findings, run)
-                outcome.schedules, outcome.failed_at = index + 1, index + 1
-                outcome.strategy = description
-                return outcome.asdict()
+        found = _search(attempt, plan, seed, schedules)
+        if found is None:
+            return Outcome(schedules).asdict()
+        index, description, failure = found
+        target = _verdict(failure[1], failure[2])[0]
+        small, small_failure = _fewer_calls(attempt, plan, seed, target, failure)
+        outcome = _minimized(lambda strategy: attempt(small, strategy), *small_failure)
     except _Uncontrolled as exc:
         return Outcome(0, skipped=f"a thread blocked outside the scheduler's control: "
                        f"{exc}").asdict()
-    return Outcome(schedules).asdict()
+    outcome.schedules, outcome.failed_at = index + 1, index + 1
+    outcome.strategy = description
+    outcome.plan, outcome.calls_before = small.id, len(failure[2].history.calls())
+    return outcome.asdict()
 
 
 class _Uncontrolled(Exception):
     pass
+
+
+def _search(attempt, plan: Plan, seed: int, schedules: int, wanted=None, steps=None):
+    """The first failing schedule of a random walk and PCT in turn, both drawn from
+    `seed`: (its index, the strategy's description, (result, findings, run)), or
+    None. With `wanted`, only a failure of those properties counts; with `steps`, the
+    search stops once its runs took that many switch points."""
+    walk, pct = RandomWalk(seed), None
+    spent = 0
+    for index in range(schedules):
+        strategy = walk if index % 2 == 0 or pct is None else pct
+        result, findings, run = attempt(plan, strategy)
+        description = strategy.describe()
+        if pct is None:  # PCT's k bounds a run's steps: the first run measures them
+            pct = PCT(seed + 1, depth=3, steps_estimate=max(result.steps, 1))
+        if findings and (wanted is None or _verdict(findings, run)[0] == wanted):
+            return index, description, (result, findings, run)
+        spent += result.steps
+        if steps is not None and spent >= steps:
+            return None
+    return None
+
+
+def _smaller(plan: Plan) -> list[Plan]:
+    """The plans one step smaller: an item fewer per producer, a producer fewer, a
+    consumer fewer (a consumer fewer is one get and one stop marker fewer)."""
+    out = []
+    if plan.items > 1:
+        out.append(replace(plan, items=plan.items - 1))
+    if plan.producers > 1:
+        out.append(replace(plan, producers=plan.producers - 1))
+    if plan.consumers > 1:
+        out.append(replace(plan, consumers=plan.consumers - 1))
+    return out
+
+
+def _fewer_calls(attempt, plan: Plan, seed: int, target: tuple, failure):
+    """The smallest plan found to fail the same way, and that failure: each smaller
+    plan gets a short search of its own (the same seed), the first that fails with
+    the same properties becomes the plan, until none does or the budget is spent.
+    A reader follows a trace of 6 calls more easily than one of 12."""
+    spent = [0]
+
+    def counted(plan, strategy):
+        got = attempt(plan, strategy)
+        spent[0] += got[0].steps
+        return got
+
+    shrinking = True
+    while shrinking:
+        shrinking = False
+        for smaller in _smaller(plan):
+            left = FEWER_CALLS_STEPS - spent[0]
+            if left <= 0:
+                return plan, failure
+            found = _search(counted, smaller, seed, FEWER_CALLS_SCHEDULES, target, left)
+            if found is not None:
+                plan, failure, shrinking = smaller, found[2], True
+                break
+    return plan, failure
 
 
 def _minimized(attempt, result, findings, run) -> Outcome:
@@ -372,7 +436,7 @@ def _minimized(attempt, result, findings, run) -> Outcome:
     return Outcome(
         schedules=0, props=props, message=message,
         trace=_shown(result.trace), switches=switches, switches_before=len(overrides),
-        steps=result.steps, steps_before=first[0].steps)
+        steps=result.steps, steps_before=first[0].steps, calls=len(run.history.calls()))
 
 
 def _shown(trace) -> str:

@@ -3,9 +3,10 @@
 Each scenario runs under many schedules, one thread at a time, the interleaving
 chosen at every lock, condition, sleep and bytecode of the implementation by
 strategies drawn from the run's seed (a random walk and PCT, in turn), in
-virtual time. The first failing schedule is shrunk to its fewest forced
-switches and shown one column per thread; the replay command runs the same
-schedules again and shows the same trace.
+virtual time. The first failure is looked for again with fewer calls (fewer
+items, producers, consumers), its schedule shrunk to the fewest forced switches,
+and shown one column per thread; the replay command runs the same schedules
+again and shows the same trace.
 """
 
 import json
@@ -55,9 +56,10 @@ def _report(found: dict, schedules: int) -> str:
         "",
         found["message"],
         "",
-        f"The failing schedule, one column per thread, the violating step marked (>>); "
-        f"shrunk to {found['switches']} forced thread switches from "
-        f"{found['switches_before']}, {found['steps']} switch points:",
+        f"The failing schedule, one column per thread, the violating step marked (>>), "
+        f"shrunk to {found['calls']} queue calls from {found['calls_before']} (plan "
+        f"{found['plan']}) and to {found['switches']} forced thread switches from "
+        f"{found['switches_before']}; {found['steps']} switch points:",
         found["trace"],
         "",
         "Only one thread ran at a time and the kit chose which, so the same seed runs the "
