@@ -333,15 +333,14 @@ def _explore(queue_instance, plan: Plan, seed: int, schedules: int) -> dict:
         if found is None:
             return Outcome(schedules).asdict()
         index, description, failure = found
-        target = _verdict(failure[1], failure[2])[0]
-        small, small_failure = _fewer_calls(attempt, plan, seed, target, failure)
+        small, small_failure = _fewer_calls(attempt, plan, seed, failure)
         outcome = _minimized(lambda strategy: attempt(small, strategy), *small_failure)
     except _Uncontrolled as exc:
         return Outcome(0, skipped=f"a thread blocked outside the scheduler's control: "
                        f"{exc}").asdict()
     outcome.schedules, outcome.failed_at = index + 1, index + 1
     outcome.strategy = description
-    outcome.plan, outcome.calls_before = small.id, len(failure[2].history.calls())
+    outcome.plan, outcome.calls_before = small.id, _calls(failure[2])
     return outcome.asdict()
 
 
@@ -349,11 +348,12 @@ class _Uncontrolled(Exception):
     pass
 
 
-def _search(attempt, plan: Plan, seed: int, schedules: int, wanted=None, steps=None):
+def _search(attempt, plan: Plan, seed: int, schedules: int, like=None, steps=None):
     """The first failing schedule of a random walk and PCT in turn, both drawn from
     `seed`: (its index, the strategy's description, (result, findings, run)), or
-    None. With `wanted`, only a failure of those properties counts; with `steps`, the
-    search stops once its runs took that many switch points."""
+    None. With `like` (a failure), only one that breaks the same properties in no more
+    calls counts; with `steps`, the search stops once its runs took that many switch
+    points."""
     walk, pct = RandomWalk(seed), None
     spent = 0
     for index in range(schedules):
@@ -362,7 +362,7 @@ def _search(attempt, plan: Plan, seed: int, schedules: int, wanted=None, steps=N
         description = strategy.describe()
         if pct is None:  # PCT's k bounds a run's steps: the first run measures them
             pct = PCT(seed + 1, depth=3, steps_estimate=max(result.steps, 1))
-        if findings and (wanted is None or _verdict(findings, run)[0] == wanted):
+        if findings and (like is None or _as_small(findings, run, like)):
             return index, description, (result, findings, run)
         spent += result.steps
         if steps is not None and spent >= steps:
@@ -383,10 +383,23 @@ def _smaller(plan: Plan) -> list[Plan]:
     return out
 
 
-def _fewer_calls(attempt, plan: Plan, seed: int, target: tuple, failure):
+def _calls(run: _Run) -> int:
+    return len(run.history.calls())
+
+
+def _as_small(findings, run: _Run, like) -> bool:
+    """The same properties broken as `like` (result, findings, run), in no more calls:
+    every shrinking step keeps both, so a shown trace never has more calls than the
+    failure first found."""
+    return _calls(run) <= _calls(like[2]) and (
+        _verdict(findings, run)[0] == _verdict(like[1], like[2])[0])
+
+
+def _fewer_calls(attempt, plan: Plan, seed: int, failure):
     """The smallest plan found to fail the same way, and that failure: each smaller
-    plan gets a short search of its own (the same seed), the first that fails with
-    the same properties becomes the plan, until none does or the budget is spent.
+    plan gets a short search of its own (the same seed), the first that breaks the
+    same properties in no more calls becomes the plan, until none does or the budget
+    is spent.
     A reader follows a trace of 6 calls more easily than one of 12."""
     spent = [0]
 
@@ -402,7 +415,7 @@ def _fewer_calls(attempt, plan: Plan, seed: int, target: tuple, failure):
             left = FEWER_CALLS_STEPS - spent[0]
             if left <= 0:
                 return plan, failure
-            found = _search(counted, smaller, seed, FEWER_CALLS_SCHEDULES, target, left)
+            found = _search(counted, smaller, seed, FEWER_CALLS_SCHEDULES, failure, left)
             if found is not None:
                 plan, failure, shrinking = smaller, found[2], True
                 break
@@ -410,8 +423,8 @@ def _fewer_calls(attempt, plan: Plan, seed: int, target: tuple, failure):
 
 
 def _minimized(attempt, result, findings, run) -> Outcome:
-    """The failure, with its schedule shrunk to the fewest forced switches."""
-    target = _verdict(findings, run)[0]
+    """The failure, with its schedule shrunk to the fewest forced switches (in no more
+    calls: with fewer switches a run may get further before it fails)."""
     recorder = Differences(result.schedule)
     first = attempt(recorder)
     overrides = recorder.overrides
@@ -425,7 +438,7 @@ def _minimized(attempt, result, findings, run) -> Outcome:
             return False
         got = attempt(Guided({k: overrides[k] for k in keys}))
         spent += got[0].steps
-        if got[1] and _verdict(got[1], got[2])[0] == target:
+        if got[1] and _as_small(got[1], got[2], best[0]):
             best = (got, len(keys))
             return True
         return False
@@ -436,7 +449,7 @@ def _minimized(attempt, result, findings, run) -> Outcome:
     return Outcome(
         schedules=0, props=props, message=message,
         trace=_shown(result.trace), switches=switches, switches_before=len(overrides),
-        steps=result.steps, steps_before=first[0].steps, calls=len(run.history.calls()))
+        steps=result.steps, steps_before=first[0].steps, calls=_calls(run))
 
 
 def _shown(trace) -> str:
