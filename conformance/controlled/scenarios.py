@@ -267,6 +267,7 @@ class Outcome:
     steps: int = 0
     steps_before: int = 0
     plan: str = ""  # the plan the trace is of: the test's, or a smaller one
+    found_again: str = ""  # on a smaller plan: which schedule of its search failed
     calls: int = 0  # queue calls in the trace
     calls_before: int = 0  # in the failing run first found
     skipped: str = ""
@@ -333,14 +334,16 @@ def _explore(queue_instance, plan: Plan, seed: int, schedules: int) -> dict:
         if found is None:
             return Outcome(schedules).asdict()
         index, description, failure = found
-        small, small_failure = _fewer_calls(attempt, plan, seed, failure)
-        outcome = _minimized(lambda strategy: attempt(small, strategy), *small_failure)
+        small, small_failure, found_again = _fewer_calls(attempt, plan, seed, failure)
+        outcome = _minimized(lambda strategy: attempt(small, strategy), *small_failure,
+                             most_calls=_calls(failure[2]))
     except _Uncontrolled as exc:
         return Outcome(0, skipped=f"a thread blocked outside the scheduler's control: "
                        f"{exc}").asdict()
     outcome.schedules, outcome.failed_at = index + 1, index + 1
     outcome.strategy = description
     outcome.plan, outcome.calls_before = small.id, _calls(failure[2])
+    outcome.found_again = found_again
     return outcome.asdict()
 
 
@@ -399,8 +402,10 @@ def _fewer_calls(attempt, plan: Plan, seed: int, failure):
     """The smallest plan found to fail the same way, and that failure: each smaller
     plan gets a short search of its own (the same seed), the first that breaks the
     same properties in no more calls becomes the plan, until none does or the budget
-    is spent. A reader follows a trace of 4 calls more easily than one of 17."""
+    is spent. A reader follows a trace of 4 calls more easily than one of 17.
+    -> (plan, failure, which schedule of whose search found it: "" for the test's own)."""
     spent = [0]
+    where = ""
 
     def counted(plan, strategy):
         got = attempt(plan, strategy)
@@ -413,17 +418,24 @@ def _fewer_calls(attempt, plan: Plan, seed: int, failure):
         for smaller in _smaller(plan):
             left = FEWER_CALLS_STEPS - spent[0]
             if left <= 0:
-                return plan, failure
-            found = _search(counted, smaller, seed, FEWER_CALLS_SCHEDULES, failure, left)
+                return plan, failure, where
+            try:
+                found = _search(counted, smaller, seed, FEWER_CALLS_SCHEDULES, failure, left)
+            except _Uncontrolled:  # the smaller plan blocks outside control: keep this one
+                return plan, failure, where
             if found is not None:
-                plan, failure, shrinking = smaller, found[2], True
+                index, description, failure = found
+                plan, shrinking = smaller, True
+                where = f"schedule {index + 1} of its search (strategy {description})"
                 break
-    return plan, failure
+    return plan, failure, where
 
 
-def _minimized(attempt, result, findings, run) -> Outcome:
-    """The failure, with its schedule shrunk to the fewest forced switches (in no more
-    calls: with fewer switches a run may get further before it fails)."""
+def _minimized(attempt, result, findings, run, most_calls: int) -> Outcome:
+    """The failure, with its schedule shrunk to the fewest forced switches, in no more
+    than `most_calls` calls (the first failure's: with fewer switches a run may get
+    further before it fails)."""
+    target = _verdict(findings, run)[0]
     recorder = Differences(result.schedule)
     first = attempt(recorder)
     overrides = recorder.overrides
@@ -435,9 +447,13 @@ def _minimized(attempt, result, findings, run) -> Outcome:
         nonlocal best, spent
         if spent > MINIMIZE_STEPS:
             return False
-        got = attempt(Guided({k: overrides[k] for k in keys}))
+        try:
+            got = attempt(Guided({k: overrides[k] for k in keys}))
+        except _Uncontrolled:  # blocked outside control: shrinking stops where it is
+            spent = MINIMIZE_STEPS + 1
+            return False
         spent += got[0].steps
-        if got[1] and _as_small(got[1], got[2], best[0]):
+        if got[1] and _calls(got[2]) <= most_calls and _verdict(got[1], got[2])[0] == target:
             best = (got, len(keys))
             return True
         return False

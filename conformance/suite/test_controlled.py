@@ -23,6 +23,10 @@ pytestmark = pytest.mark.prodcon_role("queue")
 #: stuck (scaled by --prodcon-timeout-factor). A run takes 3-10 ms on a loaded
 #: 2-core machine; a livelocked one runs to its step limit in about 2 s.
 SECONDS_PER_SCHEDULE = 0.5
+#: Plus this much for shrinking a failure: at most 550,000 switch points in all
+#: (scenarios.FEWER_CALLS_STEPS + MINIMIZE_STEPS), about 55 s if every attempt
+#: livelocks; twice that, for a slow machine.
+SECONDS_TO_SHRINK = 120
 
 
 @pytest.mark.parametrize("plan", PLANS, ids=[plan.id for plan in PLANS])
@@ -32,7 +36,7 @@ def test_controlled_schedules(prodcon, plan):
         pytest.skip("--prodcon-explore=0: no controlled schedules")
     queue = prodcon.queue(plan.maxsize)
     seed = prodcon.rng.randrange(1, 2**31)
-    bound = 60 + SECONDS_PER_SCHEDULE * schedules
+    bound = SECONDS_TO_SHRINK + SECONDS_PER_SCHEDULE * schedules
     args = (queue, json.dumps(asdict(plan)), seed, schedules)
     what = f"exploring {schedules} controlled schedules of {plan.id}"
     sandbox = getattr(prodcon.impl, "sandbox", None)
@@ -50,6 +54,11 @@ def test_controlled_schedules(prodcon, plan):
 
 
 def _report(found: dict, schedules: int) -> str:
+    if found["found_again"]:
+        smaller = (f"the same failure on the smaller plan {found['plan']}, "
+                   f"{found['found_again']}")
+    else:
+        smaller = f"plan {found['plan']}: no smaller plan failed the same way"
     return "\n".join([
         f"controlled schedule {found['failed_at']} of {schedules} failed "
         f"(strategy {found['strategy']}).",
@@ -57,8 +66,8 @@ def _report(found: dict, schedules: int) -> str:
         found["message"],
         "",
         f"The failing schedule, one column per thread, the violating step marked (>>), "
-        f"shrunk to {found['calls']} queue calls from {found['calls_before']} (plan "
-        f"{found['plan']}) and to {found['switches']} forced thread switches from "
+        f"shrunk to {found['calls']} queue calls from {found['calls_before']} ({smaller}) "
+        f"and to {found['switches']} forced thread switches from that schedule's "
         f"{found['switches_before']}; {found['steps']} switch points:",
         found["trace"],
         "",
