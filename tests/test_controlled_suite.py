@@ -107,7 +107,8 @@ def test_ddmin_finds_the_few_switches_that_matter():
 def test_a_shrunk_failure_is_no_longer_than_the_one_found(run_kit):
     result = run_kit(ZOO / "races" / "pop_after_release.py", "-k", "controlled")
     calls = re.findall(r"shrunk to (\d+) queue calls from (\d+)", result.output)
-    switches = re.findall(r"to (\d+) forced thread switches from (\d+)", result.output)
+    switches = re.findall(r"to (\d+) forced thread switches from that schedule's (\d+)",
+                          result.output)
     assert calls and len(switches) == len(calls), result
     assert all(int(after) <= int(before) for after, before in calls + switches), result
     # the blocking plan has two items per producer and two consumers: fewer show it
