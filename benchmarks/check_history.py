@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from conformance import histfile, linearizability  # noqa: E402
+from prodcon import histfile, linearizability  # noqa: E402
 
 
 def record(calls: int, path: str) -> None:

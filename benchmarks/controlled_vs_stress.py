@@ -27,11 +27,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from conformance import contract  # noqa: E402
-from conformance.controlled.scenarios import PLANS, explore_queue  # noqa: E402
-from conformance.scenario import run_join_scenario, run_queue_scenario  # noqa: E402
-from conformance.settings import PROFILES, Settings  # noqa: E402
-from conformance.verdict import Stuck, Violation  # noqa: E402
+from prodcon import contract  # noqa: E402
+from prodcon.controlled.scenarios import PLANS, explore_queue  # noqa: E402
+from prodcon.scenario import run_join_scenario, run_queue_scenario  # noqa: E402
+from prodcon.settings import PROFILES, Settings  # noqa: E402
+from prodcon.verdict import Stuck, Violation  # noqa: E402
 
 ZOO = REPO / "tests" / "zoo"
 RACES = [ZOO / "races" / "counter_outside_lock.py", ZOO / "races" / "pop_after_release.py",

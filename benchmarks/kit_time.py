@@ -52,7 +52,7 @@ import time
 
 import pytest
 
-_spec = importlib.util.find_spec("conformance")  # finds, does not import
+_spec = importlib.util.find_spec("prodcon")  # finds, does not import
 KIT_DIR = os.path.dirname(os.path.abspath(_spec.origin)) + os.sep
 _clock = time.perf_counter
 _get_ident = threading.get_ident

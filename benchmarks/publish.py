@@ -29,7 +29,7 @@ SECTIONS = [
      "The reference against `queue.Queue` and `queue.SimpleQueue`, same run, rounds "
      "interleaved; medians of 5 rounds. Ratios are to `queue.Queue` (throughput: above 1 "
      "is faster; latency: below 1 is better).",
-     [sys.executable, "-m", "conformance.cli", "bench", "reference"]),
+     [sys.executable, "-m", "prodcon.cli", "bench", "reference"]),
     ("The quick profile's wall time",
      "`pytest --prodcon-impl=...` with the quick profile, whole process, median of 3.",
      [sys.executable, str(BENCH / "quick_profile.py"), "--rounds", "3"]),

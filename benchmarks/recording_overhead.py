@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from conformance.history import History  # noqa: E402
+from prodcon.history import History  # noqa: E402
 
 
 def run(items: int, recorded: bool) -> float:

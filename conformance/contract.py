@@ -64,6 +64,11 @@ class Implementation:
         return "; ".join(f"{', '.join(parts)} from {origin}" for origin, parts in by_origin.items())
 
 
+#: The name that means the kit's own reference, whatever file of that name lies beside
+#: the user's module (an instructor's folder often has a reference.py of its own).
+BUNDLED = "reference"
+
+
 def load(name: str, search_dir: Path, bound: float = IMPORT_BOUND) -> Implementation:
     """Import NAME (within `bound` seconds) and resolve its roles."""
     module = _import_bounded(name, search_dir, bound)
@@ -71,7 +76,7 @@ def load(name: str, search_dir: Path, bound: float = IMPORT_BOUND) -> Implementa
 
 
 def resolve(name: str, module: ModuleType) -> Implementation:
-    import reference  # the fallback for every part the module does not provide
+    from prodcon import reference  # the fallback for every part the module does not provide
 
     label = getattr(module, "__prodcon_label__", name)
     origin: dict[str, str] = {}
@@ -174,6 +179,8 @@ def _import_bounded(name: str, search_dir: Path, bound: float) -> ModuleType:
 
 
 def _import(name: str, search_dir: Path) -> ModuleType:
+    if name == BUNDLED:
+        return importlib.import_module("prodcon.reference")
     if _is_path(name):
         path = (search_dir / name).resolve()
         if not path.is_file():

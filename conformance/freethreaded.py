@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from .import_root import kit_import_root
 from .verdict import Stuck, Violation
 
 #: How long one twin may run, scaled by the run's factor. Generous: the test's own
@@ -97,11 +98,8 @@ def _kit_paths() -> list[str]:
     import packaging
     import pluggy
 
-    import conformance
-    import reference
-
-    folders = []
-    for module in (conformance, reference, pytest, _pytest, pluggy, iniconfig, packaging):
+    folders = [kit_import_root()]
+    for module in (pytest, _pytest, pluggy, iniconfig, packaging):
         folder = str(Path(module.__file__).resolve().parent.parent)
         if folder not in folders:
             folders.append(folder)
@@ -168,7 +166,7 @@ class FreeThreadedTwin(pytest.Item):
 
     def _args(self, kit) -> list[str]:
         settings = kit.settings
-        args = [f"{self.original.path}::{self.original.name}", "-p", "conformance.plugin",
+        args = [f"{self.original.path}::{self.original.name}", "-p", "prodcon.plugin",
                 "-p", "no:cacheprovider", "-q", f"--prodcon-impl={kit.impl_arg}",
                 f"--prodcon-seed={settings.seed}", f"--prodcon-profile={settings.profile.name}",
                 f"--prodcon-timeout-factor={settings.timeout_factor:g}"]

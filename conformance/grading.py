@@ -31,6 +31,7 @@ from pathlib import Path
 import pytest
 
 from . import grade_report, rubric
+from .import_root import kit_import_root
 
 #: Time a stopped run gets to close its sandbox and flush its records.
 STOP_GRACE = 15.0
@@ -160,7 +161,7 @@ def run_suite(impl: str | None, plan: Plan, *, isolate: bool) -> Outcome:
         (work / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
         records = work / "records.jsonl"
         command = [sys.executable, "-m", "pytest", "-c", str(work / "pytest.ini"),
-                   "--rootdir", str(work), "-p", "pytest_timeout", "-p", "conformance.plugin",
+                   "--rootdir", str(work), "-p", "pytest_timeout", "-p", "prodcon.plugin",
                    "-p", "no:cacheprovider", "-q", "--no-header", "-rN", "--tb=no",
                    f"--prodcon-impl={impl_arg}", f"--prodcon-json={records}",
                    f"--prodcon-seed={plan.seed}", f"--prodcon-profile={plan.profile}",
@@ -186,11 +187,7 @@ def run_suite(impl: str | None, plan: Plan, *, isolate: bool) -> Outcome:
 
 def _kit_path(existing: str | None) -> str:
     """The kit and pytest import from where they do here, whatever the cwd."""
-    import reference
-
-    roots = [str(Path(m.__file__).resolve().parent.parent)
-             for m in (sys.modules[__package__], reference)]
-    return os.pathsep.join(dict.fromkeys([*roots, *(existing.split(os.pathsep)
+    return os.pathsep.join(dict.fromkeys([kit_import_root(), *(existing.split(os.pathsep)
                                                      if existing else [])]))
 
 
@@ -306,7 +303,7 @@ def _last_line(output: str) -> str:
     return lines[-1].strip()[:300] if lines else "no output"
 
 
-# --- the grading session (a pytest plugin: `-p conformance.grading`) -----------------------
+# --- the grading session (a pytest plugin: `-p prodcon.grading`) -----------------------
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -438,7 +435,7 @@ def command(args) -> int:
     with tempfile.TemporaryDirectory(prefix="prodcon-plan-") as private:
         plan_file = Path(private) / "plan.json"
         plan.save(plan_file)
-        pytest_args = ["-p", "conformance.grading", f"--prodcon-grade-plan={plan_file}",
+        pytest_args = ["-p", "prodcon.grading", f"--prodcon-grade-plan={plan_file}",
                        "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:terminal",
                        "-o", "console_output_style=classic", "--rootdir", private,
                        "-c", os.devnull, "-p", "no:timeout",

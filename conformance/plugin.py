@@ -1,7 +1,7 @@
 """The pytest11 entry point: options, and nothing else unless --prodcon-impl is given.
 
 pytest loads this module in every session of everyone who has prodcon installed,
-so it imports nothing heavy and registers its hooks and fixtures (`conformance.run`)
+so it imports nothing heavy and registers its hooks and fixtures (`prodcon.run`)
 only when a run asks for the kit.
 
 Where a setting comes from, lowest first: the ini file (`prodcon_*`), then the

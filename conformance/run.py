@@ -1,6 +1,6 @@
 """A prodcon run: the implementation loaded, the suite collected, failures explained.
 
-Registered by `conformance.plugin` only when --prodcon-impl is given. State lives in
+Registered by `prodcon.plugin` only when --prodcon-impl is given. State lives in
 `config.stash[KIT]`; per-test findings ride on the reports, so they survive xdist.
 """
 

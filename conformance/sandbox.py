@@ -59,6 +59,7 @@ from pathlib import Path
 from typing import Any
 
 from . import contract
+from .import_root import kit_import_root
 from .items import ODD_KINDS, Item, describe
 
 _ITEM_CLASSES = {cls.__name__: cls for cls in (Item, *ODD_KINDS)}
@@ -87,7 +88,7 @@ _DIED = object()  # put in every waiting queue when the child dies
 _hard_exit = os._exit  # the child's, taken before a submission can replace it
 _BOOTSTRAP = ("import sys\n"
               "if '' in sys.path: sys.path.remove('')\n"  # the submission must not shadow the kit
-              "from conformance.sandbox import _serve\n"
+              "from prodcon.sandbox import _serve\n"
               "_serve(sys.argv[1:])\n")
 
 
@@ -513,7 +514,7 @@ def _execute(target: Any, op: str, args: list, kwargs: dict) -> Any:
 
 
 def _trusted_roles() -> tuple:
-    import reference
+    from prodcon import reference
 
     return (("Full", stdlib_queue.Full), ("Empty", stdlib_queue.Empty),
             ("ShutDown", reference.ShutDown), ("ValueError", ValueError))
@@ -921,6 +922,8 @@ def _stage(name: str, search_dir: Path) -> tuple[Path, Path, str]:
     """
     workdir = Path(tempfile.mkdtemp(prefix="prodcon-sandbox-")).resolve()
     try:
+        if name == contract.BUNDLED:  # the kit's own, imported from where the kit is
+            return workdir, search_dir.resolve(), name
         if contract._is_path(name):
             source = (search_dir / name).resolve()
             if not source.is_file():
@@ -957,13 +960,9 @@ def _child_env(workdir: Path) -> dict[str, str]:
     against the memory limit; COVERAGE_* (when set) lets the kit's own coverage run
     measure the child.
     """
-    import reference
-
-    roots = {str(Path(module.__file__).resolve().parent.parent)
-             for module in (sys.modules[__package__], reference)}
     env = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL") if key in os.environ}
     env.update(HOME=str(workdir), TMPDIR=str(workdir), PYTHONHASHSEED="0",
-               PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=os.pathsep.join(sorted(roots)),
+               PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=kit_import_root(),
                MALLOC_ARENA_MAX="2")
     env.update({k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")})
     return env
@@ -1026,7 +1025,7 @@ def _spawn(sock: socket.socket, workdir: Path, limits: Limits, child_name: str,
 
 def _implementation(sandbox: Sandbox, name: str, info: Any) -> SandboxedImplementation:
     """The `Implementation` of `contract.resolve`, with the module's parts as proxies."""
-    import reference
+    from prodcon import reference
 
     try:
         label = _clip(info["label"], 200)
@@ -1264,7 +1263,7 @@ class _Child(_Endpoint):
         return _error_description(exc, self._roles, _submission_trace(exc))
 
     def _error_in(self, desc: list) -> BaseException:
-        import reference
+        from prodcon import reference
 
         name, message, trace, role = desc
         by_role = {"Full": stdlib_queue.Full, "Empty": stdlib_queue.Empty,

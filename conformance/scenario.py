@@ -228,7 +228,7 @@ def run_worker_scenario(settings: Settings, impl: Any, shape: Shape, rng: random
     `quiet` holds back every producer's first item that long, so consumers face an
     empty queue for a while (a consumer must not take that for the end).
     """
-    import reference
+    from prodcon import reference
 
     queue = reference.Queue(shape.maxsize)
     sentinel = impl.sentinel

@@ -6,7 +6,7 @@ top. The page needs nothing but a browser: CSS and JavaScript are inline, the
 calls are embedded as compact JSON and drawn on a <canvas>, so a history of
 100,000 calls stays responsive.
 
-    from conformance import histfile, timeline
+    from prodcon import histfile, timeline
     ops = histfile.load("run.jsonl")
     timeline.write("run.html", ops, title="FIFO violation", highlight=(3, 7, 12, 15),
                    explanation="p0#1 was put before p0#2 returned, yet came out after it")

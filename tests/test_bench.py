@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from conformance import bench
-from conformance.cli import main
+from prodcon import bench
+from prodcon.cli import main
 
 NAME = "mine"
 CASE_1 = bench.Case(1, 1, 1, 100)

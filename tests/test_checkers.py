@@ -1,8 +1,8 @@
 """The checkers on hand-made histories: each rule fires exactly when it must."""
 
-from conformance import checkers
-from conformance.history import Call, History
-from conformance.items import Item
+from prodcon import checkers
+from prodcon.history import Call, History
+from prodcon.items import Item
 
 
 def call(thread, op, start, end, item=None, value=None, error=None):

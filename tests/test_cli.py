@@ -1,8 +1,8 @@
 import subprocess
 import sys
 
-from conformance import __version__
-from conformance.cli import main
+from prodcon import __version__
+from prodcon.cli import main
 
 
 def test_contract_is_printed(capsys):
@@ -14,6 +14,6 @@ def test_contract_is_printed(capsys):
 
 
 def test_console_script_is_installed():
-    done = subprocess.run([sys.executable, "-m", "conformance.cli", "--version"],
+    done = subprocess.run([sys.executable, "-m", "prodcon.cli", "--version"],
                           capture_output=True, text=True, timeout=60)
     assert done.stdout.strip() == f"prodcon {__version__}"

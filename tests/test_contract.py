@@ -4,8 +4,7 @@ import sys
 
 import pytest
 
-import reference
-from conformance import contract
+from prodcon import contract, reference
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conformance.controlled import (
+from prodcon.controlled import (
     PCT,
     Exhaustive,
     RandomWalk,
@@ -400,7 +400,7 @@ def test_sleeps_and_timeouts_last_exactly_their_time(seed):
     """A sleep or a timed wait lasts at least its time (the strategy may run others
     first once it is over, as an OS may), and a lock that stays held fails a timed
     acquire."""
-    from conformance.controlled import primitives as p
+    from prodcon.controlled import primitives as p
 
     log: list = []
 
@@ -429,7 +429,7 @@ def test_sleeps_and_timeouts_last_exactly_their_time(seed):
 # -- exact semantics of the managed primitives ---------------------------------------
 
 def test_notify_one_wakes_exactly_one_waiter_in_fifo_order():
-    from conformance.controlled import primitives as p
+    from prodcon.controlled import primitives as p
 
     def scenario():
         cond = p.Condition(p.Lock())
@@ -462,7 +462,7 @@ def test_notify_one_wakes_exactly_one_waiter_in_fifo_order():
 
 
 def test_rlock_counts_and_belongs_to_its_owner():
-    from conformance.controlled import primitives as p
+    from prodcon.controlled import primitives as p
 
     log: list = []
 
@@ -492,7 +492,7 @@ def test_rlock_counts_and_belongs_to_its_owner():
 
 
 def test_misuse_raises_what_cpython_raises():
-    from conformance.controlled import primitives as p
+    from prodcon.controlled import primitives as p
 
     with pytest.raises(RuntimeError, match="release unlocked lock"):
         p.Lock().release()
@@ -511,7 +511,7 @@ def test_misuse_raises_what_cpython_raises():
 
 
 def test_semaphore_and_event():
-    from conformance.controlled import primitives as p
+    from prodcon.controlled import primitives as p
 
     def scenario():
         sem = p.Semaphore(1)
@@ -535,7 +535,7 @@ def test_semaphore_and_event():
 # -- deadlocks -----------------------------------------------------------------------
 
 def test_deadlock_is_reported_and_leaves_no_thread_behind():
-    from conformance.controlled import primitives as p
+    from prodcon.controlled import primitives as p
 
     before = threading.active_count()
 
@@ -562,7 +562,7 @@ def test_deadlock_is_reported_and_leaves_no_thread_behind():
 
 
 def test_replay_of_a_passing_schedule_is_exact():
-    from conformance.controlled import primitives as p
+    from prodcon.controlled import primitives as p
 
     def scenario():
         lock = p.Lock()
@@ -581,7 +581,7 @@ def test_replay_of_a_passing_schedule_is_exact():
 
 
 def test_managed_thread_start_join_and_current_thread():
-    from conformance.controlled import primitives as p
+    from prodcon.controlled import primitives as p
 
     log: list = []
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conformance.controlled import (
+from prodcon.controlled import (
     Exhaustive,
     RandomWalk,
     Scheduler,
@@ -23,8 +23,8 @@ from conformance.controlled import (
     load,
     run_once,
 )
-from conformance.controlled import lines as lines_module
-from conformance.controlled.lines import LineSwitches
+from prodcon.controlled import lines as lines_module
+from prodcon.controlled.lines import LineSwitches
 
 SEED = 20261128
 TOOL_NAME = "prodcon controlled scheduler"

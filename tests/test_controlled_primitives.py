@@ -15,9 +15,9 @@ import time
 
 import pytest
 
-from conformance.controlled import Exhaustive, RandomWalk, explore, load, run_once
-from conformance.controlled import primitives as p
-from conformance.controlled.loader import threading_facade
+from prodcon.controlled import Exhaustive, RandomWalk, explore, load, run_once
+from prodcon.controlled import primitives as p
+from prodcon.controlled.loader import threading_facade
 
 SEED = 20261128
 BrokenBarrierError = threading.BrokenBarrierError

@@ -92,7 +92,7 @@ def test_a_queue_without_python_source_is_skipped_with_the_reason(run_kit, pytes
 
 
 def test_ddmin_finds_the_few_switches_that_matter():
-    from conformance.controlled.minimize import ddmin
+    from prodcon.controlled.minimize import ddmin
 
     calls = []
 
@@ -116,7 +116,7 @@ def test_a_shrunk_failure_is_no_longer_than_the_one_found(run_kit):
 
 
 def test_smaller_plans_take_one_step_at_a_time():
-    from conformance.controlled.scenarios import Plan, _smaller
+    from prodcon.controlled.scenarios import Plan, _smaller
 
     assert [p.id for p in _smaller(Plan(2, 2, 1, 2))] == [
         "2p2c-max1-1each-blocking-join", "1p2c-max1-2each-blocking-join",

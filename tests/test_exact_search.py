@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.exact_search import SearchResult, search
-from conformance.histfile import Op
+from prodcon.exact_search import SearchResult, search
+from prodcon.histfile import Op
 
 INF = math.inf
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import freethreaded
 from conftest import ZOO, caught_by
+from prodcon import freethreaded
 
 RACES = sorted((ZOO / "races").glob("*.py"))
 CORRECT = ["reference", "stdlib_queue.py", ZOO / "correct" / "two_conditions.py"]

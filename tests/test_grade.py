@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance import grading, rubric
-from conformance.cli import main
+from prodcon import grading, rubric
+from prodcon.cli import main
 
 ZOO = Path(__file__).parent / "zoo"
 CORRECT = {"stdlib_queue": ZOO / "correct" / "stdlib_reexport.py"}
@@ -32,7 +32,7 @@ def graded_class(tmp_path_factory):
     cls = root / "class"
     cls.mkdir()
     (cls / "reference_reexport.py").write_text(
-        "from reference import SENTINEL, Empty, Full, Queue, consumer, producer  # noqa\n")
+        "from prodcon.reference import SENTINEL, Empty, Full, Queue, consumer, producer  # noqa\n")
     folder = cls / "folder_submission"
     folder.mkdir()
     shutil.copy(CORRECT["stdlib_queue"], folder / "my_queue.py")
@@ -143,7 +143,7 @@ def test_no_process_of_the_class_outlives_the_grading(graded_class):
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        if b"conformance.sandbox" in cmdline and any(
+        if b"prodcon.sandbox" in cmdline and any(
                 f'"label": "{label}"'.encode() in cmdline for label in labels):
             leftovers.append(pid)
     assert leftovers == []

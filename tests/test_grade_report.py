@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from conformance import grade_report, rubric
-from conformance.grade_report import Graded, write_all
-from conformance.verdict import PROPERTIES
+from prodcon import grade_report, rubric
+from prodcon.grade_report import Graded, write_all
+from prodcon.verdict import PROPERTIES
 
 EXPECTED = ["test_pipeline[1p1c]", "test_pipeline[4p4c]", "test_pipeline[8p2c]",
             "test_fifo_one_producer", "test_fifo_many[2]"]

@@ -5,11 +5,11 @@ import time
 
 import pytest
 
-from conformance import harness
-from conformance.harness import Crew, Pending, call
-from conformance.history import History
-from conformance.settings import PROFILES, Settings
-from conformance.verdict import Stuck
+from prodcon import harness
+from prodcon.harness import Crew, Pending, call
+from prodcon.history import History
+from prodcon.settings import PROFILES, Settings
+from prodcon.verdict import Stuck
 
 FAST = Settings(seed=1, profile=PROFILES["quick"], timeout_factor=0.1)
 

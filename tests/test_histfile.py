@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from conformance import histfile
-from conformance.cli import main
-from conformance.history import History
+from prodcon import histfile
+from prodcon.cli import main
+from prodcon.history import History
 
 GOOD = """\
 {"thread": "p0", "op": "put", "value": 17, "start": 120, "end": 340}
@@ -129,7 +129,7 @@ def test_check_history_capacity_and_html(tmp_path, capsys):
 
 
 def test_check_history_unknown_when_search_runs_out_of_time(tmp_path, capsys, monkeypatch):
-    from conformance import exact_search
+    from prodcon import exact_search
 
     monkeypatch.setattr(exact_search, "CHECK_EVERY", 1)
     rows = [row(f"p{i}", "put", i % 2, 0, 100) for i in range(60)]

@@ -14,9 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.exact_search import search
-from conformance.histfile import Op
-from conformance.linearizability import RULES, Rules, check, fast_path_applies
+from prodcon.exact_search import search
+from prodcon.histfile import Op
+from prodcon.linearizability import RULES, Rules, check, fast_path_applies
 
 #: How many random histories the seeded loop checks (about 20 s on one core).
 CROSS_CHECKS = int(os.environ.get("PRODCON_CROSS_CHECKS", "200000"))
@@ -130,7 +130,7 @@ def test_repeated_values_and_pending_calls_go_to_the_search():
 
 
 def test_search_gives_up_at_its_time_limit(monkeypatch):
-    from conformance import exact_search
+    from prodcon import exact_search
 
     monkeypatch.setattr(exact_search, "CHECK_EVERY", 1)
     rows = [put(f"p{i}", i % 2, 0, 100) for i in range(60)]

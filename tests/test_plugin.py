@@ -94,8 +94,8 @@ def test_seed_replays_the_same_failure(pytester, run_kit):
 
 
 def test_seed_fixes_every_random_choice():
-    from conformance.items import make_batch
-    from conformance.settings import PROFILES, Settings
+    from prodcon.items import make_batch
+    from prodcon.settings import PROFILES, Settings
 
     def kinds(seed, label):
         rng = Settings(seed, PROFILES["quick"]).rng(label)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-import reference
-from reference import SENTINEL, Empty, Full, Queue, ShutDown, run_pipeline
+from prodcon import reference
+from prodcon.reference import SENTINEL, Empty, Full, Queue, ShutDown, run_pipeline
 
 LONG = 10.0  # ceiling for anything that must happen
 SHORT = 0.1  # how long a call must stay blocked to count as blocked

@@ -2,8 +2,8 @@
 
 import pytest
 
-from conformance import rubric
-from conformance.verdict import PROPERTIES
+from prodcon import rubric
+from prodcon.verdict import PROPERTIES
 
 
 def _rec(test, outcome="passed", props=()):

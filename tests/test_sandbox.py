@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-import conformance.contract
-import reference
-from conformance import checkers, contract
-from conformance import sandbox as sandbox_module
-from conformance.harness import probe_state
-from conformance.history import History
-from conformance.items import (
+import prodcon.contract
+from conftest import REPO, ZOO, caught_by
+from prodcon import checkers, contract, reference
+from prodcon import sandbox as sandbox_module
+from prodcon.harness import probe_state
+from prodcon.history import History
+from prodcon.items import (
     PLAIN_VALUES,
     EqualsEverything,
     FalsyItem,
@@ -32,17 +32,16 @@ from conformance.items import (
     TouchyItem,
     UnhashableItem,
 )
-from conformance.kit import put_then_take
-from conformance.sandbox import Foreign, Limits, RemoteError, SandboxDied, load_isolated
-from conformance.scenario import (
+from prodcon.kit import put_then_take
+from prodcon.sandbox import Foreign, Limits, RemoteError, SandboxDied, load_isolated
+from prodcon.scenario import (
     Stop,
     run_join_scenario,
     run_queue_scenario,
     run_worker_scenario,
 )
-from conformance.settings import PROFILES, Settings, Shape
-from conformance.verdict import Violation
-from conftest import REPO, ZOO, caught_by
+from prodcon.settings import PROFILES, Settings, Shape
+from prodcon.verdict import Violation
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -375,8 +374,9 @@ def test_worker_calls_run_on_the_kit_thread_that_called(sandboxed_reference):
 
 @pytest.mark.parametrize("sentinel", ["object()", "'stop'", "10**20"])
 def test_the_modules_own_sentinel_is_recognised(isolate, sentinel):
-    impl = isolate(f"from reference.workers import producer, consumer\nSENTINEL = {sentinel}\n"
-                   "import reference.workers\nreference.workers.SENTINEL = SENTINEL\n")
+    impl = isolate("from prodcon.reference.workers import producer, consumer\n"
+                   f"SENTINEL = {sentinel}\n"
+                   "import prodcon.reference.workers as w\nw.SENTINEL = SENTINEL\n")
     assert impl.sentinel is not None and impl.provides_workers
     run_worker_scenario(SETTINGS, impl, Shape(2, 3, 1), random.Random(1), 20)
 
@@ -605,12 +605,12 @@ def test_output_of_any_kind_leaves_the_protocol_alone(isolate):
 
 MONKEYPATCHER = """
     import builtins, os, sys
-    import conformance.contract, pytest
+    import prodcon.contract, pytest
     from queue import Queue as _Base
 
     def patch():
         sys.exit = os._exit = builtins.print = builtins.open = pytest.fail = None
-        conformance.contract.load = None
+        prodcon.contract.load = None
 
     patch()
 
@@ -623,13 +623,13 @@ MONKEYPATCHER = """
 
 def test_monkeypatching_in_the_child_leaves_this_process_alone(isolate):
     before = (sys.exit, os._exit, builtins.print, builtins.open, pytest.fail,
-              conformance.contract.load)
+              prodcon.contract.load)
     impl = isolate(MONKEYPATCHER)
     q = impl.Queue()
     q.put(1000)
     assert q.get() == 1000
     assert (sys.exit, os._exit, builtins.print, builtins.open, pytest.fail,
-            conformance.contract.load) == before
+            prodcon.contract.load) == before
 
 
 ENVIRONMENT = """

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from conformance import timeline
-from conformance.histfile import Op
+from prodcon import timeline
+from prodcon.histfile import Op
 
 HOSTILE = "</script><script>alert(1)</script>"
 DATA = re.compile(r'<script type="application/json" id="tl-data">(.*?)</script>', re.S)
@@ -216,7 +216,7 @@ def test_write_creates_the_file(tmp_path):
 
 
 def test_kit_histories_render(tmp_path):
-    from conformance import histfile
+    from prodcon import histfile
 
     path = tmp_path / "h.jsonl"
     path.write_text('{"thread": "p0", "op": "put", "value": [1, 2], "start": 5, "end": 9}\n'

@@ -14,8 +14,8 @@ from dataclasses import asdict
 
 import pytest
 
-from conformance.controlled.scenarios import PLANS, explore_queue
-from conformance.verdict import Violation
+from prodcon.controlled.scenarios import PLANS, explore_queue
+from prodcon.verdict import Violation
 
 pytestmark = pytest.mark.prodcon_role("queue")
 

@@ -8,10 +8,10 @@ only against a generous ceiling scaled by --prodcon-timeout-factor.
 
 import pytest
 
-from conformance.items import Item, describe
-from conformance.kit import put_then_take, take_then_put
-from conformance.settings import CALL_BOUND
-from conformance.verdict import Violation, expect
+from prodcon.items import Item, describe
+from prodcon.kit import put_then_take, take_then_put
+from prodcon.settings import CALL_BOUND
+from prodcon.verdict import Violation, expect
 
 pytestmark = pytest.mark.prodcon_role("queue")
 

@@ -7,10 +7,10 @@ import random
 
 import pytest
 
-from conformance.freethreaded import gil_disabled
-from conformance.harness import Crew
-from conformance.history import History
-from conformance.items import (
+from prodcon.freethreaded import gil_disabled
+from prodcon.harness import Crew
+from prodcon.history import History
+from prodcon.items import (
     PLAIN_VALUES,
     EqualsEverything,
     FalsyItem,
@@ -18,9 +18,9 @@ from conformance.items import (
     UnhashableItem,
     describe,
 )
-from conformance.scenario import run_join_scenario, run_queue_scenario
-from conformance.settings import FREE_THREADED_STRESS_ROUNDS
-from conformance.verdict import Violation, judge
+from prodcon.scenario import run_join_scenario, run_queue_scenario
+from prodcon.settings import FREE_THREADED_STRESS_ROUNDS
+from prodcon.verdict import Violation, judge
 
 pytestmark = pytest.mark.prodcon_role("queue")
 
@@ -34,7 +34,7 @@ def pytest_generate_tests(metafunc):
 
 
 def _kit_key():
-    from conformance.run import KIT
+    from prodcon.run import KIT
 
     return KIT
 

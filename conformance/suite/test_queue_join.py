@@ -2,10 +2,10 @@
 
 import pytest
 
-from conformance.items import Item
-from conformance.scenario import run_join_scenario
-from conformance.settings import Shape
-from conformance.verdict import Violation
+from prodcon.items import Item
+from prodcon.scenario import run_join_scenario
+from prodcon.settings import Shape
+from prodcon.verdict import Violation
 
 pytestmark = pytest.mark.prodcon_role("queue")
 

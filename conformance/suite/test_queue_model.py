@@ -19,7 +19,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from conformance.items import (
+from prodcon.items import (
     EqualsEverything,
     FalsyItem,
     Item,
@@ -27,7 +27,7 @@ from conformance.items import (
     UnhashableItem,
     describe,
 )
-from conformance.verdict import Violation, expect
+from prodcon.verdict import Violation, expect
 
 pytestmark = pytest.mark.prodcon_role("queue")
 

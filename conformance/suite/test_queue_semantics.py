@@ -7,7 +7,7 @@ room".
 
 import pytest
 
-from conformance.items import (
+from prodcon.items import (
     PLAIN_VALUES,
     EqualsEverything,
     FalsyItem,
@@ -16,7 +16,7 @@ from conformance.items import (
     UnhashableItem,
     describe,
 )
-from conformance.verdict import Violation, expect
+from prodcon.verdict import Violation, expect
 
 pytestmark = pytest.mark.prodcon_role("queue")
 

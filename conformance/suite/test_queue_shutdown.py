@@ -7,8 +7,8 @@ counts each discarded item as a finished task, so join() callers are released.
 
 import pytest
 
-from conformance.items import Item
-from conformance.verdict import expect
+from prodcon.items import Item
+from prodcon.verdict import expect
 
 pytestmark = pytest.mark.prodcon_role("queue")
 

@@ -9,15 +9,15 @@ import random
 
 import pytest
 
-from conformance.scenario import run_worker_scenario
-from conformance.settings import Shape
+from prodcon.scenario import run_worker_scenario
+from prodcon.settings import Shape
 
 pytestmark = pytest.mark.prodcon_role("workers")
 
 
 def pytest_generate_tests(metafunc):
     if "worker_shape" in metafunc.fixturenames:
-        from conformance.run import KIT
+        from prodcon.run import KIT
 
         shapes = metafunc.config.stash[KIT].settings.profile.worker_shapes
         metafunc.parametrize("worker_shape", shapes, ids=[s.id for s in shapes])
