@@ -178,3 +178,38 @@ def test_a_lookalike_project_tests_its_module_and_the_bundled_reference(installe
                   "the bundled reference")
     assert "Queue, producer, consumer from reference" in bundled
     assert "failed" not in bundled
+
+
+def test_isolate_as_written(installed, tmp_path):
+    command = _readme_block_after("## Untrusted code: `--prodcon-isolate`")[0]
+    assert command == "pytest --prodcon-impl=submission.py --prodcon-isolate"
+    (tmp_path / "submission.py").write_text("from queue import Empty, Full, Queue\n")
+    output = _ok(_sh(f"{command} -p no:cacheprovider -k 'fifo or join'", tmp_path, installed),
+                 command)
+    assert re.search(r"\d+ passed", output) and "failed" not in output
+
+
+def test_the_adapter_example_as_written(installed, tmp_path):
+    section = README.split("### An adapter for code of another shape", 1)[1]
+    command = re.search(r"--  (pytest --prodcon-impl=examples/adapter.py)", section).group(1)
+    (tmp_path / "examples").mkdir()
+    for name in ("adapter.py", "student_seed.py"):
+        (tmp_path / "examples" / name).write_text((REPO / "examples" / name).read_text())
+    output = _ok(_sh(f"{command} -p no:cacheprovider -k workers", tmp_path, installed),
+                 command)
+    assert "producer, consumer from examples/adapter.py" in output and "failed" not in output
+
+
+def test_free_threaded_option_from_an_installed_kit(installed, tmp_path):
+    """The twin interpreter imports the kit and pytest from the installed wheel's folder."""
+    twin = os.environ.get("PRODCON_FT_PYTHON")
+    if not twin or not Path(twin).is_file():
+        if os.environ.get("PRODCON_REQUIRE_FT"):
+            pytest.fail(f"PRODCON_REQUIRE_FT is set but PRODCON_FT_PYTHON={twin!r} is missing")
+        pytest.skip("no free-threaded interpreter: set PRODCON_FT_PYTHON")
+    command = _readme_block_after("## Without the GIL: `--prodcon-free-threaded`")[0]
+    command = command.replace("/path/to/python3.13t", shlex.quote(twin))
+    (tmp_path / "mymodule.py").write_text("from queue import Empty, Full, Queue\n")
+    output = _ok(_sh(f"{command} -p no:cacheprovider -k unpaced_stress", tmp_path,
+                     installed), command)
+    assert "free-threaded" in output and "failed" not in output
