@@ -4,7 +4,7 @@ Most tests here need a free-threaded interpreter: the one this process runs on, 
 the one PRODCON_FT_PYTHON names (`tools/free-threaded-python` builds it). Without
 one they are skipped, unless PRODCON_REQUIRE_FT is set (tox sets it): then a missing
 interpreter is a failure, never a silent skip. Tests that must run *on* the
-free-threaded interpreter skip elsewhere; tox's py313t sets PRODCON_EXPECT_NO_GIL so
+free-threaded interpreter skip elsewhere; tox's free-threaded sets PRODCON_EXPECT_NO_GIL so
 that there they cannot skip.
 """
 
@@ -35,10 +35,10 @@ _BUILT = Path.home() / ".cache/prodcon/free-threaded-3.13/bin/python3.13t"
 
 
 def _external_interpreter() -> str | None:
-    path = os.environ.get("PRODCON_FT_PYTHON")
-    if path:
-        return path
-    return str(_BUILT) if _BUILT.exists() else None
+    """PRODCON_FT_PYTHON (tox names where tools/free-threaded-python builds one, whether
+    or not it is there), else that build if it exists."""
+    path = os.environ.get("PRODCON_FT_PYTHON") or str(_BUILT)
+    return path if Path(path).is_file() else None
 
 
 def _need(condition: bool, why: str) -> None:
@@ -51,13 +51,14 @@ def _need(condition: bool, why: str) -> None:
 @pytest.fixture
 def ft_python():
     path = _external_interpreter()
-    _need(path is not None, "no free-threaded interpreter: set PRODCON_FT_PYTHON")
+    _need(path is not None, "no free-threaded interpreter: build one with "
+          "tools/free-threaded-python, or name one in PRODCON_FT_PYTHON")
     return path
 
 
 @pytest.fixture
 def on_free_threaded():
-    """Skips with the GIL, except where the run is meant to be without it (tox's py313t)."""
+    """Skips with the GIL, except where the run is meant to be without it (tox's free-threaded)."""
     if not _running_free_threaded():
         if os.environ.get("PRODCON_EXPECT_NO_GIL"):
             pytest.fail("PRODCON_EXPECT_NO_GIL is set but this interpreter runs with the GIL")
