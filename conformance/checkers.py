@@ -72,20 +72,50 @@ def ms(ns: float) -> str:
     return f"{ns / 1e6:.3f} ms"
 
 
-def linearizable(calls: list[Call], maxsize: int, clock=ms) -> list[Violation]:
-    """The puts and gets, explained by one FIFO queue of that capacity, one at a time.
+def fifo_queue(calls: list[Call], maxsize: int, strict: bool = False,
+               clock=ms) -> list[Violation]:
+    """The puts and gets, judged against a FIFO queue of that capacity.
 
-    Covers FIFO order between every producer and every consumer (with any number
-    of either), capacity, and Empty / Full answers given while the queue certainly
-    held an item / had room. The violation carries the history, for the picture.
+    By default per call (`linearizability.per_call`): FIFO order between every
+    producer and every consumer (with any number of either), capacity, and each
+    Empty / Full answer true at some instant of its own call. With `strict`, a history
+    that passes is then checked for linearizability (one atomic queue explains it all);
+    failing only that is `strict-linearizability`. The violation carries the history,
+    for the picture.
     """
     ops = histfile.from_calls(calls)
+    found = linearizability.per_call(ops, maxsize, clock)
+    if found is not None:
+        return [_violation(found.prop, found.message, found.culprits, ops)]
+    if not strict:
+        return []
     verdict = linearizability.check(ops, maxsize, clock=clock)
     if verdict.linearizable is not False:
         return []
-    violation = Violation(verdict.prop or "linearizability", verdict.message)
-    violation.evidence = Evidence(ops, verdict.culprits, verdict.message)
-    return [violation]
+    message, culprits = _not_atomic(verdict, ops, maxsize, clock)
+    return [_violation("strict-linearizability", message, culprits, ops)]
+
+
+def _violation(prop: str, message: str, culprits: tuple[int, ...], ops) -> Violation:
+    violation = Violation(prop, message)
+    violation.evidence = Evidence(ops, culprits, message)
+    return violation
+
+
+def _not_atomic(verdict, ops, maxsize: int, clock) -> tuple[str, tuple[int, ...]]:
+    """What a history that is right call by call, yet not linearizable, means: the
+    message and the calls it names."""
+    if verdict.rule != "no-order":  # the stricter Empty rule explains itself
+        return verdict.message, verdict.culprits
+    found = linearizability.split_call(ops, maxsize, clock)
+    if found is None:
+        return ("each Full and Empty answer is true at some instant of its own call, but not "
+                "all of them at once: correct for producers and consumers, not atomic. "
+                f"{verdict.message}", verdict.culprits)
+    explanation, culprits = found  # only a bounded queue has Full answers to explain
+    return (f"no order of the calls, one at a time on one atomic FIFO queue of capacity "
+            f"{maxsize}, explains this history, though each Full and Empty answer is true at "
+            f"some instant of its own call. {explanation}", culprits)
 
 
 def thread_errors(workers: Iterable[Any], prop: str = "exceptions") -> list[Violation]:

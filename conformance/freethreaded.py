@@ -170,6 +170,8 @@ class FreeThreadedTwin(pytest.Item):
                 "-p", "no:cacheprovider", "-q", f"--prodcon-impl={kit.impl_arg}",
                 f"--prodcon-seed={settings.seed}", f"--prodcon-profile={settings.profile.name}",
                 f"--prodcon-timeout-factor={settings.timeout_factor:g}"]
+        if settings.strict:
+            args.append("--prodcon-strict")
         if kit.html_dir is not None:
             args.append(f"--prodcon-html={Path(kit.html_dir) / 'free-threaded'}")
         return args

@@ -59,6 +59,8 @@ class Plan:
     outdir: str
     rubric_path: str | None
     gradescope: bool
+    #: --prodcon-strict for every run: the rubric counts strict-linearizability.
+    strict: bool = False
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)), encoding="utf-8")
@@ -168,6 +170,8 @@ def run_suite(impl: str | None, plan: Plan, *, isolate: bool) -> Outcome:
                    f"--prodcon-timeout-factor={plan.timeout_factor:g}"]
         if isolate:
             command.append("--prodcon-isolate")
+        if plan.strict:
+            command.append("--prodcon-strict")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PRODCON_"))}
         env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONHASHSEED="0",
                    PYTHONPATH=_kit_path(env.get("PYTHONPATH")))
@@ -244,6 +248,8 @@ def judge(sub: Submission, outcome: Outcome, plan: Plan,
               f"--prodcon-profile={plan.profile}")
     if plan.timeout_factor != 1:
         replay += f" --prodcon-timeout-factor={plan.timeout_factor:g}"
+    if plan.strict:
+        replay += " --prodcon-strict"
     graded = grade_report.Graded(sub.name, sub.path, None, chosen.max_score, replay=replay,
                                  duration=round(outcome.duration, 2))
     if outcome.run is None:  # never got as far as the first test
@@ -417,9 +423,11 @@ def command(args) -> int:
     seed = args.seed if args.seed is not None else random.randrange(1, 2**31)
     outdir = Path(args.outdir).resolve()
     plan = Plan(submissions, seed, args.profile, args.timeout_factor, args.time_limit, [],
-                str(outdir), args.rubric and str(Path(args.rubric).resolve()), args.gradescope)
+                str(outdir), args.rubric and str(Path(args.rubric).resolve()), args.gradescope,
+                strict=any(c.prop == "strict-linearizability" for c in chosen.criteria))
     print(f"prodcon grade: {len(submissions)} submissions, --prodcon-seed={seed} "
-          f"--prodcon-profile={args.profile}, rubric {chosen.source} "
+          f"--prodcon-profile={args.profile}{' --prodcon-strict' if plan.strict else ''}, "
+          f"rubric {chosen.source} "
           f"({chosen.max_score:g} points), time limit {args.time_limit:g} s each, "
           f"{args.jobs} at a time", file=sys.stderr, flush=True)
     baseline = run_suite(None, plan, isolate=False)

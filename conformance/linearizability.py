@@ -1,23 +1,34 @@
-"""Is a history of puts and gets explainable by one FIFO queue, one call at a time?
+"""Is a history of puts and gets explained by one FIFO queue? Two notions, one set of rules.
 
-Two checkers behind one `check()`:
+- **Per call** (`per_call`, the kit's default verdict): items conserved, in FIFO order,
+  within capacity, and each Full or Empty answer true at some instant of its own call,
+  given the calls in flight then: no Empty while, at every moment of the call, more
+  puts had returned than gets had begun; no Full while there was certainly room. The
+  textbook semaphore bounded buffer (a put reserves its slot, then publishes its item)
+  passes: each answer is true at its own instant, though not all of them together.
+- **Linearizability** (`check`; `--prodcon-strict` and `prodcon check-history`): one
+  atomic FIFO queue, taking the calls one at a time, each somewhere between its start
+  and its end, explains the whole history.
 
-- **Rules**, for histories whose put values are unique and whose calls all returned
-  (the kit's own always are): an unbounded queue's history is linearizable exactly
-  when none of a few local violations occurs (Henzinger, Sezgin and Vafeiadis,
-  CONCUR 2013; an Empty answer is judged against the union of the intervals in
-  which items were certainly inside). Each rule is a sort and a sweep, O(n log n),
-  and names the few calls that prove it. For a bounded queue we add capacity rules
-  (overfull, put into a full queue, Full with room to spare): sound, but capacity
-  and FIFO order can together forbid a history that breaks no local rule, so when
-  they find nothing the exact search confirms.
-- **Exact search** (`exact_search`, Wing-Gong / Lowe with memoization) for the rest:
-  repeated values, calls that never returned. Exponential in the worst case, so it
-  runs under a time limit and may answer "unknown"; on histories recorded from real
+Both start with **rules**, for histories whose put values are unique and whose calls
+all returned (the kit's own always are): an unbounded queue's history is linearizable
+exactly when none of a few local violations occurs (Henzinger, Sezgin and Vafeiadis,
+CONCUR 2013; an Empty answer is judged against the union of the intervals in which
+items were certainly inside). The per-call notion is those rules with the Empty rule
+made to allow for the gets under way, plus capacity rules (overfull, put into a full
+queue, Full with room to spare). Each rule is a sort and a sweep, O(n log n), and
+names the few calls that prove it. Linearizability adds the stricter Empty rule and,
+since capacity and FIFO order can together forbid a history that breaks no local
+rule, for a bounded queue the exact search:
+
+- **Exact search** (`exact_search`, Wing-Gong / Lowe with memoization), also for the
+  rest: repeated values, calls that never returned. Exponential in the worst case, so
+  it runs under a time limit and may answer "unknown"; on histories recorded from real
   runs it places one call per step and is linear.
 
-The rules were validated against the exact search on hundreds of thousands of small
-random histories (tests/test_linearizability.py) with no disagreement.
+The linearizability rules were validated against the exact search on hundreds of
+thousands of small random histories (tests/test_linearizability.py) with no
+disagreement.
 
 Real-time order is strict: a call precedes another when it ended before the other
 began; calls that touch at one instant may be ordered either way. So an item is
@@ -29,6 +40,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import heapq
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -44,13 +56,21 @@ RULES = {
     "taken-twice": "conservation",  # two gets returned the same value
     "order": "order",  # FIFO broken: y put after x, taken before x was asked for
     "lost": "conservation",  # x put before y, y taken, x never taken
-    "false-empty": "linearizability",  # Empty while the queue certainly held an item
+    "false-empty": "full-empty",  # Empty while more puts had returned than gets begun
     "overfull": "capacity",  # more than maxsize items certainly in the queue at once
     "put-into-full": "capacity",  # a put succeeded while the queue was certainly full
-    "false-full": "linearizability",  # Full while the queue certainly had room
+    "false-full": "full-empty",  # Full while the queue certainly had room
     "wrong-error": "exceptions",  # a get raised Full, or a put raised Empty
-    "no-order": "linearizability",  # the exact search found no explaining order
+    # Linearizability only:
+    "empty-while-held": "strict-linearizability",  # Empty while an item was certainly
+    #   inside, which only a get that took another item accounts for
+    "no-order": "strict-linearizability",  # the exact search found no explaining order
 }
+#: The rules of the per-call verdict, in the order they are tried (`Rules` methods).
+PER_CALL_RULES = ("fresh", "twice", "fifo", "false_empty", "overfull", "put_into_full",
+                  "false_full")
+#: Linearizability's rules: the per-call ones, then the stricter Empty rule.
+LINEARIZABILITY_RULES = (*PER_CALL_RULES, "empty_while_held")
 
 Clock = Callable[[float], str]
 
@@ -69,6 +89,47 @@ class Verdict:
     @property
     def prop(self) -> str | None:
         return RULES[self.rule] if self.rule else None
+
+
+@dataclass(frozen=True)
+class Breach:
+    """A rule a history breaks: which, how (for people), and the calls that prove it."""
+
+    rule: str
+    message: str
+    culprits: tuple[int, ...]  # Op.index
+
+    @property
+    def prop(self) -> str:
+        return RULES[self.rule]
+
+
+def per_call(ops: Sequence[Op], maxsize: int = 0, clock: Clock = str) -> Breach | None:
+    """The first per-call rule the history breaks, or None: the kit's default verdict.
+
+    Needs unique put values and every call returned (`fast_path_applies`), as the
+    kit's own histories always are; raises ValueError for any other history.
+    """
+    ops = [op for op in ops if not op.ignored]
+    wrong = _wrong_errors(ops, clock)
+    if wrong is not None:
+        return Breach(wrong.rule, wrong.message, wrong.culprits)
+    if not fast_path_applies(ops):
+        raise ValueError("the per-call rules judge histories with unique put values and "
+                         "every call returned")
+    return Rules(ops, maxsize, clock).breach(PER_CALL_RULES)
+
+
+def split_call(ops: Sequence[Op], maxsize: int,
+               clock: Clock = str) -> tuple[str, tuple[int, ...]] | None:
+    """Why a history that is right call by call is not linearizable, when a put or a
+    get under way across a Full and an Empty answer shows it (`Rules.split_call`):
+    the explanation and the calls it names (Op.index), or None."""
+    found = Rules([op for op in ops if not op.ignored], maxsize, clock).split_call()
+    if found is None:
+        return None
+    message, culprits = found
+    return message, tuple(op.index for op in culprits)
 
 
 def check(ops: Sequence[Op], maxsize: int = 0, time_limit: float = 10.0,
@@ -164,14 +225,20 @@ class Rules:
                 self.gets.setdefault(op.value, []).append(op)
 
     def verdict(self) -> Verdict:
-        for rule in (self.fresh, self.twice, self.fifo, self.false_empty, self.overfull,
-                     self.put_into_full, self.false_full):
-            found = rule()
+        """Linearizability as far as the rules decide it (see `check`)."""
+        found = self.breach(LINEARIZABILITY_RULES)
+        if found is None:
+            return Verdict(True, "rules")
+        return Verdict(False, "rules", found.rule, found.message, found.culprits)
+
+    def breach(self, rules: Sequence[str]) -> Breach | None:
+        """The first of `rules` (method names) the history breaks, or None."""
+        for rule in rules:
+            found = getattr(self, rule)()
             if found is not None:
                 rule_name, message, culprits = found
-                return Verdict(False, "rules", rule_name, message,
-                               tuple(op.index for op in culprits))
-        return Verdict(True, "rules")
+                return Breach(rule_name, message, tuple(op.index for op in culprits))
+        return None
 
     def who(self, op: Op) -> str:
         return _who(op, self.clock)
@@ -265,31 +332,114 @@ class Rules:
         """How many items were certainly inside, as a step function (see `_pieces`)."""
         return self._pieces(self.certain, closed=False)
 
-    def false_empty(self):
-        """An Empty answer whose whole interval is covered by items certainly inside."""
-        empties = [op for op in self.ops if op.op == "get" and op.error == "Empty"]
-        if not empties:
-            return None
-        spans = sorted(self.certain, key=lambda s: s[0])
-        merged: list[list] = []  # [left, right, spans]: disjoint open intervals
-        for span in spans:
+    @functools.cached_property
+    def empties(self) -> list[Op]:
+        return [op for op in self.ops if op.op == "get" and op.error == "Empty"]
+
+    @functools.cached_property
+    def put_ends(self) -> list[float]:
+        return sorted(op.end for op in self.puts.values())
+
+    @functools.cached_property
+    def get_starts(self) -> list[float]:
+        return sorted(g.start for gets in self.gets.values() for g in gets)
+
+    def _surplus(self, moment: float) -> int:
+        """Puts returned before `moment`, less gets (that took an item) begun by then:
+        how many items were certainly inside, beyond what the gets under way may take."""
+        return (bisect.bisect_left(self.put_ends, moment)
+                - bisect.bisect_right(self.get_starts, moment))
+
+    def _lowest(self, op: Op) -> tuple[int, float]:
+        """The fewest items certainly inside beyond the gets under way, at any moment
+        of `op`'s call, and that moment. The count only drops when a get begins, so the
+        call's start and the gets begun during it are the moments to look at."""
+        first = bisect.bisect_right(self.get_starts, op.start)
+        last = bisect.bisect_right(self.get_starts, op.end)
+        return min((self._surplus(t), t) for t in (op.start, *self.get_starts[first:last]))
+
+    @functools.cached_property
+    def _merged_certain(self) -> list[list]:
+        """The certain-presence intervals merged: [left, right, spans], disjoint, open."""
+        merged: list[list] = []
+        for span in sorted(self.certain, key=lambda s: s[0]):
             if merged and span[0] < merged[-1][1]:
                 merged[-1][1] = max(merged[-1][1], span[1])
                 merged[-1][2].append(span)
             else:
                 merged.append([span[0], span[1], [span]])
-        lefts = [m[0] for m in merged]
-        for empty in empties:
-            k = bisect.bisect_left(lefts, empty.start) - 1
-            if k >= 0 and merged[k][1] > empty.end:
-                chain = _cover(merged[k][2], empty.start, empty.end)
-                inside = ", ".join(f"{put.label} (put returned at {self.clock(put.end)}, "
-                                   f"{self._asked(put)})" for put in chain)
-                return ("false-empty",
-                        f"{self.who(empty)}, but for the whole of "
-                        f"that call it certainly held an item: {inside}. get() raises Empty "
-                        "only when the queue is empty.", [empty, *chain, *self._takers(chain)])
+        return merged
+
+    def _held_throughout(self, op: Op) -> list[Op]:
+        """The puts of a short chain of items, one at least certainly inside at every
+        moment of `op`'s call; [] when there is a moment with none."""
+        merged = self._merged_certain
+        k = bisect.bisect_left([m[0] for m in merged], op.start) - 1
+        if k >= 0 and merged[k][1] > op.end:
+            return _cover(merged[k][2], op.start, op.end)
+        return []
+
+    def _inside(self, chain: list[Op]) -> str:
+        return ", ".join(f"{put.label} (put returned at {self.clock(put.end)}, "
+                         f"{self._asked(put)})" for put in chain)
+
+    def false_empty(self):
+        """Empty although at every moment of the call more puts had returned than gets
+        had begun: an item was inside that no get under way could have taken.
+
+        Then some item was certainly inside at every moment too (each get takes one
+        item), and the message names a chain of them.
+        """
+        for empty in self.empties:
+            if self._lowest(empty)[0] <= 0:
+                continue
+            chain = self._held_throughout(empty)
+            during = [g for gets in self.gets.values() for g in gets
+                      if g.start <= empty.end and g.end >= empty.start]
+            meanwhile = (f"; the {len(during)} get(s) under way meanwhile do not account "
+                         "for it: at every moment of the call more puts had returned than "
+                         "gets had begun") if during else ""
+            return ("false-empty",
+                    f"{self.who(empty)}, but for the whole of that call it certainly held "
+                    f"an item: {self._inside(chain)}{meanwhile}. get() raises Empty only "
+                    "when the queue is empty.", [empty, *chain, *self._takers(chain)])
         return None
+
+    def empty_while_held(self):
+        """Empty while an item was certainly inside all along: right per call only
+        because a get that had begun is counted for that item, though it took another
+        one, whose put had not returned yet.
+
+        Tried after `false_empty`, so at some moment of each Empty call as many gets
+        had begun as puts had returned; one of those gets took an item whose put had
+        not returned by then (each get takes one item).
+        """
+        for empty in self.empties:
+            chain = self._held_throughout(empty)
+            if not chain:
+                continue
+            _, moment = self._lowest(empty)
+            held = next(put for put in chain if put.end < moment < self._leaves(put))
+            counted = min((g for gets in self.gets.values() for g in gets
+                           if g.start <= moment and self.puts[g.value].end >= moment),
+                          key=lambda g: g.start)
+            taken = self.puts[counted.value]
+            return ("empty-while-held",
+                    f"{self.who(empty)} while {held.label} was certainly inside (put "
+                    f"returned at {self.clock(held.end)}, {self._asked(held)}). Call by "
+                    f"call that is possible: at {self.clock(moment)} as many gets had begun "
+                    f"as puts had returned, and {self.who(counted)} may count for "
+                    f"{held.label}; but that get took {taken.label}, whose put returned "
+                    f"only at {self.clock(taken.end)}, so one atomic queue still held "
+                    f"{held.label}. A queue that updates its items and its count of items "
+                    "to take in separate steps (a semaphore beside a locked buffer) does "
+                    "this: correct for producers and consumers, not atomic.",
+                    [empty, held, counted, taken])
+        return None
+
+    def _leaves(self, put: Op) -> float:
+        gets = self.gets.get(put.value)
+        return min(g.start for g in gets) if gets else INF
 
     def _takers(self, puts: list[Op]) -> list[Op]:
         return [min(self.gets[p.value], key=lambda g: g.start) for p in puts
@@ -381,22 +531,35 @@ class Rules:
                         "full queue must wait (or raise Full).", [put, *held[:self.maxsize]])
         return None
 
-    def false_full(self):
-        """Full raised although the queue certainly had room throughout the call."""
-        fulls = [op for op in self.ops if op.op == "put" and op.error == "Full"]
-        if not fulls:
-            return None
-        if self.maxsize <= 0:
-            op = fulls[0]
-            return ("false-full", f"{self.who(op)}, but the queue is unbounded "
-                                  "(maxsize <= 0): it is never full.", [op])
-        spans = []
+    @functools.cached_property
+    def fulls(self) -> list[Op]:
+        return [op for op in self.ops if op.op == "put" and op.error == "Full"]
+
+    @functools.cached_property
+    def possible(self) -> dict[object, tuple[float, float, Op]]:
+        """Per value, the closed interval in which its item was possibly in the queue."""
+        spans = {}
         for value, put in self.puts.items():
             gets = self.gets.get(value)
-            spans.append((put.start, max(g.end for g in gets) if gets else INF, put))
-        coords, counts = self._pieces(spans, closed=True)
+            spans[value] = (put.start, max(g.end for g in gets) if gets else INF, put)
+        return spans
+
+    @functools.cached_property
+    def possible_steps(self):
+        """How many items were possibly inside, as a step function (see `_pieces`)."""
+        return self._pieces(list(self.possible.values()), closed=True)
+
+    def false_full(self):
+        """Full raised although the queue certainly had room throughout the call."""
+        if not self.fulls:
+            return None
+        if self.maxsize <= 0:
+            op = self.fulls[0]
+            return ("false-full", f"{self.who(op)}, but the queue is unbounded "
+                                  "(maxsize <= 0): it is never full.", [op])
+        coords, counts = self.possible_steps
         full = _prefix([c >= self.maxsize for c in counts])
-        for op in fulls:
+        for op in self.fulls:
             first, last = self._range(coords, op.start, op.end)
             if full[last + 1] - full[first] == 0:
                 most = max(counts[first:last + 1], default=0)
@@ -405,6 +568,110 @@ class Rules:
                         f"held at most {most} item(s) at any moment of that call. put() "
                         "raises Full only when the queue is full.", [op])
         return None
+
+    # --- right per call, not atomic -----------------------------------------------------
+
+    def _needed_by(self, full: Op, value) -> bool:
+        """Whether the Full answer is true at an instant of its call only with `value`'s
+        item counted inside (the rules found it true at some instant)."""
+        coords, counts = self.possible_steps
+        left, right, _ = self.possible[value]
+        first, last = self._range(coords, full.start, full.end)
+        for piece in range(first, last + 1):
+            if counts[piece] >= self.maxsize:
+                moment = self._moment(coords, piece)
+                if counts[piece] > self.maxsize or not left <= moment <= right:
+                    return False
+        return True
+
+    def _needs_begun(self, empty: Op, get: Op) -> bool:
+        """Whether the Empty answer is true at an instant of its call only with `get`
+        counted as begun (the rules found it true at some instant)."""
+        first = bisect.bisect_right(self.get_starts, empty.start)
+        last = bisect.bisect_right(self.get_starts, empty.end)
+        return all(self._surplus(t) + (get.start <= t) > 0
+                   for t in (empty.start, *self.get_starts[first:last]))
+
+    def _tight_fulls(self):
+        """Each Full answer true only with exactly maxsize items possibly inside, with
+        the items possibly inside then: the only ones it can need. By time, swept."""
+        coords, counts = self.possible_steps
+        tight = []
+        for full in self.fulls:
+            first, last = self._range(coords, full.start, full.end)
+            if max(counts[first:last + 1]) == self.maxsize:
+                piece = next(j for j in range(first, last + 1) if counts[j] == self.maxsize)
+                tight.append((self._moment(coords, piece), full.index, full))
+        spans = sorted(self.possible.items(), key=lambda item: item[1][0])
+        inside: list[tuple[float, int, object]] = []  # heap of (right, rank, value)
+        added = 0
+        for moment, _, full in sorted(tight, key=lambda t: t[:2]):
+            while added < len(spans) and spans[added][1][0] <= moment:
+                heapq.heappush(inside, (spans[added][1][1], added, spans[added][0]))
+                added += 1
+            while inside and inside[0][0] < moment:
+                heapq.heappop(inside)
+            yield full, [value for _, _, value in inside]
+
+    def split_call(self) -> tuple[str, list[Op]] | None:
+        """A put or a get under way across a Full and an Empty answer, half done for one
+        and not yet for the other: why a history right call by call is not atomic.
+
+        A put whose item a Full needs inside and a later Empty not yet inside reserved
+        its place before publishing its item; a get that an Empty needs begun, and a
+        later Full still holding its item's place, took the item before freeing the
+        place. The textbook semaphore bounded buffer does both. Only Full answers
+        with exactly maxsize items possibly inside can need one, and only one of those.
+        -> (explanation, the calls it names), or None when neither shows.
+        """
+        if self.maxsize <= 0 or not self.empties:
+            return None
+        by_start = sorted(self.empties, key=lambda op: op.start)
+        starts = [op.start for op in by_start]
+        by_end = sorted(self.empties, key=lambda op: op.end)
+        ends = [op.end for op in by_end]
+        for full, candidates in self._tight_fulls():
+            for value in candidates:
+                if not self._needed_by(full, value):
+                    continue
+                put, leaves = self.puts[value], self._leaves(self.puts[value])
+                # An Empty after the Full, before the item was asked for.
+                after = by_start[bisect.bisect_right(starts, full.end):
+                                 bisect.bisect_left(starts, leaves)]
+                empty = next((e for e in after if e.end < leaves), None)
+                if empty is not None:
+                    return self._reserved(put, full, empty), [put, full, empty]
+                # An Empty before the Full, after the item's get began.
+                gets = self.gets.get(value)
+                if gets is None:
+                    continue
+                before = by_end[bisect.bisect_left(ends, gets[0].start):
+                                bisect.bisect_left(ends, full.start)]
+                empty = next((e for e in before if self._needs_begun(e, gets[0])), None)
+                if empty is not None:
+                    return self._claimed(gets[0], empty, full), [gets[0], empty, full]
+        return None
+
+    def _reserved(self, put: Op, full: Op, empty: Op) -> str:
+        taken = self.gets.get(put.value)
+        stay = (f"until {self.who(min(taken, key=lambda g: g.start))} began" if taken
+                else "to the end")
+        return (f"{self.who(put)} was under way when {self.who(full)} and when, later, "
+                f"{self.who(empty)}. The Full is true only if {put.label} already filled a "
+                f"place (without it the queue was never full during that call); the "
+                f"Empty only if {put.label} was not in the queue yet (once "
+                f"in, it stayed {stay}). So the put held a place before its item could be "
+                "taken: it reserves its slot before it publishes its item. Correct for "
+                "producers and consumers, not atomic.")
+
+    def _claimed(self, get: Op, empty: Op, full: Op) -> str:
+        return (f"{self.who(get)} was under way when {self.who(empty)} and when, later, "
+                f"{self.who(full)}. The Empty is true only if that get had already taken "
+                f"its item (without it, more items had been put than gets had begun); the "
+                f"Full only if {get.label} still filled a place (without it the queue was "
+                "never full during that call). So the get took its "
+                "item before it freed the item's place: it claims an item before it "
+                "releases the slot. Correct for producers and consumers, not atomic.")
 
 
 def _prefix(flags: list[bool]) -> list[int]:

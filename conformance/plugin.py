@@ -38,6 +38,10 @@ _OPTIONS = [
      "(with the GIL disabled) and report what fails only there"),
 ]
 
+_STRICT_HELP = ("also require every recorded history to be linearizable: one atomic FIFO "
+                "queue explains all of it (by default each Full/Empty answer is judged on "
+                "its own call); failures are reported as strict-linearizability")
+
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("prodcon", "prodcon: producer-consumer conformance suite")
@@ -45,6 +49,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         extra = {"choices": PROFILES} if option == "--prodcon-profile" else {}
         group.addoption(option, dest=ini, type=kind, default=None, help=text, **extra)
         parser.addini(ini, text, type="string", default=None)
+    group.addoption("--prodcon-strict", dest="prodcon_strict", action="store_true",
+                    default=None, help=_STRICT_HELP)
+    parser.addini("prodcon_strict", _STRICT_HELP, type="bool", default=False)
     group.addoption("--prodcon-isolate", dest="prodcon_isolate", action="store_true",
                     help="import the implementation in a separate, resource-limited process "
                     "and test it through proxies: its code never runs beside the kit's "

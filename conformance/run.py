@@ -52,6 +52,8 @@ class KitRun:
             words.append(f"--prodcon-timeout-factor={self.settings.timeout_factor:g}")
         if self.settings.explore is not None:
             words.append(f"--prodcon-explore={self.settings.explore}")
+        if self.settings.strict:
+            words.append("--prodcon-strict")
         if getattr(self.impl, "sandbox", None) is not None:
             words.append("--prodcon-isolate")
         if test_name:
@@ -81,7 +83,7 @@ def activate(config: pytest.Config) -> None:
     if explore is not None and explore < 0:
         raise pytest.UsageError("--prodcon-explore must be 0 or more")
     settings = Settings(seed=seed, profile=PROFILES[profile_name], timeout_factor=factor,
-                        explore=explore)
+                        explore=explore, strict=bool(setting(config, "prodcon_strict", bool)))
     try:
         impl = _load(config, impl_arg, settings)
     except contract.ContractError as exc:
@@ -133,7 +135,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"prodcon roles: {impl.roles_line()}",
         f"prodcon run: --prodcon-seed={kit.settings.seed} --prodcon-profile="
         f"{kit.settings.profile.name} --prodcon-timeout-factor={kit.settings.timeout_factor:g}"
-        f" --prodcon-explore={kit.settings.schedules}{freethreaded.gil_status()}",
+        f" --prodcon-explore={kit.settings.schedules}"
+        f"{' --prodcon-strict' if kit.settings.strict else ''}{freethreaded.gil_status()}",
     ]
     if kit.free_threaded is not None:
         lines.append("prodcon free-threaded: each stress test again under "

@@ -136,6 +136,9 @@ class Settings:
     profile: Profile
     timeout_factor: float = 1.0
     explore: int | None = None  # --prodcon-explore: schedules per controlled scenario
+    #: --prodcon-strict: histories must also be linearizable (one atomic queue), on top
+    #: of the default per-call verdict.
+    strict: bool = False
 
     @property
     def schedules(self) -> int:

@@ -29,9 +29,12 @@ PROPERTIES = {
     "N sentinels; producers put no sentinel; no thread is left running",
     "deadlock": "every scenario keeps making progress until it finishes",
     "queue-shutdown": "shutdown() follows Python 3.13's queue.Queue.shutdown semantics",
-    "linearizability": "every run is explained by one FIFO queue taking the calls one at a "
-    "time, each somewhere between its start and its end: no Empty while an item is "
-    "certainly inside, no Full while there is certainly room",
+    "full-empty": "each Full or Empty answer is true at some instant of its own call, given "
+    "the calls under way then: no Empty while an item is certainly inside, no Full while "
+    "there is certainly room",
+    "strict-linearizability": "with --prodcon-strict: the whole run is explained by one "
+    "atomic FIFO queue taking the calls one at a time, each somewhere between its start "
+    "and its end",
     "free-threading": "correct without the GIL as well: the stress scenarios pass on a "
     "free-threaded Python, where threads really run at the same time",
 }

@@ -47,35 +47,35 @@ def test_failed_calls_do_not_count():
 def test_order_violation_needs_real_time_evidence():
     # B taken before A was even asked for: impossible for a FIFO queue.
     bad = [put("p0", A, 0, 1), put("p0", B, 2, 3), get("c0", B, 4, 5), get("c1", A, 6, 7)]
-    [violation] = checkers.linearizable(bad, 0)
+    [violation] = checkers.fifo_queue(bad, 0)
     assert violation.prop == "order"
     assert "p0#1 was taken before p0#0 was even asked for" in violation.message
     assert violation.evidence.culprits == (0, 1, 2, 3)
     # Overlapping gets may finish in either order: no evidence of a violation.
     fine = [put("p0", A, 0, 1), put("p0", B, 2, 3), get("c1", A, 4, 9), get("c0", B, 5, 6)]
-    assert checkers.linearizable(fine, 0) == []
+    assert checkers.fifo_queue(fine, 0) == []
 
 
 def test_order_holds_across_producers_too():
     # A's put returned before C's began, so A is ahead of C whoever put them.
     calls = [put("p0", A, 0, 1), put("p1", C, 2, 3), get("c0", C, 4, 5), get("c0", A, 6, 7)]
-    [violation] = checkers.linearizable(calls, 0)
+    [violation] = checkers.fifo_queue(calls, 0)
     assert violation.prop == "order"
     overlapping = [put("p0", A, 0, 3), put("p1", C, 2, 3), get("c0", C, 4, 5),
                    get("c0", A, 6, 7)]
-    assert checkers.linearizable(overlapping, 0) == []
+    assert checkers.fifo_queue(overlapping, 0) == []
 
 
 def test_capacity_counts_items_certainly_inside():
     calls = [put("p0", A, 0, 1), put("p1", C, 2, 3), get("c0", A, 4, 5), get("c0", C, 6, 7)]
-    [violation] = checkers.linearizable(calls, 1)
+    [violation] = checkers.fifo_queue(calls, 1)
     assert violation.prop == "capacity" and "maxsize=1" in violation.message
-    assert checkers.linearizable(calls, 2) == []
-    assert checkers.linearizable(calls, 0) == []
+    assert checkers.fifo_queue(calls, 2) == []
+    assert checkers.fifo_queue(calls, 0) == []
     # A get that began before the second put returned leaves no certainty.
     overlapping = [put("p0", A, 0, 1), get("c0", A, 2, 10), put("p1", C, 3, 4),
                    get("c0", C, 11, 12)]
-    assert checkers.linearizable(overlapping, 1) == []
+    assert checkers.fifo_queue(overlapping, 1) == []
 
 
 def test_empty_and_full_answers_are_judged():
@@ -83,13 +83,56 @@ def test_empty_and_full_answers_are_judged():
 
     empty = call("c1", "get", 2, 3, error=Empty())
     calls = [put("p0", A, 0, 1), empty, get("c0", A, 4, 5)]
-    [violation] = checkers.linearizable(calls, 0)
-    assert violation.prop == "linearizability" and "certainly held an item" in violation.message
+    [violation] = checkers.fifo_queue(calls, 0)
+    assert violation.prop == "full-empty" and "certainly held an item" in violation.message
     full = call("p1", "put", 2, 3, item=C, error=Full())
     calls = [put("p0", A, 0, 1), full, get("c0", A, 4, 5)]
-    assert checkers.linearizable(calls, 1) == []
-    [violation] = checkers.linearizable(calls, 2)
+    assert checkers.fifo_queue(calls, 1) == []
+    [violation] = checkers.fifo_queue(calls, 2)
     assert "raised Full" in violation.message
+
+
+def test_strict_judges_what_the_per_call_verdict_lets_pass():
+    from queue import Empty, Full
+
+    # The textbook semaphore buffer (maxsize 2): p0's put of B holds its slot from the
+    # start but publishes B only at the end. p1's Full and c0's Empty are each true
+    # at their own instant; one atomic queue explains only one of them.
+    calls = [put("p0", A, 0, 1), put("p0", B, 2, 11),
+             call("p1", "put", 3, 4, item=C, error=Full()), get("c0", A, 5, 6),
+             call("c0", "get", 9, 10, error=Empty()), get("c0", B, 12, 13)]
+    assert checkers.fifo_queue(calls, 2) == []
+    [violation] = checkers.fifo_queue(calls, 2, strict=True)
+    assert violation.prop == "strict-linearizability"
+    assert "though each Full and Empty answer is true at some instant" in violation.message
+    assert "p0's put(p0#1) [0.000 ms .. 0.000 ms] was under way" in violation.message
+    assert "reserves its slot before it publishes its item" in violation.message
+    assert violation.evidence.culprits == (1, 2, 4)
+    # A history with a per-call finding reports that finding, strict or not.
+    calls[4] = call("c0", "get", 7, 8, error=Empty())
+    calls[1] = put("p0", B, 2, 3)
+    [violation] = checkers.fifo_queue(calls, 2, strict=True)
+    assert violation.prop == "full-empty"
+
+
+def test_strict_without_a_call_to_blame_says_so_and_shows_the_search():
+    from queue import Empty, Full
+
+    # A run of the semaphore buffer (maxsize 2) where the contradiction takes more
+    # than one put or get under way to show: the search's own finding is reported.
+    i10, i11, i0, i1 = Item(1, 0), Item(1, 1), Item(0, 0), Item(0, 1)
+    calls = [put("p1", i10, 2, 7), call("p1", "put", 7, 7, item=i11, error=Full()),
+             get("c0", i10, 4, 10), call("c0", "get", 10, 10, error=Empty()),
+             put("p0", i0, 1, 13), call("p0", "put", 13, 13, item=i1, error=Full()),
+             put("p1", i11, 11, 15), get("c1", i0, 3, 22), get("c0", i11, 20, 25),
+             put("p0", i1, 17, 27), get("c1", i1, 22, 30)]
+    assert checkers.fifo_queue(calls, 2) == []
+    [violation] = checkers.fifo_queue(calls, 2, strict=True)
+    assert violation.prop == "strict-linearizability"
+    assert violation.message.startswith("each Full and Empty answer is true at some instant "
+                                        "of its own call, but not all of them at once")
+    assert "no order of the calls, one at a time on a FIFO queue of capacity 2" in \
+        violation.message
 
 
 def test_history_views_record_and_count_progress():

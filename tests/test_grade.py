@@ -188,6 +188,15 @@ def test_a_run_stopped_at_the_limit_says_how_far_it_got():
     assert graded.replay == "pytest --prodcon-impl=s.py --prodcon-seed=1 --prodcon-profile=quick"
 
 
+def test_a_strict_plan_replays_with_strict():
+    plan = grading.Plan([], 1, "quick", 1.0, 60.0, ["test_a"], "/tmp/out", None, False,
+                        strict=True)
+    records = [{"test": "test_a", "outcome": "passed", "properties": []}]
+    graded = grading.judge(grading.Submission("s", "s.py", "s.py"), _outcome(records, 0),
+                           plan, rubric.load())
+    assert graded.replay.endswith("--prodcon-profile=quick --prodcon-strict")
+
+
 def test_a_run_that_never_started_scores_nothing_and_says_why():
     output = ("ERROR: prodcon: importing 's.py' raised ImportError: no numpy\n"
               "no tests ran in 0.1s\n")

@@ -14,7 +14,7 @@ from prodcon.verdict import PROPERTIES
 EXPECTED = ["test_pipeline[1p1c]", "test_pipeline[4p4c]", "test_pipeline[8p2c]",
             "test_fifo_one_producer", "test_fifo_many[2]"]
 SECRET_TEST = "test_fifo_many[2]"
-SECRET_MESSAGE = "linearizability broken: get() answered Empty while item 7 was inside"
+SECRET_MESSAGE = "full-empty broken: get() answered Empty while item 7 was inside"
 SECRET_HINT = "Answer Empty only under the lock."
 REPLAY = "pytest --prodcon-impl=alice.py --prodcon-seed=7 --prodcon-profile=quick"
 
@@ -26,8 +26,8 @@ def _rubric(required=()):
             "conservation": {"points": 15, "tests": ["test_pipeline"],
                              "hint": "Take items under the lock."},
             "order": {"points": 10, "tests": ["test_fifo_*"], "hint": "Use popleft."},
-            "linearizability": {"points": 5, "tests": ["test_fifo_many"],
-                                "hint": SECRET_HINT, "hidden": True},
+            "full-empty": {"points": 5, "tests": ["test_fifo_many"],
+                           "hint": SECRET_HINT, "hidden": True},
         }}, "small.toml")
 
 
@@ -50,7 +50,7 @@ def _alice(rub=None):
     records = _passing()
     records[1] = _rec(EXPECTED[1], "failed", ["conservation"],
                       "conservation broken: item 3 was taken twice\nby consumer-1 and consumer-2")
-    records[4] = _rec(SECRET_TEST, "failed", ["linearizability"], SECRET_MESSAGE)
+    records[4] = _rec(SECRET_TEST, "failed", ["full-empty"], SECRET_MESSAGE)
     return _graded("alice", records, rub, replay=REPLAY, duration=2.5)
 
 
@@ -71,7 +71,7 @@ def test_csv_header_and_rows(tmp_path):
     write_all(tmp_path, graded, rub)
     rows = _csv(tmp_path / "grades.csv")
     assert rows[0] == ["submission", "score", "max_score", "conservation", "order",
-                       "linearizability", "reason"]
+                       "full-empty", "reason"]
     by_name = {row[0]: row for row in rows[1:]}
     assert [row[0] for row in rows[1:]] == ["alice", "bob", "carol", "zed"]
     assert by_name["zed"] == ["zed", "30", "30", "15", "10", "5", ""]
@@ -155,7 +155,7 @@ def test_hidden_criterion_leaks_nothing_to_students(tmp_path):
         assert SECRET_TEST not in text and "test_fifo_many" not in text
         assert "item 7" not in text and SECRET_HINT not in text
         assert "hidden check" in text
-    assert "| linearizability | 0 / 5 |" in student[0]
+    assert "| full-empty | 0 / 5 |" in student[0]
     instructor = json.loads((tmp_path / "grades.json").read_text(encoding="utf-8"))
     (hidden,) = [c for c in instructor["submissions"][0]["criteria"] if c["hidden"]]
     assert hidden["failed_tests"] == [SECRET_TEST] and hidden["points"] == 0
@@ -182,7 +182,7 @@ def test_gradescope_one_submission_goes_to_results_json(tmp_path):
     result = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert result["score"] == 20
     assert sum(t["score"] for t in result["tests"]) == pytest.approx(result["score"])
-    assert [t["name"] for t in result["tests"]] == ["conservation", "order", "linearizability"]
+    assert [t["name"] for t in result["tests"]] == ["conservation", "order", "full-empty"]
     assert all(t["visibility"] == "visible" for t in result["tests"])
     assert "Take items under the lock." in result["tests"][0]["output"]
     assert REPLAY in result["output"]

@@ -97,6 +97,19 @@ def row(thread, op, value, start, end, error=None):
     return r
 
 
+def test_check_history_checks_linearizability_and_says_so(tmp_path, capsys):
+    # The textbook semaphore buffer (capacity 2): each answer true at its own instant,
+    # as the per-call verdict of the suite accepts; check-history checks more.
+    textbook = [row("p0", "put", 0, 0, 1), row("p0", "put", 1, 2, 11),
+                {**row("p1", "put", 2, 3, 4, error="Full"), "value": 2},
+                row("c0", "get", 0, 5, 6),
+                row("c0", "get", None, 9, 10, error="Empty"), row("c0", "get", 1, 12, 13)]
+    assert main(["check-history", "--maxsize", "2", write(tmp_path, textbook)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("checked: linearizability (one atomic FIFO queue")
+    assert "NOT linearizable (no-order)" in out
+
+
 def test_check_history_exit_codes(tmp_path, capsys):
     fifo = [row("p0", "put", 17, 0, 10), row("p1", "put", 42, 20, 30),
             row("c0", "get", 17, 40, 50), row("c1", "get", 42, 60, 70)]

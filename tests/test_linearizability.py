@@ -1,5 +1,7 @@
-"""The linearizability checker: each rule on hand-made histories, and the rules as a
-whole validated against the exact search on a great many small random histories.
+"""The linearizability checker and the per-call verdict: each rule on hand-made
+histories, the linearizability rules as a whole validated against the exact search on a
+great many small random histories, and the per-call rules against the runs of a
+simulated semaphore bounded buffer.
 
 The rules are only trusted because they agree with the exact search everywhere we
 can look: two generators (legal runs with their calls' intervals stretched, then
@@ -16,7 +18,14 @@ from hypothesis import strategies as st
 
 from prodcon.exact_search import search
 from prodcon.histfile import Op
-from prodcon.linearizability import RULES, Rules, check, fast_path_applies
+from prodcon.linearizability import (
+    RULES,
+    Rules,
+    check,
+    fast_path_applies,
+    per_call,
+    split_call,
+)
 
 #: How many random histories the seeded loop checks (about 20 s on one core).
 CROSS_CHECKS = int(os.environ.get("PRODCON_CROSS_CHECKS", "200000"))
@@ -137,6 +146,179 @@ def test_search_gives_up_at_its_time_limit(monkeypatch):
     rows += [get("c", (i // 2) % 2, 200 + 2 * i, 201 + 2 * i) for i in range(60)]
     v = check(history(*rows), 0, time_limit=0.0)
     assert v.linearizable is None and "unknown" in v.message
+
+
+# --- the per-call verdict ------------------------------------------------------------
+
+#: The textbook semaphore bounded buffer, maxsize 2, as a controlled schedule recorded
+#: it: p0's put of 1 took its slot at step 2 and published its item only at step 11.
+#: Meanwhile p1's put_nowait saw both slots taken (Full) and c0's get_nowait, after
+#: taking 0, saw no item (Empty). Each answer is true at its own instant.
+TEXTBOOK = [put("p0", 0, 0, 1), put("p0", 1, 2, 11), full("p1", 2, 3, 4), get("c0", 0, 5, 6),
+            empty("c0", 9, 10), get("c0", 1, 12, 13)]
+
+
+def per_call_rule(rows, maxsize=0):
+    found = per_call(history(*rows), maxsize)
+    return found and found.rule
+
+
+def test_textbook_buffer_passes_per_call_but_is_not_linearizable():
+    assert per_call(history(*TEXTBOOK), 2) is None
+    strict = verdict(TEXTBOOK, maxsize=2)
+    assert strict.linearizable is False and strict.prop == "strict-linearizability"
+    message, culprits = split_call(history(*TEXTBOOK), 2)
+    assert culprits == (1, 2, 4)
+    assert "p0's put(1) [2 .. 11] was under way when p1's put(2) raised Full [3 .. 4]" in message
+    assert "c0's get() raised Empty [9 .. 10]" in message
+    assert "reserves its slot before it publishes its item" in message
+
+
+def test_false_empty_while_an_item_was_certainly_inside():
+    rows = [put("p", 1, 0, 1), empty("c", 2, 3), get("c", 1, 4, 5)]
+    found = per_call(history(*rows))
+    assert found.rule == "false-empty" and found.prop == "full-empty"
+    assert found.culprits == (1, 0, 2)
+    assert "certainly held an item: 1 (put returned at 1, first asked for at 4)" in found.message
+    # A get under way that had begun before the Empty may have taken the item...
+    claimed = [put("p", 1, 0, 1), get("d", 1, 2, 6), empty("c", 3, 4)]
+    assert per_call_rule(claimed) is None
+    # ...but not two of them.
+    two = [put("p", 1, 0, 1), put("p", 2, 1, 2), get("d", 1, 3, 9), empty("c", 4, 5),
+           get("d", 2, 10, 11)]
+    found = per_call(history(*two))
+    assert found.rule == "false-empty" and "1 get(s) under way meanwhile" in found.message
+
+
+def test_false_full_while_there_was_certainly_room():
+    rows = [put("p", 1, 0, 1), get("c", 1, 2, 3), full("q", 2, 4, 5)]
+    found = per_call(history(*rows), 1)
+    assert found.rule == "false-full" and found.prop == "full-empty"
+    assert "held at most 0 item(s) at any moment of that call" in found.message
+    # A put under way, or a get not yet returned, may hold the one place.
+    assert per_call_rule([put("p", 1, 0, 6), full("q", 2, 4, 5), get("c", 1, 7, 8)], 1) is None
+    assert per_call_rule([put("p", 1, 0, 1), get("c", 1, 2, 6), full("q", 2, 4, 5)], 1) is None
+    assert per_call_rule([full("q", 2, 4, 5)], 0) == "false-full"
+
+
+def test_per_call_keeps_order_capacity_and_conservation():
+    assert per_call_rule([put("p", 1, 0, 1), put("p", 2, 2, 3), get("c", 2, 4, 5),
+                          get("c", 1, 6, 7)]) == "order"
+    assert per_call_rule([put("p", 1, 0, 1), put("q", 2, 2, 3), get("c", 1, 4, 5),
+                          get("c", 2, 6, 7)], 1) == "overfull"
+    assert per_call_rule([get("c", 9, 0, 1)]) == "invented"
+    assert per_call_rule([get("c", None, 0, 1)[:3] + ("Full", 0, 1)]) == "wrong-error"
+    with pytest.raises(ValueError, match="unique put values"):
+        per_call(history(put("p", 1, 0, None)))
+
+
+def test_an_item_taken_by_a_get_counted_for_another_is_not_atomic():
+    # p1's put stored 1 before counting it; c0's get, counting on 2, took 1; the Empty
+    # then saw no item to count though 2 was inside.
+    rows = [put("p1", 1, 0, 9), put("p0", 2, 1, 2), get("c0", 1, 3, 4), empty("c0", 7, 8),
+            get("c0", 2, 11, 12)]
+    assert per_call_rule(rows) is None
+    strict = verdict(rows)
+    assert strict.rule == "empty-while-held" and strict.prop == "strict-linearizability"
+    assert strict.culprits == (3, 1, 2, 0)
+    assert "c0's get() -> 1 [3 .. 4] may count for 2" in strict.message
+
+
+def test_a_get_that_takes_before_it_frees_a_place_is_not_atomic():
+    # c1's get took 1 at once (so the Empty is right) but freed its place only at the
+    # end (so the Full is right): no single order has both.
+    rows = [put("p", 1, 0, 1), get("c1", 1, 2, 10), empty("c2", 3, 4), full("q", 9, 5, 6),
+            put("q", 2, 11, 12), get("c2", 2, 13, 14)]
+    assert per_call_rule(rows, 1) is None
+    assert verdict(rows, maxsize=1).rule == "no-order"
+    message, culprits = split_call(history(*rows), 1)
+    assert culprits == (1, 2, 3)
+    assert "took its item before it freed the item's place" in message
+
+
+class _Buffer:
+    """Dijkstra's bounded buffer, one step at a time: the semaphores and the locked
+    deque of tests/zoo/correct/semaphore_deque.py, each update an atomic step."""
+
+    def __init__(self, maxsize):
+        self.slots = maxsize if maxsize > 0 else None
+        self.filled = 0
+        self.items = []
+
+    def put(self, value, block):
+        while self.slots == 0:
+            if not block:
+                raise LookupError("Full")
+            yield
+        if self.slots is not None:
+            self.slots -= 1
+        yield
+        self.items.append(value)
+        yield
+        self.filled += 1
+
+    def get(self, block):
+        while self.filled == 0:
+            if not block:
+                raise LookupError("Empty")
+            yield
+        self.filled -= 1
+        yield
+        value = self.items.pop(0)
+        yield
+        if self.slots is not None:
+            self.slots += 1
+        return value
+
+
+def semaphore_buffer_run(rng: random.Random, maxsize: int):
+    """A random interleaving of producers and consumers on `_Buffer`, as a history."""
+    buffer, rows, clock = _Buffer(maxsize), [], [0]
+
+    def recorded(thread, op, body, value=None):
+        start = clock[0]
+        try:
+            got = yield from body
+        except LookupError as exc:
+            rows.append((thread, op, value, str(exc), start, clock[0]))
+            return False
+        rows.append((thread, op, value if op == "put" else got, None, start, clock[0]))
+        return True
+
+    def producer(name, values):
+        for value in values:
+            while not (yield from recorded(name, "put", buffer.put(value, rng.random() < 0.5),
+                                           value)):
+                yield
+
+    def consumer(name, count):
+        for _ in range(count):
+            while not (yield from recorded(name, "get", buffer.get(rng.random() < 0.5))):
+                yield
+
+    per_producer = rng.randrange(1, 4)
+    threads = [producer(f"p{i}", range(10 * i, 10 * i + per_producer)) for i in range(2)]
+    threads += [consumer("c0", per_producer), consumer("c1", per_producer)]
+    while threads:
+        thread = rng.choice(threads)
+        clock[0] += 1
+        try:
+            next(thread)
+        except StopIteration:
+            threads.remove(thread)
+    return rows
+
+
+def test_per_call_never_fails_a_semaphore_bounded_buffer():
+    rng = random.Random(4)
+    not_atomic = 0
+    for _ in range(3000):
+        maxsize = rng.choice((0, 1, 2))
+        ops = history(*semaphore_buffer_run(rng, maxsize))
+        found = per_call(ops, maxsize)
+        assert found is None, (found.message, ops)
+        not_atomic += check(ops, maxsize).linearizable is False
+    assert not_atomic > 100  # the runs do reach what only strict linearizability forbids
 
 
 # --- the rules against the exact search ----------------------------------------------

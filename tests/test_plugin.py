@@ -47,6 +47,23 @@ def test_ini_twin_and_header(pytester):
     assert "prodcon replay: pytest --prodcon-impl=mymodule --prodcon-seed=77" in out
 
 
+def test_strict_from_ini_or_command_line_is_shown_and_replayed(pytester):
+    pytester.makepyfile(mymodule=STDLIB)
+    pytester.makeini("[pytest]\nprodcon_impl = mymodule\nprodcon_seed = 77\n"
+                     "prodcon_strict = true\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "fifo")
+    result.assert_outcomes(passed=1)
+    out = result.stdout.str()
+    assert re.search(r"^prodcon run: .* --prodcon-explore=150 --prodcon-strict", out, re.M)
+    assert re.search(r"^prodcon replay: .* --prodcon-strict$", out, re.M)
+    pytester.makeini("[pytest]\nprodcon_impl = mymodule\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "fifo")
+    assert "--prodcon-strict" not in result.stdout.str()
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-k", "fifo",
+                                           "--prodcon-strict")
+    assert "--prodcon-explore=150 --prodcon-strict" in result.stdout.str()
+
+
 def test_command_line_beats_ini(pytester):
     pytester.makepyfile(mymodule=STDLIB)
     pytester.makeini("[pytest]\nprodcon_impl = nosuchmodule\nprodcon_seed = 77\n")

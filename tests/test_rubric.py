@@ -58,6 +58,16 @@ def test_a_failure_costs_only_the_properties_it_names():
     assert order.failures == [records[1]]
 
 
+def test_strict_linearizability_counts_only_where_a_rubric_adds_it():
+    records = [_rec(t) for t in EXPECTED]
+    records[2] = _rec(EXPECTED[2], "failed", ["strict-linearizability"])
+    assert "strict-linearizability" not in {c.prop for c in rubric.load().criteria}
+    assert rubric.score(rubric.load(), records, EXPECTED).total == 100
+    strict = rubric.parse({"criteria": {"strict-linearizability": {
+        "points": 4, "tests": ["test_conservation_order_capacity"]}}}, "strict.toml")
+    assert rubric.score(strict, records, EXPECTED).total == 2
+
+
 def test_a_failure_outside_its_criterion_s_tests_still_costs_the_property():
     """conservation's patterns omit test_fifo_one_producer; losing an item there counts."""
     records = [_rec(t) for t in EXPECTED]

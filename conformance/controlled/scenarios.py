@@ -3,8 +3,9 @@
 The same protocol as the free-running scenarios (M producers, N consumers, a
 coordinator that waits for the producers, calls join() and puts one stop
 marker per consumer), kept small so that many schedules fit in a test, and
-judged by the same checkers: conservation, then linearizability (order,
-capacity, false Empty/Full) on the recorded history. Two checks need the
+judged by the same checkers: conservation, then the FIFO queue's rules (order,
+capacity, Full/Empty per call; with --prodcon-strict, linearizability) on the
+recorded history. Two checks need the
 virtual clock or the coordinator's view and are made as the run goes: a timed
 call that gives up before its timeout, and a join() that returns before every
 task_done() began.
@@ -88,9 +89,11 @@ PLANS = (
 class _Run:
     """One schedule's objects; built afresh for every run, so nothing leaks between runs."""
 
-    def __init__(self, queue_class, empty: tuple, full: tuple, plan: Plan, files=frozenset()):
+    def __init__(self, queue_class, empty: tuple, full: tuple, plan: Plan, files=frozenset(),
+                 strict: bool = False):
         self.plan = plan
         self.files = files
+        self.strict = strict
         self.empty, self.full = empty, full
         self.history = History(clock=itertools.count().__next__)
         self.queue = queue_class(plan.maxsize)
@@ -233,8 +236,8 @@ class _Run:
         """After a run without a finding: the history, judged like a free-running one."""
         calls = self.history.calls()
         found = (checkers.conservation(calls, self.batches, extra=self.stops)
-                 or checkers.linearizable(calls, self.plan.maxsize,
-                                          clock=lambda t: f"step {t}"))
+                 or checkers.fifo_queue(calls, self.plan.maxsize, self.strict,
+                                        clock=lambda t: f"step {t}"))
         if found:
             self.violations.extend(found)
             raise found[0]
@@ -302,13 +305,16 @@ def controlled_class(queue_instance):
     return managed, empty, full, files
 
 
-def explore_queue(queue_instance, plan: str, seed: int, schedules: int) -> str:
-    """Up to `schedules` schedules of the plan (JSON of a `Plan`); the first failure,
-    minimized, if any, as JSON of an `Outcome`."""
-    return json.dumps(_explore(queue_instance, Plan(**json.loads(plan)), seed, schedules))
+def explore_queue(queue_instance, plan: str, seed: int, schedules: int,
+                  strict: bool = False) -> str:
+    """Up to `schedules` schedules of the plan (JSON of a `Plan`), judged per call or,
+    with `strict`, for linearizability too; the first failure, minimized, if any, as
+    JSON of an `Outcome`."""
+    return json.dumps(_explore(queue_instance, Plan(**json.loads(plan)), seed, schedules,
+                               strict))
 
 
-def _explore(queue_instance, plan: Plan, seed: int, schedules: int) -> dict:
+def _explore(queue_instance, plan: Plan, seed: int, schedules: int, strict: bool) -> dict:
     withdraw_interrupts()
     try:
         cls, empty, full, files = controlled_class(queue_instance)
@@ -319,7 +325,7 @@ def _explore(queue_instance, plan: Plan, seed: int, schedules: int) -> dict:
 
     def attempt(plan: Plan, strategy):
         def scenario():
-            run = _Run(cls, empty, full, plan, files)
+            run = _Run(cls, empty, full, plan, files, strict)
             latest[:] = [run]
             return [run.main], run.check
         try:

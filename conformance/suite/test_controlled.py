@@ -37,7 +37,7 @@ def test_controlled_schedules(prodcon, plan):
     queue = prodcon.queue(plan.maxsize)
     seed = prodcon.rng.randrange(1, 2**31)
     bound = SECONDS_TO_SHRINK + SECONDS_PER_SCHEDULE * schedules
-    args = (queue, json.dumps(asdict(plan)), seed, schedules)
+    args = (queue, json.dumps(asdict(plan)), seed, schedules, prodcon.settings.strict)
     what = f"exploring {schedules} controlled schedules of {plan.id}"
     sandbox = getattr(prodcon.impl, "sandbox", None)
     if sandbox is not None:

@@ -13,7 +13,7 @@ from time import monotonic
 
 __all__ = ["CAUGHT_BY", "Empty", "Full", "Queue"]
 
-CAUGHT_BY = "linearizability"
+CAUGHT_BY = "full-empty"
 
 
 class Queue:
