@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from .errors import KitError
 from .verdict import Stuck, Violation
 
 #: How long one twin may run, scaled by the run's factor. Generous: the test's own
@@ -162,6 +163,11 @@ class FreeThreadedTwin(pytest.Item):
                 + f"\nreplay: {self._replay(args)}"))
         if record["outcome"] == "skipped":
             pytest.skip(f"skipped under {self.interpreter.path}: {record['message']}")
+        if record["outcome"] == "kit-error":  # the twin's kit failed, not the implementation
+            text = record["message"]
+            trace = text[text.find("Traceback"):].split("\nimplementation: ")[0]
+            raise KitError(f"running {self.original.name} under {self.interpreter.path}",
+                           f"{trace}\nreplay there: {self._replay(args)}")
         if record["outcome"] != "passed":
             raise GilHiddenRace(tuple(record["properties"]), self._message(kit, record),
                                 self._replay(args))
