@@ -11,7 +11,7 @@ import json
 from conformance import errors, grade_report, grading, rubric
 from conftest import ZOO
 
-#: A checker that fails: used by every queue scenario.
+#: A checker that fails: used by every queue scenario and every controlled schedule.
 CHECKER_FAULT = """
 import conformance.checkers
 
@@ -24,13 +24,15 @@ conformance.checkers.linearizable = linearizable
 
 def test_a_fault_in_the_kit_is_reported_as_prodcons_and_not_graded(pytester, run_kit):
     pytester.makeconftest(CHECKER_FAULT)
-    result = run_kit("reference", "-k", "test_conservation_order_capacity",
-                     "--prodcon-json=records.jsonl")
+    result = run_kit("reference", "-k", "test_conservation_order_capacity or controlled",
+                     "--prodcon-explore=5", "--prodcon-json=records.jsonl")
     # (a) each report says it is the kit's bug, names the test, shows the kit's frames
     assert result.ret == errors.EXIT_CODE, result
     assert ("prodcon internal error: the kit itself failed in "
             "test_conservation_order_capacity[") in result.output, result
     assert "while checking the recorded history." in result.output, result
+    assert ("while exploring 5 controlled schedules of 2p2c-max1-2each-blocking-join: "
+            "checking the history of a controlled schedule.") in result.output, result
     assert "This is a bug in prodcon, not in the implementation" in result.output, result
     assert "scenario.py" in result.output and "ZeroDivisionError: injected into the kit" in (
         result.output), result
@@ -68,3 +70,19 @@ def test_a_report_the_kit_cannot_write_is_the_kits_error_too(pytester, run_kit):
             "while writing the report of this test's failure.") in result.output, result
     assert "KeyError: 'injected into the kit'" in result.output, result
 
+
+def test_a_fault_in_the_controlled_scheduler_is_prodcons_not_the_queues(pytester, run_kit):
+    """The strategy fails when a thread of the queue's reaches a switch point: inside the
+    implementation's call, yet not the implementation's exception."""
+    pytester.makeconftest("from conformance.controlled import strategies\n"
+                          "choose = strategies.RandomWalk.choose\n"
+                          "def second_fails(self, *args):\n"
+                          "    self.calls = getattr(self, 'calls', 0) + 1\n"
+                          "    if self.calls > 1:\n"
+                          "        raise IndexError('injected into the kit')\n"
+                          "    return choose(self, *args)\n"
+                          "strategies.RandomWalk.choose = second_fails\n")
+    result = run_kit("reference", "-k", "controlled and 2p2c-max1", "--prodcon-explore=5")
+    assert result.ret == errors.EXIT_CODE and result.violated == set(), result
+    assert "choosing the thread to run at a switch point." in result.output, result
+    assert "scheduler.py" in result.output and "IndexError: injected" in result.output
