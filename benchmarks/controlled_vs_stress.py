@@ -44,8 +44,8 @@ def controlled(impl, seed: int, schedules: int) -> tuple[int | None, float, str]
     start = time.perf_counter()
     spent = 0
     for plan in PLANS:
-        found = json.loads(explore_queue(impl.Queue(plan.maxsize), json.dumps(asdict(plan)),
-                                         seed, schedules))
+        found = json.loads(explore_queue(impl.module, json.dumps(asdict(plan)), seed,
+                                         schedules))
         if found["failed_at"] is not None:
             return spent + found["failed_at"], time.perf_counter() - start, found["props"][0]
         spent += found["schedules"]

@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from .errors import KitError
 from .import_root import kit_import_root
 from .verdict import Stuck, Violation
 
@@ -160,6 +161,11 @@ class FreeThreadedTwin(pytest.Item):
                 + f"\nreplay: {self._replay(args)}"))
         if record["outcome"] == "skipped":
             pytest.skip(f"skipped under {self.interpreter.path}: {record['message']}")
+        if record["outcome"] == "kit-error":  # the twin's kit failed, not the implementation
+            text = record["message"]
+            trace = text[text.find("Traceback"):].split("\nimplementation: ")[0]
+            raise KitError(f"running {self.original.name} under {self.interpreter.path}",
+                           f"{trace}\nreplay there: {self._replay(args)}")
         if record["outcome"] != "passed":
             raise GilHiddenRace(tuple(record["properties"]), self._message(kit, record),
                                 self._replay(args))

@@ -25,7 +25,7 @@ import re
 import statistics
 import tempfile
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import rubric
@@ -47,10 +47,25 @@ class Graded:
     reason: str = ""  # "" if the run completed; else why it ended early, for the student
     replay: str = ""  # the exact command the student runs locally to reproduce
     duration: float = 0.0  # seconds of wall time spent grading it
+    kit_failed: list[str] = field(default_factory=list)  # tests the kit itself failed in
 
     @property
     def total(self) -> float:
         return self.score.total if self.score is not None else 0.0
+
+    @property
+    def kit_note(self) -> str:
+        """For the instructor: the tests prodcon itself failed in, which were not counted."""
+        if not self.kit_failed:
+            return ""
+        return (f"prodcon itself failed in {_plural(len(self.kit_failed), 'test')}, not "
+                f"counted against the submission (a bug in prodcon): "
+                f"{', '.join(self.kit_failed)}")
+
+    @property
+    def remarks(self) -> str:
+        """Why the run ended early, and where the kit failed: the instructor's reason."""
+        return "; ".join(text for text in (self.reason, self.kit_note) if text)
 
     @property
     def gated(self) -> bool:
@@ -203,7 +218,7 @@ def grades_csv(graded: list[Graded], rubric: rubric.Rubric) -> str:
     writer.writerow(["submission", "score", "max_score", *props, "reason"])
     for g in graded:
         writer.writerow([_cell(g.name), _num(g.total), _num(g.max_score),
-                         *(_num(g.earned(p)) for p in props), _cell(g.reason)])
+                         *(_num(g.earned(p)) for p in props), _cell(g.remarks)])
     return out.getvalue()
 
 
@@ -227,7 +242,7 @@ def grades_json(graded: list[Graded], rubric: rubric.Rubric) -> str:
         submissions.append({
             "submission": g.name, "path": g.path, "score": g.total, "max_score": g.max_score,
             "reason": g.reason, "replay": g.replay, "duration": round(g.duration, 3),
-            "gated": g.gated, "criteria": criteria,
+            "gated": g.gated, "kit_failed": list(g.kit_failed), "criteria": criteria,
         })
     return _json({"rubric": rubric.source, "max_score": rubric.max_score,
                   "submissions": submissions})
@@ -307,6 +322,13 @@ def _gate_text(g: Graded, rubric: rubric.Rubric) -> str:
             f"are counted; the others score 0 for now.")
 
 
+def _kit_text(g: Graded) -> str:
+    """What a student reads of the kit's own failures: how many, never which (a hidden
+    test's name would tell what it probes)."""
+    return (f"prodcon itself failed in {_plural(len(g.kit_failed), 'test')} of your run: a "
+            "bug in the grading kit, not in your code, and not counted for or against you.")
+
+
 def feedback(g: Graded, rubric: rubric.Rubric) -> str:
     """The student's own report, Markdown, built from their grade alone."""
     lines = [f"# {g.name}: {_num(g.total)} / {_num(g.max_score)}", ""]
@@ -314,6 +336,8 @@ def feedback(g: Graded, rubric: rubric.Rubric) -> str:
         lines += [f"**The run ended early:** {g.reason}", ""]
         if g.score is not None:
             lines += ["Tests that never ran count as not passed.", ""]
+    if g.kit_failed:
+        lines += [f"**Not counted:** {_kit_text(g)}", ""]
     if g.score is None:
         lines += ["Nothing could be judged, so every criterion scores 0.", ""]
     if g.gated:
@@ -349,6 +373,8 @@ def gradescope_result(g: Graded, rubric: rubric.Rubric) -> dict:
     summary = [f"{_num(g.total)} / {_num(g.max_score)}."]
     if g.reason:
         summary.append(f"The run ended early: {g.reason}")
+    if g.kit_failed:
+        summary.append(f"Not counted: {_kit_text(g)}")
     if g.score is None:
         summary.append("Nothing could be judged, so every criterion scores 0.")
     if g.gated:
@@ -457,6 +483,15 @@ def summary_html(graded: list[Graded], rubric: rubric.Rubric,
     else:
         out.append("<p>None: every run completed.</p>")
 
+    struck = [g for g in graded if g.kit_failed]
+    if struck:
+        out += ["<h2>prodcon itself failed</h2>",
+                "<p>In these tests the kit failed, not the submission: they judged nothing and "
+                "were not counted. This is a bug in prodcon: please report it, with the test "
+                "and the submission's replay command (in grades.json).</p>", "<ul>"]
+        out += [f"<li>{esc(g.name)}: {esc(', '.join(g.kit_failed))}</li>" for g in struck]
+        out.append("</ul>")
+
     out += ["<h2>All submissions</h2>",
             "<table><tr><th>Submission</th><th class=n>Score</th><th>Gated</th>"
             "<th class=n>Seconds</th><th>Reason</th></tr>"]
@@ -465,6 +500,6 @@ def summary_html(graded: list[Graded], rubric: rubric.Rubric,
         out.append(f'<tr><td><a href="{link}">{esc(g.name)}</a></td>'
                    f"<td class=n>{_num(g.total)} / {_num(g.max_score)}</td>"
                    f"<td>{'yes' if g.gated else ''}</td><td class=n>{_num(g.duration)}</td>"
-                   f"<td>{esc(g.reason)}</td></tr>")
+                   f"<td>{esc(g.remarks)}</td></tr>")
     out += ["</table>", "</body>", "</html>", ""]
     return "\n".join(out)

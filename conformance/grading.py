@@ -256,6 +256,7 @@ def judge(sub: Submission, outcome: Outcome, plan: Plan,
         graded.reason = _startup_failure(outcome.output)
         return graded
     graded.score = rubric.score(chosen, outcome.records, plan.expected)
+    graded.kit_failed = [r["test"] for r in outcome.records if r["outcome"] == "kit-error"]
     if outcome.exit_code is None:
         graded.reason = (f"stopped at the time limit of {plan.time_limit:g} s after {done} of "
                          f"{len(plan.expected)} tests")
@@ -391,6 +392,12 @@ class GradingSession:
         if hasattr(self.config, "workerinput"):
             return
         graded = [self.graded[s.name] for s in self.plan.submissions if s.name in self.graded]
+        struck = [g for g in graded if g.kit_failed]
+        if struck:
+            tests = sum(len(g.kit_failed) for g in struck)
+            print(f"prodcon grade: the kit itself failed in {tests} test(s) of {len(struck)} "
+                  "submission(s), not counted against them: a bug in prodcon (grades.csv "
+                  "says where; please report it)", file=sys.stderr, flush=True)
         self.written = grade_report.write_all(Path(self.plan.outdir), graded, self.rubric,
                                               gradescope=self.plan.gradescope)
         self.config.stash[_WRITTEN] = self.written

@@ -24,6 +24,9 @@ else:  # pragma: no cover - 3.10
     import tomli as tomllib
 
 DEFAULT = Path(__file__).with_name("default_rubric.toml")
+#: Record outcomes that judged nothing, so count for no criterion: a part not provided
+#: (skipped), a test not run (deselected), a test in which the kit itself failed.
+NOT_JUDGED = ("skipped", "deselected", "kit-error")
 
 
 class RubricError(ValueError):
@@ -144,7 +147,7 @@ def score(rubric: Rubric, records: list[dict], expected: list[str]) -> Score:
             if record is None:
                 credit.counted += 1
                 credit.missing.append(test)
-            elif record["outcome"] in ("skipped", "deselected"):
+            elif record["outcome"] in NOT_JUDGED:
                 continue
             elif _held(record, criterion.prop):
                 credit.counted += 1

@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from . import __version__, contract, freethreaded
+from . import __version__, contract, errors, freethreaded
+from .errors import KitError
 from .kit import Kit
 from .plugin import setting
 from .settings import PROFILES, Settings, new_seed
@@ -26,6 +27,7 @@ from .verdict import PROPERTIES, Stuck, Violation
 
 SUITE_DIR = Path(__file__).parent / "suite"
 REPORT_KEY = "prodcon_properties"
+KIT_ERROR_KEY = "prodcon_kit_error"  # what the kit was doing when it failed in a test
 HTML_KEY = "prodcon_timeline"  # (path, page) of a failing scenario's picture
 
 
@@ -39,7 +41,8 @@ class KitRun:
     free_threaded: freethreaded.Interpreter | None = None  # --prodcon-free-threaded
     threads_at_start: set = field(default_factory=set)
     violated: dict[str, list[str]] = field(default_factory=dict)  # property -> test names
-    outcomes: dict[str, str] = field(default_factory=dict)  # node id -> passed/failed/skipped
+    kit_failed: list[str] = field(default_factory=list)  # tests in which the kit itself failed
+    outcomes: dict[str, str] = field(default_factory=dict)  # node id -> passed/failed/...
     exitstatus: int = 0
 
     def replay(self, test_name: str | None = None) -> str:
@@ -190,13 +193,28 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report = outcome.get_result()
     if call.excinfo is None:
         return
-    finding = _finding(call.excinfo.value)
+    kit = item.config.stash[KIT]
+    try:
+        _explain_report(report, item, kit, call.excinfo.value)
+    except Exception as exc:  # noqa: BLE001 - explaining is the kit's own code too
+        fault = KitError.caught("writing the report of this test's failure", exc)
+        _report_kit_error(report, item, kit, fault)
+
+
+def _explain_report(report: pytest.TestReport, item: pytest.Item, kit: KitRun,
+                    exc: BaseException) -> None:
+    """The kit's report of a failure: its own error, a finding, or the sandbox's death;
+    anything else keeps pytest's report (the implementation's exception, traceback)."""
+    fault = _first(exc, KitError)
+    if fault is not None:
+        _report_kit_error(report, item, kit, fault)
+        return
+    finding = _first(exc, (Violation, Stuck))
     if finding is None:
-        if type(call.excinfo.value).__name__ == "SandboxDied":  # --prodcon-isolate
-            report.longrepr = (f"prodcon: {call.excinfo.value}\nThe implementation's process "
+        if type(exc).__name__ == "SandboxDied":  # --prodcon-isolate
+            report.longrepr = (f"prodcon: {exc}\nThe implementation's process "
                                "is gone; this test and every later one fail at once.")
         return
-    kit = item.config.stash[KIT]
     picture = _picture(finding, item, kit)
     report.longrepr = explain(finding, item, kit, picture and picture[0])
     report.__dict__[REPORT_KEY] = list(finding.props)
@@ -223,14 +241,42 @@ def _picture(finding: Violation | Stuck, item: pytest.Item, kit: KitRun):
     return path, page
 
 
-def _finding(exc: BaseException) -> Violation | Stuck | None:
-    if isinstance(exc, (Violation, Stuck)):
+def _first(exc: BaseException, kinds):
+    """`exc`, or the first exception of `kinds` in its group, if any."""
+    if isinstance(exc, kinds):
         return exc
     for inner in getattr(exc, "exceptions", ()):  # Hypothesis may group what it found
-        found = _finding(inner)
+        found = _first(inner, kinds)
         if found is not None:
             return found
     return None
+
+
+def _report_kit_error(report: pytest.TestReport, item: pytest.Item, kit: KitRun,
+                      fault: KitError) -> None:
+    """The report of a test the kit failed in: said so, with no property, and marked for
+    `Tally` (the summary, the exit code, the JSON record's outcome)."""
+    report.longrepr = explain_kit_error(fault, item, kit)
+    report.__dict__.pop(REPORT_KEY, None)
+    report.__dict__.pop(HTML_KEY, None)
+    report.__dict__[KIT_ERROR_KEY] = fault.doing
+
+
+def explain_kit_error(fault: KitError, item: pytest.Item, kit: KitRun) -> str:
+    """The kit's own failure, said as such: no property, no verdict on the implementation."""
+    return "\n".join([
+        f"prodcon internal error: the kit itself failed in {item.name},",
+        f"while {fault.doing}.",
+        "",
+        "This is a bug in prodcon, not in the implementation: this test judged nothing, "
+        "and counts neither for nor against it. Please report it to prodcon's maintainers "
+        "with this text and the replay command.",
+        "",
+        fault.trace or "(no traceback)",
+        "",
+        f"implementation: {kit.impl_arg}",
+        f"replay: {kit.replay(item.name)}",
+    ])
 
 
 def explain(finding: Violation | Stuck, item: pytest.Item, kit: KitRun,
@@ -294,21 +340,26 @@ class Tally:
         if props and not report.passed:
             for prop in props:
                 self.kit.violated.setdefault(prop, []).append(report.nodeid.split("::")[-1])
+        if report.__dict__.get(KIT_ERROR_KEY) and report.failed:
+            self.kit.kit_failed.append(report.nodeid.split("::")[-1])
 
     def _note_outcome(self, report: pytest.TestReport) -> None:
         """Each test's outcome, once decided; in the controller, its JSON line too."""
         if not (report.when == "call" or report.failed or report.skipped):
             return
-        if report.when == "teardown" and self.kit.outcomes.get(report.nodeid) == "failed":
+        if report.when == "teardown" and self.kit.outcomes.get(report.nodeid) in (
+                "failed", "kit-error"):
             return
-        self.kit.outcomes[report.nodeid] = report.outcome
+        kit_failed = bool(report.__dict__.get(KIT_ERROR_KEY)) and report.failed
+        outcome = "kit-error" if kit_failed else report.outcome
+        self.kit.outcomes[report.nodeid] = outcome
         if self.kit.json_path is None or self.is_worker:
             return
         record = {
             "test": report.nodeid.split("::")[-1],
             "nodeid": report.nodeid,
             "when": report.when,
-            "outcome": report.outcome,
+            "outcome": outcome,
             "properties": report.__dict__.get(REPORT_KEY) or [],
             "message": _skip_reason(report) if report.skipped else report.longreprtext,
             "duration": round(report.duration, 4),
@@ -354,6 +405,11 @@ class Tally:
             terminalreporter.write_line(f"prodcon violated: {summary}")
         else:
             terminalreporter.write_line("prodcon violated: none")
+        if kit.kit_failed:
+            terminalreporter.write_line(
+                f"prodcon internal error: the kit itself failed in {len(kit.kit_failed)} "
+                f"test(s), which judged nothing (a bug in prodcon, not in the implementation; "
+                f"exit code {errors.EXIT_CODE}): {', '.join(kit.kit_failed)}")
         hidden = self._gil_hidden()
         if hidden:
             terminalreporter.write_line(
@@ -377,7 +433,12 @@ def _skip_reason(report: pytest.TestReport) -> str:
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    session.config.stash[KIT].exitstatus = int(exitstatus)
+    """A run in which the kit itself failed ends with a code of its own: its verdict is
+    incomplete, whatever the other tests said."""
+    kit = session.config.stash[KIT]
+    if kit.kit_failed and exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        session.exitstatus = errors.EXIT_CODE
+    kit.exitstatus = int(session.exitstatus)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

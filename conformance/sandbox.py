@@ -53,7 +53,6 @@ import tempfile
 import threading
 import time
 import traceback
-import types
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,7 +146,11 @@ class Foreign:
 
 @dataclass
 class SandboxedImplementation(contract.Implementation):
-    """An `Implementation` whose user-provided parts run in `sandbox`."""
+    """An `Implementation` whose user-provided parts run in `sandbox`.
+
+    Its `module` stands in for the module in the child: handed to `run_in_child`, it
+    arrives there as the module itself (the controlled runs load it again there).
+    """
 
     sandbox: Sandbox | None = field(default=None, repr=False)
 
@@ -1035,6 +1038,7 @@ def _implementation(sandbox: Sandbox, name: str, info: Any) -> SandboxedImplemen
         version = info["version"] if type(info["version"]) is str else None
         file = _clip(info["file"], 4096) if info["file"] is not None else None
         has_shutdown = info["shutdown"] is True
+        module = sandbox._in(info["module"])
     except (_ProtocolError, KeyError, TypeError) as exc:
         raise contract.ContractError(f"the sandboxed import of {name!r} answered nonsense "
                                      f"({exc})") from None
@@ -1045,7 +1049,6 @@ def _implementation(sandbox: Sandbox, name: str, info: Any) -> SandboxedImplemen
     chosen = {part: fallback[part] if parts[part] is None
               else _queue_class(sandbox, parts[part], has_shutdown, label) if part == "Queue"
               else _worker(sandbox, parts[part], part) for part in fallback}
-    module = types.ModuleType(label, f"{label}, imported in a sandboxed process")
     return SandboxedImplementation(
         name=name, module=module, file=sandbox._local_paths(file) if file else None,
         Queue=chosen["Queue"], Full=stdlib_queue.Full, Empty=stdlib_queue.Empty,
@@ -1214,7 +1217,8 @@ class _Child(_Endpoint):
             "label": getattr(module, "__prodcon_label__", label), "parts": provided,
             "shutdown": "Queue" not in impl.borrowed and hasattr(impl.Queue, "shutdown"),
             "version": impl.version if isinstance(impl.version, str) else None,
-            "file": impl.file, "sentinel": self._out(impl.sentinel)}])
+            "file": impl.file, "sentinel": self._out(impl.sentinel),
+            "module": self._out(module)}])
 
     def _read_all(self) -> None:
         try:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import checkers, freethreaded, histfile
+from .errors import kit_code
 from .harness import Crew, Worker, call, probe_state
 from .history import History, gave, took
 from .items import Item, describe, make_batch
@@ -171,8 +172,9 @@ def _queue_findings(history: History, batches, stops, maxsize: int,
     FIFO rules, but "p0#3 was lost" says it better than any order can.
     """
     calls = history.calls()
-    return (checkers.conservation(calls, batches, extra=stops)
-            or checkers.fifo_queue(calls, maxsize, strict))
+    with kit_code("checking the recorded history"):
+        return (checkers.conservation(calls, batches, extra=stops)
+                or checkers.fifo_queue(calls, maxsize, strict))
 
 
 def _explain_stuck(stuck: Stuck, workers: list[Worker], history: History) -> None:
@@ -325,15 +327,16 @@ class _WorkerJudge:
         self.sentinel = sentinel
 
     def findings(self, join_call, finished: bool) -> list[Violation]:
-        found = checkers.thread_errors(self.producers + self.consumers)
-        found += self._producers_put_in_order()
-        found += self._sentinels(finished)
-        found += self._task_done_counts()
-        if join_call is not None:
-            found += self._join_after_handles(join_call)
-        if finished:
-            found += self._handled_once()
-            found += self._consumer_order()
+        with kit_code("judging the producers and consumers from the recorded history"):
+            found = checkers.thread_errors(self.producers + self.consumers)
+            found += self._producers_put_in_order()
+            found += self._sentinels(finished)
+            found += self._task_done_counts()
+            if join_call is not None:
+                found += self._join_after_handles(join_call)
+            if finished:
+                found += self._handled_once()
+                found += self._consumer_order()
         return found
 
     def _gets(self, name: str) -> list:

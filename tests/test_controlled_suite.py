@@ -5,6 +5,8 @@ profile, for the property each declares, and the same seed shows the same trace
 byte for byte; correct queues pass, in the thorough profile too, the textbook
 semaphore buffers among them, which --prodcon-strict reports as not atomic; the option
 is honoured and replayed; a sandboxed submission is explored in its own process.
+Queues are built by the module's Queue role, so an adapter over a library is
+explored with the library's class on managed primitives, or skipped with the reason.
 """
 
 import re
@@ -21,7 +23,8 @@ RACES = [ZOO / "races" / "counter_outside_lock.py", ZOO / "races" / "pop_after_r
          ZOO / "broken" / "timed_get_waits_once.py"]
 CORRECT = ["reference", ZOO / "correct" / "two_conditions.py", ZOO / "correct" / "polling.py",
            ZOO / "correct" / "stdlib_reexport.py", ZOO / "correct" / "semaphore_deque.py",
-           ZOO / "correct" / "semaphore_heap.py"]
+           ZOO / "correct" / "semaphore_heap.py",
+           ZOO / "correct" / "persistqueue_adapter.py"]
 #: The textbook semaphore bounded buffers: correct per call, not linearizable. With the
 #: suite's seed, --prodcon-strict shows each on the polling plan, and what shows it.
 NOT_ATOMIC = {
@@ -110,6 +113,55 @@ def test_a_queue_without_python_source_is_skipped_with_the_reason(run_kit, pytes
     skipped = [n for n, o in result.outcomes.items() if o == "skipped"]
     assert skipped, result
     assert "cannot be loaded for controlled runs" in result.output
+
+
+def _adapter_package(pytester, queue_call: str, library: str) -> str:
+    """`shop.adapter`, whose Queue returns `queue_call`'s queue; `library` is the source
+    of `shop.library`. A package, so that --prodcon-isolate copies the library too."""
+    pytester.mkpydir("shop")
+    (pytester.path / "shop" / "library.py").write_text(library)
+    (pytester.path / "shop" / "adapter.py").write_text(
+        "from shop import library\n"
+        "from queue import Empty, Full\n"
+        "class Queue:\n"
+        "    def __new__(cls, maxsize=0):\n"
+        f"        return {queue_call}\n")
+    return "shop.adapter"
+
+
+@pytest.mark.parametrize("isolate", [False, True], ids=["in-process", "isolated"])
+def test_a_race_in_a_library_behind_an_adapter_is_caught(run_kit, pytester, isolate):
+    """The library's class runs on managed primitives too: its race is found."""
+    race = ZOO / "races" / "pop_after_release.py"
+    impl = _adapter_package(pytester, "library.Queue(maxsize)", race.read_text())
+    result = run_kit(impl, "-k", "controlled", *(["--prodcon-isolate"] if isolate else []))
+    assert result.ret == 1 and "exceptions" in result.violated, result
+    assert "IndexError" in result.output and "library.py" in result.output, result
+
+
+def test_a_queue_role_that_raises_is_the_implementations_error(run_kit, pytester):
+    """The persist-queue mistake made in the adapter: maxsize passed as the path."""
+    standin = ZOO / "correct" / "persistqueue_standin" / "queue.py"
+    library = standin.read_text().replace("from persistqueue_standin.exceptions import "
+                                          "Empty, Full", "from queue import Empty, Full")
+    impl = _adapter_package(pytester, "library.Queue(maxsize)", library)
+    result = run_kit(impl, "-k", "controlled and 2p2c-max1")
+    assert result.ret == 1 and result.violated == {"exceptions"}, result
+    assert "Queue(1) raised TypeError: expected str, bytes or os.PathLike" in result.output
+    assert 'adapter.py", line 5, in __new__' in result.output, result
+    assert "internal error" not in result.output, result
+
+
+def test_an_adapter_over_a_queue_the_kit_cannot_control_is_skipped_with_the_reason(
+        run_kit, pytester):
+    impl = _adapter_package(pytester, "multiprocessing.Queue(maxsize)", "")
+    adapter = pytester.path / "shop" / "adapter.py"
+    adapter.write_text("import multiprocessing\n" + adapter.read_text())
+    result = run_kit(impl, "-k", "controlled")
+    assert result.ret == 0 and set(result.outcomes.values()) == {"skipped"}, result
+    assert ("the queue cannot be loaded for controlled runs: it is (or builds on) "
+            "multiprocessing.queues.Queue, of the standard library or built in"
+            ) in result.output, result
 
 
 def test_ddmin_finds_the_few_switches_that_matter():

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ZOO, caught_by
-from prodcon import freethreaded
+from prodcon import errors, freethreaded
 
 RACES = sorted((ZOO / "races").glob("*.py"))
 CORRECT = ["reference", "stdlib_queue.py", ZOO / "correct" / "two_conditions.py"]
@@ -149,6 +149,28 @@ def test_a_twin_that_dies_says_so(pytester, run_kit, ft_python):
                      "unpaced_stress")
     assert result.ret == 1, result
     assert "ended (exit code 3) without a result" in result.output
+
+
+def test_the_kit_failing_in_a_twin_is_the_kits_error_not_a_race(pytester, run_kit, ft_python):
+    """A fault in the kit (here: patched in by the module, in the twin only) is no race."""
+    if _running_free_threaded():
+        pytest.skip("the module would break this very run's kit")
+    pytester.makepyfile(breaks_the_twins_kit="""
+        import sys
+        if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():
+            import prodcon.checkers
+            def linearizable(*args, **kwargs):
+                raise ZeroDivisionError("injected into the twin's kit")
+            prodcon.checkers.linearizable = linearizable
+        from queue import Queue, Full, Empty
+    """)
+    result = run_kit("breaks_the_twins_kit.py", f"--prodcon-free-threaded={ft_python}", "-k",
+                     "test_conservation_order_capacity and 1p1c")
+    assert result.ret == errors.EXIT_CODE and result.violated == set(), result
+    assert ("prodcon internal error: the kit itself failed in "
+            "test_conservation_order_capacity[1p1c-max1-even-free-threaded]") in result.output
+    assert "ZeroDivisionError: injected into the twin's kit" in result.output, result
+    assert "a data race the GIL hides" not in result.output, result
 
 
 # --- pytest itself on the free-threaded interpreter --------------------------------------

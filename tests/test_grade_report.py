@@ -139,6 +139,27 @@ def test_feedback_says_why_the_run_ended_and_what_never_ran(tmp_path):
     assert "Never ran" in md and "test_fifo_one_producer" in md
 
 
+def test_tests_the_kit_failed_in_are_flagged_for_the_instructor_not_counted(tmp_path):
+    records = _passing()
+    records[4] = _rec(SECRET_TEST, "kit-error", message="prodcon internal error: ...")
+    graded = _graded("kim", records, kit_failed=[SECRET_TEST])
+    write_all(tmp_path, [graded], _rubric(), gradescope=True)
+    assert graded.total == graded.max_score
+    note = (f"prodcon itself failed in 1 test, not counted against the submission (a bug in "
+            f"prodcon): {SECRET_TEST}")
+    assert _csv(tmp_path / "grades.csv")[1] == ["kim", "30", "30", "15", "10", "5", note]
+    instructor = json.loads((tmp_path / "grades.json").read_text(encoding="utf-8"))
+    assert instructor["submissions"][0]["kit_failed"] == [SECRET_TEST]
+    page = (tmp_path / "summary.html").read_text(encoding="utf-8")
+    assert "prodcon itself failed" in page and SECRET_TEST in page
+    student = [(tmp_path / "feedback" / "kim.md").read_text(encoding="utf-8"),
+               json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))["output"]]
+    for text in student:  # how many, never which: it may be a hidden test
+        assert "prodcon itself failed in 1 test of your run" in text, text
+        assert "not counted for or against you" in text and SECRET_TEST not in text
+    assert "The run ended early" not in student[0]
+
+
 def test_feedback_names_the_gate(tmp_path):
     rub = _rubric(required=["conservation"])
     write_all(tmp_path, [_alice(rub)], rub)

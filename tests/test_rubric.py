@@ -86,6 +86,14 @@ def test_missing_tests_count_against_and_skipped_ones_do_not():
     assert (conservation.held, conservation.counted) == (1, 3)
 
 
+def test_a_test_the_kit_itself_failed_in_counts_for_no_criterion():
+    records = [_rec(t) for t in EXPECTED]
+    records[1] = _rec(EXPECTED[1], "kit-error")
+    order, conservation = rubric.score(_small(), records, EXPECTED).credits
+    assert (order.held, order.counted) == (2, 2) and not order.failures
+    assert (conservation.held, conservation.counted) == (2, 2)
+
+
 def test_a_failure_naming_no_property_counts_against_every_criterion():
     records = [_rec(t) for t in EXPECTED]
     records[1] = _rec(EXPECTED[1], "failed")

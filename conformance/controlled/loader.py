@@ -10,6 +10,12 @@ The `queue` facade is CPython's own queue.py run the same way, so an
 implementation that re-exports or subclasses queue.Queue is controlled too. Its
 Empty, Full (and ShutDown) stay the real classes, so `except queue.Empty` in code
 that never saw the facade still catches what a managed queue raises.
+
+`load_again` runs an implementation's module again this way, by its name, as a
+package's module if it is one, with any modules it names (a library whose class
+its `Queue` returns): what those import from each other is managed too, and
+everything else is the real, shared module, so classes like a library's Empty keep
+their identity.
 """
 
 from __future__ import annotations
@@ -32,6 +38,22 @@ _TIME_NAMES = ("monotonic", "monotonic_ns", "time", "time_ns", "perf_counter",
                "perf_counter_ns", "sleep")
 
 
+#: The queue methods of the contract: a class in a queue's method resolution order
+#: that defines one of them runs code of the queue, so it must be managed.
+QUEUE_METHODS = ("put", "get", "put_nowait", "get_nowait", "task_done", "join", "qsize",
+                 "empty", "full")
+
+
+class CannotLoad(Exception):
+    """Code a controlled run needs cannot be run on managed primitives: the message
+    says which and why (no Python source, the standard library's, ...)."""
+
+
+class NotManaged(AttributeError):
+    """A name of a facade that the scheduler does not manage, refused rather than left
+    to block for real."""
+
+
 def _passthrough(module: types.ModuleType, real, allowed: tuple[str, ...]):
     """Names the facade does not manage: harmless ones (`time.strftime`,
     `threading.local`) come from the real module; blocking ones are refused rather
@@ -40,8 +62,8 @@ def _passthrough(module: types.ModuleType, real, allowed: tuple[str, ...]):
 
     def __getattr__(name: str):
         if name in refused:
-            raise AttributeError(f"{module.__name__}.{name} is not managed by the "
-                                 "controlled scheduler")
+            raise NotManaged(f"{module.__name__}.{name} is not managed by the "
+                             "controlled scheduler")
         return getattr(real, name)
 
     module.__getattr__ = __getattr__
@@ -85,12 +107,17 @@ def time_facade() -> types.ModuleType:
 
 
 class Facades:
-    """The managed modules one load shares; `queue` is built lazily from queue.py."""
+    """The managed modules one load shares: the facades (`queue` built lazily from
+    queue.py), and the modules named in `reloaded` (with their packages), each run
+    again from its source when first imported."""
 
-    def __init__(self):
+    def __init__(self, reloaded=()):
         self.modules = {"threading": threading_facade(), "time": time_facade(),
                         "_thread": thread_facade()}
         self.files: set[str] = set()
+        self.reloaded = frozenset(_with_packages(reloaded))
+        self._tops = frozenset(name.partition(".")[0] for name in self.reloaded)
+        self.loaded: dict[str, types.ModuleType] = {}
 
     def get(self, name: str) -> types.ModuleType:
         if name == "queue" and name not in self.modules:
@@ -113,15 +140,94 @@ class Facades:
         def managed_import(name, globals=None, locals=None, fromlist=(), level=0):
             if level == 0 and name in FACADE_NAMES:
                 return self.get(name)
-            return real_import(name, globals, locals, fromlist, level)
+            if level:  # only managed modules import through here, each with __package__
+                name = importlib.util.resolve_name("." * level + name,
+                                                   (globals or {}).get("__package__"))
+            if name.partition(".")[0] not in self._tops:
+                return real_import(name, globals, locals, fromlist, 0)
+            return self._import(name, fromlist)
 
         table["__import__"] = managed_import
         return table
 
+    def _import(self, name: str, fromlist) -> types.ModuleType:
+        """`__import__` for a name within a package that has reloaded modules: each
+        part managed if reloaded, else the real module; the top package or, with a
+        `fromlist`, the module itself, as `__import__` answers."""
+        parts = name.split(".")
+        module = None
+        for end in range(1, len(parts) + 1):
+            module = self._module(".".join(parts[:end]))
+        if not fromlist:
+            return self._module(parts[0])
+        for entry in fromlist:
+            if entry != "*" and not hasattr(module, entry) and hasattr(module, "__path__"):
+                try:
+                    self._import(f"{name}.{entry}", ())
+                except ModuleNotFoundError:  # not a submodule: the name lookup says so
+                    pass
+        return module
+
+    def _module(self, name: str) -> types.ModuleType:
+        """The module `name`: if reloaded, run again from its source (once a load, its
+        package first, as `_import` walks the parts), else the real one."""
+        managed = self.loaded.get(name)
+        if managed is not None:
+            return managed
+        if name not in self.reloaded:
+            module = importlib.import_module(name)
+            self._attach(name, module)
+            return module
+        spec = _spec(name)
+        module = types.ModuleType(name)
+        module.__spec__, module.__loader__ = spec, spec.loader
+        is_package = spec.submodule_search_locations is not None
+        module.__package__ = name if is_package else name.rpartition(".")[0]
+        if is_package:
+            module.__path__ = list(spec.submodule_search_locations)
+        self.loaded[name] = module  # before it runs: an import cycle meets it half made
+        self._attach(name, module)
+        try:
+            if spec.origin and spec.origin.endswith(".py"):
+                self._run(module, spec.origin)
+            elif not is_package:  # a namespace package has nothing to run
+                raise CannotLoad(f"{name} has no Python source ({spec.origin})")
+        except BaseException:
+            del self.loaded[name]
+            raise
+        return module
+
+    def _attach(self, name: str, module: types.ModuleType) -> None:
+        """A submodule is an attribute of its package, as an import makes it: on a
+        managed package only, never on the real one."""
+        package, _, child = name.rpartition(".")
+        if package in self.loaded:
+            setattr(self.loaded[package], child, module)
+
+    def runs_managed(self, cls: type) -> bool:
+        """`cls` is a class of a module run here (so its methods wait on managed
+        primitives), not the real module's class of the same name."""
+        home = self.loaded.get(cls.__module__)
+        if home is None and cls.__module__ == "queue":
+            home = self.modules.get("queue")
+        if home is None:
+            return False
+        if "<locals>" in cls.__qualname__:  # made by a function of the module: no name
+            return True
+        found = home
+        for part in cls.__qualname__.split("."):
+            found = getattr(found, part, None)
+        return found is cls
+
     def execute(self, path: str, name: str) -> types.ModuleType:
+        module = types.ModuleType(name)
+        self._run(module, path)
+        return module
+
+    def _run(self, module: types.ModuleType, path: str) -> None:
         with open(path, encoding="utf-8") as handle:
             source = handle.read()
-        module = types.ModuleType(name)
+        name = module.__name__
         module.__file__ = path
         module.__builtins__ = self.builtins()
         self.files.add(os.path.abspath(path))
@@ -135,7 +241,27 @@ class Facades:
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = previous
-        return module
+
+
+def _with_packages(names) -> set[str]:
+    """The names and every package above them: `a.b.c` is reached through `a` and
+    `a.b`, so a real `a` would hand out the real `a.b.c`."""
+    return {".".join(parts[:end]) for parts in (name.split(".") for name in names)
+            for end in range(1, len(parts) + 1)}
+
+
+def _spec(name: str):
+    """How to load `name` again: the imported module's own spec (a file the kit
+    imported by path has a name no finder knows), else the finders'."""
+    real = sys.modules.get(name)
+    spec = getattr(real, "__spec__", None)
+    if spec is None and getattr(real, "__file__", None):
+        spec = importlib.util.spec_from_file_location(name, real.__file__)
+    if spec is None:
+        spec = importlib.util.find_spec(name)
+    if spec is None:
+        raise CannotLoad(f"{name} cannot be found to load again")
+    return spec
 
 
 def _find(target: str) -> tuple[str, str]:
@@ -158,6 +284,46 @@ def load(target: str) -> types.ModuleType:
     module.__prodcon_line_files__ = frozenset({path})
     module.__prodcon_facades__ = facades
     return module
+
+
+def load_again(module: types.ModuleType, also=()) -> types.ModuleType:
+    """`module` (as imported) run again from its source on managed primitives, with
+    the modules named in `also` and their packages. `module.__prodcon_facades__`
+    holds what was loaded; its `files` are the switch points."""
+    facades = Facades({module.__name__, *also})
+    facades._import(module.__name__, ())
+    managed = facades.loaded[module.__name__]
+    managed.__prodcon_facades__ = facades
+    return managed
+
+
+def uncontrolled_home(cls: type, facades: Facades) -> str | None:
+    """The module to load again so that a queue of class `cls` waits on managed
+    primitives: that of `cls` or of the first class after it (in method resolution
+    order) that defines a queue method and is the real module's. None when all are
+    managed; `CannotLoad` when that module cannot be run again."""
+    for klass in cls.__mro__:
+        if klass is not cls and not any(name in vars(klass) for name in QUEUE_METHODS):
+            continue
+        if facades.runs_managed(klass):
+            continue
+        home = klass.__module__
+        named = f"{home}.{klass.__qualname__}"
+        top = home.partition(".")[0]
+        if top in sys.stdlib_module_names:  # builtins among them
+            raise CannotLoad(f"it is (or builds on) {named}, of the standard library or "
+                             "built in, which the kit does not run on managed primitives")
+        if top == __name__.partition(".")[0]:
+            raise CannotLoad(f"it is (or builds on) {named}, prodcon's own code")
+        if home in facades.reloaded:
+            raise CannotLoad(f"it is (or builds on) {named}, made outside the code the kit "
+                             "ran again on managed primitives")
+        path = getattr(sys.modules.get(home), "__file__", None)
+        if not path or not path.endswith(".py"):
+            raise CannotLoad(f"it is (or builds on) {named}, which has no Python source "
+                             "(C code?): its waits cannot be scheduled")
+        return home
+    return None
 
 
 def managed_queue() -> types.ModuleType:

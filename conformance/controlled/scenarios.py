@@ -10,24 +10,31 @@ virtual clock or the coordinator's view and are made as the run goes: a timed
 call that gives up before its timeout, and a join() that returns before every
 task_done() began.
 
-`explore_queue` takes the queue's *instance*, so it runs wherever the queue
-lives: in the kit's process, or in the sandbox's child under --prodcon-isolate
-(through `run_in_child`, which hands it the child's own object). Only numbers and
-strings cross that border, so the plan goes in and the outcome comes out as JSON.
+`explore_queue` takes the implementation's *module*, so it runs wherever the
+module lives: in the kit's process, or in the sandbox's child under
+--prodcon-isolate (through `run_in_child`, which hands it the child's own module).
+Each queue is built the way the Queue role builds it, `module.Queue(maxsize)`, on
+the module run again from its source on managed primitives (`managed_role`).
+Only numbers and strings cross that border, so the plan goes in and the outcome
+comes out as JSON.
+
+Three kinds of trouble are kept apart: a `Queue(maxsize)` that raises is the
+implementation's error; code the scheduler cannot control is a skip, with the
+reason; anything else that escapes the kit's own machinery is the kit's failure
+(`errors.KitError`), never a finding against the implementation.
 """
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import json
 import queue as real_queue
 import random
-import sys
 import traceback
 from dataclasses import asdict, dataclass, replace
 
 from .. import checkers
+from ..errors import KitError, kit_code, kit_traceback
 from ..harness import withdraw_interrupts
 from ..history import History
 from ..items import describe, make_batch
@@ -35,7 +42,7 @@ from ..scenario import Stop
 from ..verdict import Violation
 from . import primitives
 from .explore import note, run_once
-from .loader import Facades, load
+from .loader import CannotLoad, NotManaged, load_again, uncontrolled_home
 from .minimize import Differences, Guided, ddmin
 from .scheduler import SchedulerError
 from .strategies import PCT, RandomWalk
@@ -55,6 +62,9 @@ MINIMIZE_STEPS = 400_000
 #: smaller plan, and switch points in all. Counted, not timed, like shrinking.
 FEWER_CALLS_SCHEDULES = 100
 FEWER_CALLS_STEPS = 150_000
+#: Rounds of loading the module again, each adding the module of a class its queue
+#: still ran on real primitives (an adapter's library, that library's base class...).
+LOAD_ROUNDS = 8
 
 
 @dataclass(frozen=True)
@@ -86,17 +96,73 @@ PLANS = (
 )
 
 
+@dataclass(frozen=True)
+class ManagedRole:
+    """The implementation's Queue role, on its module run again on managed primitives."""
+
+    factory: object  # the module's Queue there: Queue(maxsize) builds a queue
+    empty: tuple  # the classes an Empty may be: the module's own, and queue's
+    full: tuple
+    files: frozenset  # the files run again: their lines (or bytecodes) are switch points
+
+
+def managed_role(module, maxsize: int) -> ManagedRole:
+    """`module`'s Queue role on managed primitives: the module run again from its
+    source; then, while the queue its Queue(maxsize) builds still is (or builds on) a
+    class of a module left on real primitives, that module too (an adapter's library).
+
+    Raises `CannotLoad` (the reason) when that cannot be done, and `_QueueNotBuilt`
+    when Queue(maxsize) raises.
+    """
+    also: set[str] = set()
+    for _ in range(LOAD_ROUNDS):
+        managed = load_again(module, also)
+        factory = getattr(managed, "Queue", None)
+        if factory is None:
+            raise CannotLoad("run again, the module defines no Queue")
+        facades = managed.__prodcon_facades__
+        role = ManagedRole(
+            factory,
+            tuple({real_queue.Empty, getattr(managed, "Empty", real_queue.Empty)}),
+            tuple({real_queue.Full, getattr(managed, "Full", real_queue.Full)}),
+            frozenset(facades.files))
+        home = uncontrolled_home(type(_build(role, maxsize)), facades)
+        if home is None:  # building it may have imported more: their lines count too
+            return replace(role, files=frozenset(facades.files))
+        also.add(home)
+    raise CannotLoad(f"its queue still ran on real primitives after {LOAD_ROUNDS} modules "
+                     "were run again")
+
+
+def _build(role: ManagedRole, maxsize: int):
+    """A queue, as the Queue role builds it: `Queue(maxsize)`."""
+    try:
+        return role.factory(maxsize)
+    except (primitives.OutsideRun, NotManaged) as exc:
+        raise CannotLoad(f"Queue({maxsize}) needs what the scheduler cannot give it where "
+                         f"the kit builds queues, before a run starts ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - the implementation's error, reported as such
+        raise _QueueNotBuilt(
+            f"Queue({maxsize}) raised {_error_text(exc, role.files)}\n"
+            "The kit builds every queue as the module's Queue(maxsize), which must return "
+            "a queue (for controlled schedules, on the module run again from its source "
+            "on managed primitives).") from None
+
+
+class _QueueNotBuilt(Exception):
+    """The implementation's Queue(maxsize) raised; the message names the call."""
+
+
 class _Run:
     """One schedule's objects; built afresh for every run, so nothing leaks between runs."""
 
-    def __init__(self, queue_class, empty: tuple, full: tuple, plan: Plan, files=frozenset(),
-                 strict: bool = False):
+    def __init__(self, role: ManagedRole, plan: Plan, strict: bool = False):
         self.plan = plan
-        self.files = files
         self.strict = strict
-        self.empty, self.full = empty, full
+        self.files = role.files
+        self.empty, self.full = role.empty, role.full
         self.history = History(clock=itertools.count().__next__)
-        self.queue = queue_class(plan.maxsize)
+        self.queue = _build(role, plan.maxsize)
         rng = random.Random(0)  # the same items in every run: a schedule replays exactly
         self.batches = [make_batch(p, plan.items, rng) for p in range(plan.producers)]
         self.stops = [Stop(i) for i in range(plan.consumers)]
@@ -113,9 +179,9 @@ class _Run:
 
     def main(self) -> None:
         plan = self.plan
-        consumers = [primitives.Thread(target=self._guard(self.consume, i), name=f"c{i}")
+        consumers = [primitives.Thread(target=self.body(self.consume, i), name=f"c{i}")
                      for i in range(plan.consumers)]
-        producers = [primitives.Thread(target=self._guard(self.produce, p), name=f"p{p}")
+        producers = [primitives.Thread(target=self.body(self.produce, p), name=f"p{p}")
                      for p in range(plan.producers)]
         for thread in consumers + producers:
             thread.start()
@@ -153,12 +219,23 @@ class _Run:
                 self.acks_begun += 1
                 self._call(view, "task_done()", view.task_done)
 
-    def _guard(self, body, index: int):
+    def body(self, step, *args):
+        """A thread's body: `step(*args)`, its violations ending the run as findings.
+
+        Every call into the queue goes through `_call`, which lets only the queue's
+        Full and Empty escape (a thread they kill is a finding); any other exception
+        comes from the kit's own code, and is the kit's failure.
+        """
         def run() -> None:
             try:
-                body(index)
+                step(*args)
             except Violation as violation:
                 self._fail(violation)
+            except (_Failed, *self.empty, *self.full):
+                raise
+            except Exception as exc:
+                raise KitError.caught("running a thread of a controlled schedule",
+                                      exc) from exc
         return run
 
     # -- the calls --------------------------------------------------------------------
@@ -235,9 +312,10 @@ class _Run:
     def check(self) -> None:
         """After a run without a finding: the history, judged like a free-running one."""
         calls = self.history.calls()
-        found = (checkers.conservation(calls, self.batches, extra=self.stops)
-                 or checkers.fifo_queue(calls, self.plan.maxsize, self.strict,
-                                        clock=lambda t: f"step {t}"))
+        with kit_code("checking the history of a controlled schedule"):
+            found = (checkers.conservation(calls, self.batches, extra=self.stops)
+                     or checkers.fifo_queue(calls, self.plan.maxsize, self.strict,
+                                            clock=lambda t: f"step {t}"))
         if found:
             self.violations.extend(found)
             raise found[0]
@@ -273,84 +351,77 @@ class Outcome:
     found_again: str = ""  # on a smaller plan: which schedule of its search failed
     calls: int = 0  # queue calls in the trace
     calls_before: int = 0  # in the failing run first found
-    skipped: str = ""
+    skipped: str = ""  # why the queue cannot be explored
+    queue_error: str = ""  # Queue(maxsize) raised: the implementation's error
+    kit_error: str = ""  # the kit itself failed: its traceback
+    kit_doing: str = ""  # what it was doing then
 
     def asdict(self) -> dict:
         return asdict(self)
 
 
-def controlled_class(queue_instance):
-    """The queue's class, loaded again from its source on managed primitives.
-
-    -> (class, Empty classes, Full classes, the files whose lines are switch points).
-    """
-    cls = type(queue_instance)
-    if cls.__module__ == "queue":
-        facades = Facades()
-        module = facades.get("queue")
-        files = frozenset(facades.files)  # queue.py's own lines are switch points too
-    else:
-        home = sys.modules.get(cls.__module__)
-        path = getattr(home, "__file__", None) or inspect.getsourcefile(cls)
-        if path is None or not path.endswith(".py"):
-            raise ImportError(f"{cls.__qualname__} has no Python source to run under control")
-        module = load(path)
-        # the file's lines, and queue.py's when it builds on queue.Queue
-        files = module.__prodcon_line_files__ | frozenset(module.__prodcon_facades__.files)
-    managed = module
-    for part in cls.__qualname__.split("."):
-        managed = getattr(managed, part)
-    empty = tuple({real_queue.Empty, getattr(module, "Empty", real_queue.Empty)})
-    full = tuple({real_queue.Full, getattr(module, "Full", real_queue.Full)})
-    return managed, empty, full, files
+def explore_queue(module, plan: str, seed: int, schedules: int, strict: bool = False) -> str:
+    """Up to `schedules` schedules of the plan (JSON of a `Plan`) on the queues of
+    `module`, the implementation's, judged per call or, with `strict`, for
+    linearizability too; the first failure, minimized, if any, as JSON of an `Outcome`."""
+    return json.dumps(_explore(module, Plan(**json.loads(plan)), seed, schedules, strict))
 
 
-def explore_queue(queue_instance, plan: str, seed: int, schedules: int,
-                  strict: bool = False) -> str:
-    """Up to `schedules` schedules of the plan (JSON of a `Plan`), judged per call or,
-    with `strict`, for linearizability too; the first failure, minimized, if any, as
-    JSON of an `Outcome`."""
-    return json.dumps(_explore(queue_instance, Plan(**json.loads(plan)), seed, schedules,
-                               strict))
-
-
-def _explore(queue_instance, plan: Plan, seed: int, schedules: int, strict: bool) -> dict:
+def _explore(module, plan: Plan, seed: int, schedules: int, strict: bool) -> dict:
     withdraw_interrupts()
     try:
-        cls, empty, full, files = controlled_class(queue_instance)
+        role = managed_role(module, plan.maxsize)
+    except _QueueNotBuilt as exc:
+        return Outcome(0, queue_error=str(exc)).asdict()
     except Exception as exc:  # noqa: BLE001 - e.g. a demo at import starting threads
+        reason = str(exc) if isinstance(exc, CannotLoad) else f"{type(exc).__name__}: {exc}"
         return Outcome(0, skipped=f"the queue cannot be loaded for controlled runs: "
-                       f"{type(exc).__name__}: {exc}").asdict()
+                       f"{reason}").asdict()
+    try:
+        return _explored(role, plan, seed, schedules, strict).asdict()
+    except _Uncontrolled as exc:
+        return Outcome(0, skipped=f"a thread blocked outside the scheduler's control: "
+                       f"{exc}").asdict()
+    except CannotLoad as exc:
+        return Outcome(0, skipped=f"the queue cannot be explored: {exc}").asdict()
+    except _QueueNotBuilt as exc:
+        return Outcome(0, queue_error=str(exc)).asdict()
+    except KitError as exc:
+        return Outcome(0, kit_error=exc.trace, kit_doing=exc.doing).asdict()
+    except Exception as exc:  # noqa: BLE001 - escaped the kit's own machinery: its bug
+        return Outcome(0, kit_error=kit_traceback(exc),
+                       kit_doing="searching and shrinking the schedules").asdict()
+
+
+def _explored(role: ManagedRole, plan: Plan, seed: int, schedules: int,
+              strict: bool) -> Outcome:
+    """The search and, on a failure, its shrinking: what the test reports."""
     latest: list[_Run] = []
 
     def attempt(plan: Plan, strategy):
         def scenario():
-            run = _Run(cls, empty, full, plan, files, strict)
+            run = _Run(role, plan, strict)
             latest[:] = [run]
-            return [run.main], run.check
+            return [run.body(run.main)], run.check
         try:
-            result, findings = run_once(scenario, strategy, files, MAX_STEPS, plan.granularity,
-                                        names=["main"])
+            result, findings = run_once(scenario, strategy, role.files, MAX_STEPS,
+                                        plan.granularity, names=["main"])
         except SchedulerError as exc:
             raise _Uncontrolled(str(exc)) from None
         return result, findings, latest[0]
 
-    try:
-        found = _search(attempt, plan, seed, schedules)
-        if found is None:
-            return Outcome(schedules).asdict()
-        index, description, failure = found
-        small, small_failure, found_again = _fewer_calls(attempt, plan, seed, failure)
-        outcome = _minimized(lambda strategy: attempt(small, strategy), *small_failure,
-                             most_calls=_calls(failure[2]))
-    except _Uncontrolled as exc:
-        return Outcome(0, skipped=f"a thread blocked outside the scheduler's control: "
-                       f"{exc}").asdict()
+    found = _search(attempt, plan, seed, schedules)
+    if found is None:
+        return Outcome(schedules)
+    index, description, failure = found
+    small, small_failure, found_again = _fewer_calls(attempt, plan, seed, failure)
+    outcome = _minimized(lambda strategy: attempt(small, strategy), *small_failure,
+                         most_calls=_calls(failure[2]))
     outcome.schedules, outcome.failed_at = index + 1, index + 1
     outcome.strategy = description
     outcome.plan, outcome.calls_before = small.id, _calls(failure[2])
     outcome.found_again = found_again
-    return outcome.asdict()
+    return outcome
 
 
 class _Uncontrolled(Exception):

@@ -17,6 +17,7 @@ import threading as _real
 import traceback
 from dataclasses import dataclass, field
 
+from ..errors import KitError
 from .lines import LineSwitches
 from .trace import Step, Trace
 
@@ -174,7 +175,7 @@ class Scheduler:
             task.body()
         except _Abort:
             pass
-        except SchedulerError as exc:
+        except (SchedulerError, KitError) as exc:  # the run cannot go on: not a finding
             self._internal = exc
             self._over.set()
         except BaseException as exc:  # noqa: BLE001 - every failure is a finding
@@ -194,22 +195,30 @@ class Scheduler:
         self._finish(task)
 
     def _finish(self, task: Task) -> None:
-        task.state = DONE
-        for joiner in task.joiners:
-            self._wake(joiner)
-        task.joiners.clear()
-        if self._aborting:
+        """The thread ended: wake its joiners and hand the baton on. A failure here is
+        the scheduler's own, so it ends the run as the kit's failure."""
+        try:
+            task.state = DONE
+            for joiner in task.joiners:
+                self._wake(joiner)
+            task.joiners.clear()
+            if self._aborting:
+                task.finished.set()
+                return
+            self.note(task, "ends")
+            nxt = self._choose(None)
             task.finished.set()
-            return
-        self.note(task, "ends")
-        nxt = self._choose(None)
-        task.finished.set()
-        if nxt is None:
-            if any(t.state != DONE for t in self.tasks):
-                self._record_deadlock(task)
+            if nxt is None:
+                if any(t.state != DONE for t in self.tasks):
+                    self._record_deadlock(task)
+                self._over.set()
+            else:
+                nxt.gate.release()
+        except Exception as exc:
+            self._internal = self._internal or KitError.caught(
+                "handing on the turn of a thread that ended", exc)
+            task.finished.set()
             self._over.set()
-        else:
-            nxt.gate.release()
 
     def _stop_others(self, task: Task) -> None:
         """After a finding, the run is over: let the parked threads unwind."""
@@ -285,33 +294,51 @@ class Scheduler:
         self._wait_turn(me)
 
     def switch(self, task: Task, reason: str) -> None:
-        """A switch point: the strategy may let another thread run before this one goes on."""
+        """A switch point: the strategy may let another thread run before this one goes on.
+
+        Called from the implementation's code (its locks, its lines): anything but
+        the scheduler's own ways of ending a run raised here is the kit's failure,
+        and must not pass for an exception of the implementation.
+        """
         if self._aborting:
             return
-        self.steps += 1
-        self.note(task, reason)
-        if self.steps > self.max_steps:
-            self.findings.append(Finding(
-                "step-limit", task.name,
-                f"{self.max_steps} switch points without the scenario ending (a livelock, "
-                "or a spin loop that never yields)"))
-            self.trace.steps[-1].mark = True
-            self._over.set()
-            self._wait_turn(task)
-        self._pass(task)
+        try:
+            self.steps += 1
+            self.note(task, reason)
+            if self.steps > self.max_steps:
+                self.findings.append(Finding(
+                    "step-limit", task.name,
+                    f"{self.max_steps} switch points without the scenario ending (a "
+                    "livelock, or a spin loop that never yields)"))
+                self.trace.steps[-1].mark = True
+                self._over.set()
+                self._wait_turn(task)
+            self._pass(task)
+        except SchedulerError:
+            raise
+        except Exception as exc:
+            raise KitError.caught("choosing the thread to run at a switch point", exc) from exc
 
     def block(self, task: Task, verb: str, obj, waitlist: list | None,
               deadline: float | None) -> bool:
-        """Park until woken (True) or until the virtual clock reaches the deadline (False)."""
+        """Park until woken (True) or until the virtual clock reaches the deadline (False).
+
+        Like `switch`, called from the implementation's code: a failure here is the kit's.
+        """
         if self._aborting:
             raise _Abort
-        task.state, task.verb, task.blocked_on = BLOCKED, verb, obj
-        task.waitlist, task.deadline, task.timed_out = waitlist, deadline, False
-        if waitlist is not None:
-            waitlist.append(task)
-        if obj is not None and verb != "wait on":
-            self.note(task, f"blocked: {obj._describe(self)}")
-        self._pass(task)
+        try:
+            task.state, task.verb, task.blocked_on = BLOCKED, verb, obj
+            task.waitlist, task.deadline, task.timed_out = waitlist, deadline, False
+            if waitlist is not None:
+                waitlist.append(task)
+            if obj is not None and verb != "wait on":
+                self.note(task, f"blocked: {obj._describe(self)}")
+            self._pass(task)
+        except SchedulerError:
+            raise
+        except Exception as exc:
+            raise KitError.caught("parking a thread that waits", exc) from exc
         task.verb, task.blocked_on = "", None
         return not task.timed_out
 

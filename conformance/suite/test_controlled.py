@@ -15,6 +15,7 @@ from dataclasses import asdict
 import pytest
 
 from prodcon.controlled.scenarios import PLANS, explore_queue
+from prodcon.errors import KitError
 from prodcon.verdict import Violation
 
 pytestmark = pytest.mark.prodcon_role("queue")
@@ -34,10 +35,11 @@ def test_controlled_schedules(prodcon, plan):
     schedules = prodcon.settings.schedules
     if schedules == 0:
         pytest.skip("--prodcon-explore=0: no controlled schedules")
-    queue = prodcon.queue(plan.maxsize)
     seed = prodcon.rng.randrange(1, 2**31)
     bound = SECONDS_TO_SHRINK + SECONDS_PER_SCHEDULE * schedules
-    args = (queue, json.dumps(asdict(plan)), seed, schedules, prodcon.settings.strict)
+    # the module, not a queue: each run builds its own, as the module's Queue role does
+    args = (prodcon.impl.module, json.dumps(asdict(plan)), seed, schedules,
+            prodcon.settings.strict)
     what = f"exploring {schedules} controlled schedules of {plan.id}"
     sandbox = getattr(prodcon.impl, "sandbox", None)
     if sandbox is not None:
@@ -45,8 +47,12 @@ def test_controlled_schedules(prodcon, plan):
     else:
         found = prodcon.call(explore_queue, *args, bound=bound, what=what)
     found = json.loads(found)
+    if found["kit_error"]:
+        raise KitError(f"{what}: {found['kit_doing']}", found["kit_error"])
     if found["skipped"]:
         pytest.skip(found["skipped"])
+    if found["queue_error"]:
+        raise Violation("exceptions", found["queue_error"])
     if found["failed_at"] is None:
         return
     props = tuple(found["props"])

@@ -1,0 +1,69 @@
+"""Loading an implementation again on managed primitives, as the controlled runs do.
+
+The module is run again by its name, and with it the library its Queue returns a
+class of (a package, its `queue` submodule imported relatively and absolutely);
+everything else is the real module, so a library's Empty keeps its identity, and
+the real modules are left untouched.
+"""
+
+import sys
+import threading
+import types
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, ZOO
+from prodcon import contract
+from prodcon.controlled import primitives
+from prodcon.controlled.loader import CannotLoad, Facades, load_again, uncontrolled_home
+from prodcon.controlled.scenarios import managed_role
+
+
+@pytest.fixture
+def imported():
+    """Import a module as the kit does (contract.load), and forget it afterwards."""
+    path, modules = list(sys.path), set(sys.modules)
+
+    def load(target: str) -> types.ModuleType:
+        return contract.load(target, REPO).module
+
+    yield load
+    sys.path[:] = path
+    for name in set(sys.modules) - modules:
+        del sys.modules[name]
+
+
+def test_the_library_behind_an_adapter_runs_on_managed_primitives(imported):
+    adapter = imported(str(ZOO / "correct" / "persistqueue_adapter.py"))
+    library = sys.modules["persistqueue_standin"]
+    role = managed_role(adapter, 1)
+    queue = role.factory(1)
+    assert type(queue) is not library.Queue and type(queue).__name__ == "Queue"
+    assert isinstance(queue.mutex, primitives.Lock)
+    assert queue.path.endswith("prodcon-persistqueue-standin")
+    real = adapter.Queue(1)  # the real modules are untouched
+    assert type(real) is library.Queue and not isinstance(real.mutex, primitives.Lock)
+    assert library.Empty in role.empty and library.Full in role.full  # shared, not copied
+    names = {Path(path).name for path in role.files}  # their lines are switch points
+    assert {"persistqueue_adapter.py", "__init__.py", "queue.py"} <= names, role.files
+
+
+def test_a_package_module_is_loaded_again_with_its_package(imported):
+    managed = load_again(imported("reference"), {"reference.bounded_queue"})
+    facades = managed.__prodcon_facades__
+    assert facades.runs_managed(type(managed.Queue(1)))
+    assert managed.bounded_queue is facades.loaded["reference.bounded_queue"]
+    assert managed.workers is sys.modules["reference.workers"]  # not asked for: the real one
+    assert uncontrolled_home(type(managed.Queue(1)), facades) is None
+
+
+def test_a_class_without_python_source_is_a_reason_not_a_crash(monkeypatch):
+    native = types.ModuleType("native_queue")
+    native.__file__ = "/opt/native_queue.cpython-311-x86_64-linux-gnu.so"
+    monkeypatch.setitem(sys.modules, "native_queue", native)
+    cls = type("Queue", (), {"put": None, "__module__": "native_queue"})
+    with pytest.raises(CannotLoad, match=r"native_queue.Queue, which has no Python source"):
+        uncontrolled_home(cls, Facades())
+    with pytest.raises(CannotLoad, match=r"threading.Condition, of the standard library"):
+        uncontrolled_home(threading.Condition, Facades())
