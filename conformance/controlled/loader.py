@@ -297,6 +297,12 @@ def load_again(module: types.ModuleType, also=()) -> types.ModuleType:
     return managed
 
 
+#: The kit's own package, whose code never runs on managed primitives, and the bundled
+#: reference inside it, which is an implementation like any other.
+_KIT = __name__.partition(".")[0]
+_BUNDLED = f"{_KIT}.reference"
+
+
 def uncontrolled_home(cls: type, facades: Facades) -> str | None:
     """The module to load again so that a queue of class `cls` waits on managed
     primitives: that of `cls` or of the first class after it (in method resolution
@@ -313,7 +319,7 @@ def uncontrolled_home(cls: type, facades: Facades) -> str | None:
         if top in sys.stdlib_module_names:  # builtins among them
             raise CannotLoad(f"it is (or builds on) {named}, of the standard library or "
                              "built in, which the kit does not run on managed primitives")
-        if top == __name__.partition(".")[0]:
+        if top == _KIT and not (home + ".").startswith(_BUNDLED + "."):
             raise CannotLoad(f"it is (or builds on) {named}, prodcon's own code")
         if home in facades.reloaded:
             raise CannotLoad(f"it is (or builds on) {named}, made outside the code the kit "
