@@ -50,11 +50,12 @@ def test_the_library_behind_an_adapter_runs_on_managed_primitives(imported):
 
 
 def test_a_package_module_is_loaded_again_with_its_package(imported):
-    managed = load_again(imported("reference"), {"reference.bounded_queue"})
+    managed = load_again(imported("reference"), {"prodcon.reference.bounded_queue"})
     facades = managed.__prodcon_facades__
     assert facades.runs_managed(type(managed.Queue(1)))
-    assert managed.bounded_queue is facades.loaded["reference.bounded_queue"]
-    assert managed.workers is sys.modules["reference.workers"]  # not asked for: the real one
+    assert managed.bounded_queue is facades.loaded["prodcon.reference.bounded_queue"]
+    # not asked for: the real one
+    assert managed.workers is sys.modules["prodcon.reference.workers"]
     assert uncontrolled_home(type(managed.Queue(1)), facades) is None
 
 

@@ -15,10 +15,10 @@ from prodcon import errors, grade_report, grading, rubric
 CHECKER_FAULT = """
 import prodcon.checkers
 
-def linearizable(*args, **kwargs):
+def fifo_queue(*args, **kwargs):
     raise ZeroDivisionError("injected into the kit")
 
-prodcon.checkers.linearizable = linearizable
+prodcon.checkers.fifo_queue = fifo_queue
 """
 
 
