@@ -159,9 +159,9 @@ def test_the_kit_failing_in_a_twin_is_the_kits_error_not_a_race(pytester, run_ki
         import sys
         if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():
             import prodcon.checkers
-            def linearizable(*args, **kwargs):
+            def fifo_queue(*args, **kwargs):
                 raise ZeroDivisionError("injected into the twin's kit")
-            prodcon.checkers.linearizable = linearizable
+            prodcon.checkers.fifo_queue = fifo_queue
         from queue import Queue, Full, Empty
     """)
     result = run_kit("breaks_the_twins_kit.py", f"--prodcon-free-threaded={ft_python}", "-k",
