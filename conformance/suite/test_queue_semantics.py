@@ -56,7 +56,7 @@ def test_bounded_capacity(prodcon, maxsize):
     for item in items:
         prodcon.get_item(q, item)
     prodcon.raises(prodcon.Empty, "get_nowait()", q.get_nowait, prop="conservation",
-                   due=f"only {maxsize} items were put and all were taken")
+                   stuck="blocking", due=f"only {maxsize} items were put and all were taken")
 
 
 def _put_all(q, items):
@@ -184,4 +184,4 @@ def test_any_object_is_an_item(prodcon, maxsize):
                 raise Violation("any-item", f"put({describe(value)}) then get() returned "
                                 f"{describe(got)}; the very object put was due.")
     prodcon.raises(prodcon.Empty, "get_nowait()", q.get_nowait, prop="any-item",
-                   due="every item put was taken, so the queue is empty")
+                   stuck="blocking", due="every item put was taken, so the queue is empty")
