@@ -78,13 +78,20 @@ class Graded:
 
     def earned(self, prop: str) -> float:
         """The points `prop` adds to the total: a gate zeroes the criteria it leaves out,
-        so the per-criterion points always add up to `total`."""
+        so the per-criterion points plus `cap_deduction` always add up to `total`."""
         credit = self.credit(prop)
         if credit is None or self.score is None:
             return 0.0
         if self.score.gated and prop not in self.score.required:
             return 0.0
         return credit.points
+
+    @property
+    def cap_deduction(self) -> float:
+        """What a cap took off the criteria's points: 0, or a negative number."""
+        if self.score is None:
+            return 0.0
+        return round(self.score.total - self.score.subtotal, 2)
 
 
 def write_all(outdir: Path, graded: list[Graded], rubric: rubric.Rubric, *,
@@ -212,14 +219,23 @@ def clip(text: str, lines: int = 40, chars: int = 4000) -> str:
 
 
 def grades_csv(graded: list[Graded], rubric: rubric.Rubric) -> str:
+    """A row per submission; a rubric with caps adds a `cap` column (0 or what the cap
+    took off), so every row's columns add up to its score."""
     props = [c.prop for c in rubric.criteria]
+    capped = _has_caps(rubric)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["submission", "score", "max_score", *props, "reason"])
+    writer.writerow(["submission", "score", "max_score", *props, *(["cap"] if capped else []),
+                     "reason"])
     for g in graded:
+        cap = [_num(g.cap_deduction)] if capped else []
         writer.writerow([_cell(g.name), _num(g.total), _num(g.max_score),
-                         *(_num(g.earned(p)) for p in props), _cell(g.remarks)])
+                         *(_num(g.earned(p)) for p in props), *cap, _cell(g.remarks)])
     return out.getvalue()
+
+
+def _has_caps(rubric: rubric.Rubric) -> bool:
+    return any(c.cap is not None for c in rubric.criteria)
 
 
 def grades_json(graded: list[Graded], rubric: rubric.Rubric) -> str:
@@ -236,13 +252,17 @@ def grades_json(graded: list[Graded], rubric: rubric.Rubric) -> str:
                 "counted": credit.counted if credit else 0,
                 "required": criterion.prop in rubric.required,
                 "hidden": criterion.hidden,
+                "cap": criterion.cap,
                 "failed_tests": [r.get("test", "?") for r in credit.failures] if credit else [],
                 "missing_tests": list(credit.missing) if credit else [],
             })
         submissions.append({
             "submission": g.name, "path": g.path, "score": g.total, "max_score": g.max_score,
             "reason": g.reason, "replay": g.replay, "duration": round(g.duration, 3),
-            "gated": g.gated, "kit_failed": list(g.kit_failed), "criteria": criteria,
+            "gated": g.gated, "kit_failed": list(g.kit_failed),
+            "subtotal": g.score.subtotal if g.score else 0.0,
+            "cap": g.score.cap if g.score else None,
+            "capped_by": g.score.capped_by if g.score else [], "criteria": criteria,
         })
     return _json({"rubric": rubric.source, "max_score": rubric.max_score,
                   "submissions": submissions})
@@ -314,6 +334,20 @@ def _judged_text(credit: rubric.Credit, criterion: rubric.Criterion) -> str:
     return "\n\n".join(parts)
 
 
+def _cap_text(g: Graded) -> str:
+    """Why the total is held down, or "" when no cap is in force."""
+    if g.score is None or g.score.cap is None:
+        return ""
+    short = g.score.capped_by
+    cap = _num(g.score.cap)
+    text = (f"Capped at {cap}: {', '.join(short)} {'falls' if len(short) == 1 else 'fall'} "
+            f"short, and while {'it does' if len(short) == 1 else 'they do'} the total is at "
+            f"most {cap}, whatever the other criteria earn")
+    if g.cap_deduction < 0:
+        return f"{text} (they add up to {_num(g.score.subtotal)})."
+    return f"{text}."
+
+
 def _gate_text(g: Graded, rubric: rubric.Rubric) -> str:
     short = [p for p in rubric.required if (c := g.credit(p)) is not None and not c.full]
     return (f"Required {'property' if len(short) == 1 else 'properties'} fell short: "
@@ -342,6 +376,8 @@ def feedback(g: Graded, rubric: rubric.Rubric) -> str:
         lines += ["Nothing could be judged, so every criterion scores 0.", ""]
     if g.gated:
         lines += [_gate_text(g, rubric), ""]
+    if _cap_text(g):
+        lines += [f"**{_cap_text(g)}**", ""]
     lines += ["## Points", "", "| Property | Points | |", "|---|---:|---|"]
     for criterion in rubric.criteria:
         credit = g.credit(criterion.prop)
@@ -352,8 +388,12 @@ def feedback(g: Graded, rubric: rubric.Rubric) -> str:
                 note += "; see below"
         elif credit is not None and not credit.full:
             note = "hidden check failed" if criterion.hidden else "see below"
+        if criterion.cap is not None and credit is not None and not credit.full:
+            note += f"; caps the total at {_num(criterion.cap)}"
         lines.append(f"| {criterion.prop} | {_num(g.earned(criterion.prop))} / "
                      f"{_num(criterion.points)} | {note} |")
+    if g.cap_deduction < 0:
+        lines.append(f"| cap: at most {_num(g.score.cap)} | {_num(g.cap_deduction)} | |")
     lines += [f"| **Total** | **{_num(g.total)} / {_num(g.max_score)}** | |", ""]
     lost = [c for c in rubric.criteria
             if (credit := g.credit(c.prop)) is not None and not credit.full]
@@ -379,6 +419,8 @@ def gradescope_result(g: Graded, rubric: rubric.Rubric) -> dict:
         summary.append("Nothing could be judged, so every criterion scores 0.")
     if g.gated:
         summary.append(_gate_text(g, rubric))
+    if _cap_text(g):
+        summary.append(_cap_text(g))
     if g.replay:
         summary.append(f"Reproduce locally:\n\n{_block(g.replay)}")
     tests = []
@@ -393,11 +435,21 @@ def gradescope_result(g: Graded, rubric: rubric.Rubric) -> dict:
             "output_format": "md",
             "visibility": "visible",
         })
+    if g.cap_deduction < 0:  # a line of its own, so the tests' scores add up to the total
+        tests.append({"name": f"cap: at most {_num(g.score.cap)}", "score": g.cap_deduction,
+                      "max_score": 0, "status": "failed", "output": _cap_text(g),
+                      "output_format": "md", "visibility": "visible"})
     return {"score": g.total, "execution_time": round(g.duration), "output": "\n\n".join(summary),
             "output_format": "md", "tests": tests}
 
 
 # -- class summary ----------------------------------------------------------------
+
+def _capped_cell(g: Graded) -> str:
+    if g.score is None or g.score.cap is None:
+        return ""
+    return f"at {_num(g.score.cap)}: {', '.join(g.score.capped_by)}"
+
 
 CSS = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
@@ -494,12 +546,13 @@ def summary_html(graded: list[Graded], rubric: rubric.Rubric,
 
     out += ["<h2>All submissions</h2>",
             "<table><tr><th>Submission</th><th class=n>Score</th><th>Gated</th>"
-            "<th class=n>Seconds</th><th>Reason</th></tr>"]
+            "<th>Capped</th><th class=n>Seconds</th><th>Reason</th></tr>"]
     for g in graded:
         link = esc(f"feedback/{stems[g.name]}.md", quote=True)
         out.append(f'<tr><td><a href="{link}">{esc(g.name)}</a></td>'
                    f"<td class=n>{_num(g.total)} / {_num(g.max_score)}</td>"
-                   f"<td>{'yes' if g.gated else ''}</td><td class=n>{_num(g.duration)}</td>"
+                   f"<td>{'yes' if g.gated else ''}</td><td>{esc(_capped_cell(g))}</td>"
+                   f"<td class=n>{_num(g.duration)}</td>"
                    f"<td>{esc(g.remarks)}</td></tr>")
     out += ["</table>", "</body>", "</html>", ""]
     return "\n".join(out)

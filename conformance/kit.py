@@ -99,9 +99,24 @@ class Kit:
         return result
 
     def get_item(self, queue: Any, expected: Any, what: str = "get_nowait()") -> Any:
-        """Take one item (non-blocking) and insist it is `expected` (by identity)."""
-        value = self.returns(what, queue.get_nowait, prop="conservation",
-                             due=f"{describe(expected)} was in the queue")
+        """Take one item (non-blocking) and insist it is `expected` (by identity).
+
+        An Empty here is a lost item only if asking once more does not bring `expected`:
+        if it does, the item was inside all along and the Empty was false, a wrong
+        answer rather than a lost item (a grade treats the two very differently). A
+        non-blocking get that never comes back breaks `blocking`.
+        """
+        result = self.outcome(what, queue.get_nowait, prop="blocking")
+        if isinstance(result.error, self.Empty):
+            again = self.outcome(f"{what} asked again", queue.get_nowait, prop="blocking")
+            if again.error is None and again.value is expected:
+                raise Violation("linearizability", f"{what} raised Empty while "
+                                f"{describe(expected)} was in the queue; asked again at once, "
+                                "it returned it.")
+        if result.error is not None:
+            raise Violation("conservation", f"{what} {result.text()}; {describe(expected)} "
+                            "was in the queue.")
+        value = result.value
         if value is not expected:
             raise Violation("order", f"{what} returned {describe(value)}; "
                             f"{describe(expected)} was due (first in, first out).")

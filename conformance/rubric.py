@@ -4,9 +4,11 @@ A rubric lists criteria, each one property of the contract worth some points and
 judged on a group of tests. A criterion's credit is the share of its tests in
 which its property held, so a queue that loses one item in one scenario of six
 keeps five sixths of `conservation`, and an order bug costs `order`, not every
-property its scenarios also check. The records are the `--prodcon-json` lines of a
-run (`run.Tally` writes them), read by the grading process, never by code that ran
-beside the submission.
+property its scenarios also check. Points alone would still let a queue that is
+no queue (a stack, one that loses items) score high on everything else, so a
+criterion may also carry a `cap`: while it falls short, the total is at most that.
+The records are the `--prodcon-json` lines of a run (`run.Tally` writes them), read
+by the grading process, never by code that ran beside the submission.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ class Criterion:
     tests: tuple[str, ...]
     hint: str = ""
     hidden: bool = False  # students see that it failed, not how
+    cap: float | None = None  # while it falls short, the total is at most this
 
     def covers(self, test: str) -> bool:
         base = test.split("[", 1)[0]
@@ -85,10 +88,29 @@ class Score:
     gated: bool  # a required criterion fell short: only the required ones count
 
     @property
-    def total(self) -> float:
+    def subtotal(self) -> float:
+        """The points the counted criteria earned, before any cap."""
         counted = [c for c in self.credits
                    if not self.gated or c.criterion.prop in self.required]
         return round(sum(c.points for c in counted), 2)
+
+    @property
+    def cap(self) -> float | None:
+        """The lowest cap among the criteria that fell short; None if none is in force."""
+        caps = [c.criterion.cap for c in self.credits
+                if c.criterion.cap is not None and not c.full]
+        return min(caps) if caps else None
+
+    @property
+    def capped_by(self) -> list[str]:
+        """The properties that fell short and hold the total down to `cap`."""
+        return [c.criterion.prop for c in self.credits
+                if c.criterion.cap is not None and not c.full and c.criterion.cap == self.cap]
+
+    @property
+    def total(self) -> float:
+        cap = self.cap
+        return self.subtotal if cap is None else min(self.subtotal, cap)
 
 
 def load(path: str | Path | None = None) -> Rubric:
@@ -112,7 +134,7 @@ def parse(data: dict, source: str) -> Rubric:
         where = f"{source}: [criteria.{prop}]"
         if prop not in PROPERTIES:
             raise RubricError(f"{where}: unknown property; known: {', '.join(PROPERTIES)}")
-        unknown = set(spec) - {"points", "tests", "hint", "hidden"}
+        unknown = set(spec) - {"points", "tests", "hint", "hidden", "cap"}
         if unknown:
             raise RubricError(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
         points = spec.get("points")
@@ -121,8 +143,13 @@ def parse(data: dict, source: str) -> Rubric:
         tests = spec.get("tests")
         if not isinstance(tests, list) or not tests or not all(isinstance(t, str) for t in tests):
             raise RubricError(f"{where}: tests must be a non-empty list of test name patterns")
+        cap = spec.get("cap")
+        if cap is not None and (not isinstance(cap, (int, float)) or isinstance(cap, bool)
+                                or cap < 0):
+            raise RubricError(f"{where}: cap must be a number >= 0")
         criteria.append(Criterion(prop, float(points), tuple(tests), str(spec.get("hint", "")),
-                                  bool(spec.get("hidden", False))))
+                                  bool(spec.get("hidden", False)),
+                                  None if cap is None else float(cap)))
     required = tuple(data.get("grading", {}).get("required", ()))
     for prop in required:
         if prop not in table:

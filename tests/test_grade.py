@@ -83,6 +83,18 @@ def test_broken_and_hostile_ones_get_less_each_with_a_reason(graded_class):
         assert entry["reason"] or failed, name
 
 
+def test_a_stack_is_capped_as_unusable(graded_class):
+    """lifo.py is no queue, however well it does the rest of the API: at most 60, and the
+    student reads which property holds it there."""
+    out = graded_class[1]
+    row = _rows(out)["lifo"]
+    assert float(row["score"]) <= 60 and float(row["cap"]) < 0, row
+    report = json.loads((out / "grades.json").read_text())
+    (lifo,) = [s for s in report["submissions"] if s["submission"] == "lifo"]
+    assert "order" in lifo["capped_by"]
+    assert "**Capped at 60: " in (out / "feedback" / "lifo.md").read_text()
+
+
 @pytest.mark.parametrize("name, words", [
     ("loops_at_import", "did not finish within"),
     ("exits_at_import", "ended the process it was imported in"),

@@ -19,12 +19,13 @@ SECRET_HINT = "Answer Empty only under the lock."
 REPLAY = "pytest --prodcon-impl=alice.py --prodcon-seed=7 --prodcon-profile=quick"
 
 
-def _rubric(required=()):
+def _rubric(required=(), conservation_cap=None):
+    cap = {} if conservation_cap is None else {"cap": conservation_cap}
     return rubric.parse({
         "grading": {"required": list(required)},
         "criteria": {
             "conservation": {"points": 15, "tests": ["test_pipeline"],
-                             "hint": "Take items under the lock."},
+                             "hint": "Take items under the lock.", **cap},
             "order": {"points": 10, "tests": ["test_fifo_*"], "hint": "Use popleft."},
             "full-empty": {"points": 5, "tests": ["test_fifo_many"],
                            "hint": SECRET_HINT, "hidden": True},
@@ -168,6 +169,41 @@ def test_feedback_names_the_gate(tmp_path):
     assert "only the required properties are counted" in md
 
 
+def test_a_cap_is_a_column_a_line_and_a_reason_everywhere_the_grade_is_written(tmp_path):
+    """alice's criteria add up to 20; conservation fell short and caps her at 12."""
+    rub = _rubric(conservation_cap=12)
+    write_all(tmp_path, [_alice(rub), _graded("bob", _passing(), rub)], rub, gradescope=True)
+    rows = _csv(tmp_path / "grades.csv")
+    assert rows[0] == ["submission", "score", "max_score", "conservation", "order",
+                       "linearizability", "cap", "reason"]
+    assert rows[1] == ["alice", "12", "30", "10", "10", "0", "-8", ""]
+    assert rows[2] == ["bob", "30", "30", "15", "10", "5", "0", ""]
+    md = (tmp_path / "feedback" / "alice.md").read_text(encoding="utf-8")
+    assert ("**Capped at 12: conservation falls short, and while it does the total is at most "
+            "12, whatever the other criteria earn (they add up to 20).**") in md
+    assert "| conservation | 10 / 15 | see below; caps the total at 12 |" in md
+    assert "| cap: at most 12 | -8 | |\n| **Total** | **12 / 30** | |" in md
+    assert "Capped" not in (tmp_path / "feedback" / "bob.md").read_text(encoding="utf-8")
+    result = json.loads((tmp_path / "gradescope" / "alice" / "results.json").read_text("utf-8"))
+    assert result["score"] == 12
+    assert sum(t["score"] for t in result["tests"]) == pytest.approx(12)
+    assert result["tests"][-1]["name"] == "cap: at most 12" and "Capped at 12" in result["output"]
+    data = json.loads((tmp_path / "grades.json").read_text(encoding="utf-8"))
+    alice = data["submissions"][0]
+    assert (alice["score"], alice["subtotal"], alice["cap"], alice["capped_by"]) == (
+        12, 20, 12, ["conservation"])
+    assert "<td>at 12: conservation</td>" in (tmp_path / "summary.html").read_text("utf-8")
+
+
+def test_a_cap_that_does_not_bind_is_still_named_but_takes_nothing(tmp_path):
+    rub = _rubric(conservation_cap=25)
+    write_all(tmp_path, [_alice(rub)], rub)
+    assert _csv(tmp_path / "grades.csv")[1] == ["alice", "20", "30", "10", "10", "0", "0", ""]
+    md = (tmp_path / "feedback" / "alice.md").read_text(encoding="utf-8")
+    assert "the total is at most 25, whatever the other criteria earn.**" in md
+    assert "| cap:" not in md
+
+
 def test_hidden_criterion_leaks_nothing_to_students(tmp_path):
     write_all(tmp_path, [_alice()], _rubric(), gradescope=True)
     student = [(tmp_path / "feedback" / "alice.md").read_text(encoding="utf-8"),
@@ -192,7 +228,9 @@ def test_grades_json_is_the_instructor_view(tmp_path):
     conservation = alice["criteria"][0]
     assert conservation == {"property": "conservation", "points": 10.0, "max_points": 15.0,
                             "held": 2, "counted": 3, "required": False, "hidden": False,
-                            "failed_tests": ["test_pipeline[4p4c]"], "missing_tests": []}
+                            "cap": None, "failed_tests": ["test_pipeline[4p4c]"],
+                            "missing_tests": []}
+    assert (alice["subtotal"], alice["cap"], alice["capped_by"]) == (20, None, [])
     assert carol["score"] == 0 and not carol["gated"]
     assert all(c["points"] == 0 for c in carol["criteria"])
 
@@ -283,6 +321,7 @@ def test_default_rubric_and_duplicate_names(tmp_path):
     records = [_rec(expected[0], "failed", ["order"], "order"), _rec(expected[1])]
     graded = Graded("hal", "hal.py", rubric.score(default, records, expected), default.max_score)
     write_all(tmp_path, [graded], default)
-    assert _csv(tmp_path / "grades.csv")[0][3:-1] == [c.prop for c in default.criteria]
+    assert _csv(tmp_path / "grades.csv")[0][3:-1] == [*(c.prop for c in default.criteria),
+                                                      "cap"]
     with pytest.raises(ValueError, match="unique"):
         write_all(tmp_path, [graded, graded], default)

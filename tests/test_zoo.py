@@ -21,6 +21,58 @@ def test_broken_implementation_is_caught(run_kit, module):
     )
 
 
+#: Queues built for one check each, too narrow for the zoo's rules (one bug, caught every run).
+NARROW = {
+    "keeps_three": """\
+import queue
+from queue import Empty, Full
+
+
+class Queue(queue.Queue):  # forgets every item after its third: put() returns, it is gone
+    def __init__(self, maxsize=0):
+        super().__init__(maxsize)
+        self._puts = 0
+
+    def _put(self, item):
+        self._puts += 1
+        if self._puts <= 3:
+            super()._put(item)
+""",
+    "get_on_empty_raises": """\
+import queue
+from queue import Empty, Full
+
+
+class Queue(queue.Queue):  # every get form raises RuntimeError on an empty queue
+    def get(self, block=True, timeout=None):
+        with self.mutex:
+            if not self._qsize():
+                raise RuntimeError("nothing to get")
+        return super().get(block, timeout)
+""",
+}
+
+
+@pytest.mark.parametrize("module, tests, violated", [
+    ("false_empty_sometimes", "test_fifo_one_producer", {"linearizability"}),
+    ("get_nowait_blocks", "test_any_object_is_an_item", {"blocking"}),
+    ("keeps_three", "test_fifo_one_producer", {"conservation"}),
+    ("get_on_empty_raises", "test_conservation_order_capacity and unbounded", {"exceptions"}),
+])
+def test_a_failure_is_blamed_on_the_bug_not_on_its_consequence(run_kit, pytester, module,
+                                                               tests, violated):
+    """A false Empty is a wrong answer, a get_nowait() that hangs a blocking bug, and
+    items left in the queue by consumers that died of a wrong exception are not lost:
+    only an item that does not come out when asked is. Grading caps a lost item, so
+    the difference is worth 40 points to a student."""
+    impl = ZOO / "broken" / f"{module}.py"
+    if module in NARROW:
+        impl = pytester.path / f"{module}.py"
+        impl.write_text(NARROW[module])
+    result = run_kit(impl, "-k", tests)
+    assert result.violated == violated, result
+
+
 @pytest.mark.parametrize("module", CORRECT, ids=lambda p: p.stem if p.stem != "__init__" else
                          "reference")
 def test_correct_implementation_passes(run_kit, module):
