@@ -42,9 +42,21 @@ def graded_class(tmp_path_factory):
     out = root / "out"
     out.mkdir()
     (out / "grades.csv").write_text("submission,score,max_score\nforged_before,100,100\n")
+    # This class's sandboxes in a folder of their own, to tell its processes from those
+    # of any other grading on the machine (same file names, same labels).
+    sandboxes = root / "sandboxes"
+    sandboxes.mkdir()
+    before = os.environ.get("TMPDIR")
+    os.environ["TMPDIR"] = str(sandboxes)
     start = time.monotonic()
-    code = main(["grade", str(cls), "-o", str(out), "-j", str(JOBS), "--seed", "11",
-                 "--time-limit", str(TIME_LIMIT), "--gradescope"])
+    try:
+        code = main(["grade", str(cls), "-o", str(out), "-j", str(JOBS), "--seed", "11",
+                     "--time-limit", str(TIME_LIMIT), "--gradescope"])
+    finally:
+        if before is None:
+            del os.environ["TMPDIR"]
+        else:
+            os.environ["TMPDIR"] = before
     took = time.monotonic() - start
     time.sleep(1.0)  # anything left behind to forge files has had its chance
     return code, out, took, len(list(cls.iterdir()))
@@ -144,19 +156,21 @@ def test_wall_time_is_bounded_by_the_limit_over_the_parallelism(graded_class):
 
 
 def test_no_process_of_the_class_outlives_the_grading(graded_class):
-    """Only this class's children count: other tests running beside this one under
-    xdist have sandboxes of their own. A child's command line carries its label, the
-    submission's file name, in its JSON configuration."""
+    """Only this class's processes count: other gradings on the machine (tests beside
+    this one under xdist, anyone's) have sandboxes of their own. A sandbox child, and
+    whatever it forked, has its TMPDIR in this class's folder of sandboxes, in its
+    environment or as its working directory."""
     _, out, _, _ = graded_class
-    labels = {path.name for path in (out.parent / "class").rglob("*.py")}
+    sandboxes = str(out.parent / "sandboxes")
     leftovers = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:
             continue
-        if b"prodcon.sandbox" in cmdline and any(
-                f'"label": "{label}"'.encode() in cmdline for label in labels):
+        if cwd.startswith(sandboxes + os.sep) or any(
+                entry.startswith(f"TMPDIR={sandboxes}{os.sep}".encode()) for entry in environ):
             leftovers.append(pid)
     assert leftovers == []
 

@@ -175,7 +175,7 @@ def test_a_cap_is_a_column_a_line_and_a_reason_everywhere_the_grade_is_written(t
     write_all(tmp_path, [_alice(rub), _graded("bob", _passing(), rub)], rub, gradescope=True)
     rows = _csv(tmp_path / "grades.csv")
     assert rows[0] == ["submission", "score", "max_score", "conservation", "order",
-                       "linearizability", "cap", "reason"]
+                       "full-empty", "cap", "reason"]
     assert rows[1] == ["alice", "12", "30", "10", "10", "0", "-8", ""]
     assert rows[2] == ["bob", "30", "30", "15", "10", "5", "0", ""]
     md = (tmp_path / "feedback" / "alice.md").read_text(encoding="utf-8")

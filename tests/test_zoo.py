@@ -54,7 +54,7 @@ class Queue(queue.Queue):  # every get form raises RuntimeError on an empty queu
 
 
 @pytest.mark.parametrize("module, tests, violated", [
-    ("false_empty_sometimes", "test_fifo_one_producer", {"linearizability"}),
+    ("false_empty_sometimes", "test_fifo_one_producer", {"full-empty"}),
     ("get_nowait_blocks", "test_any_object_is_an_item", {"blocking"}),
     ("keeps_three", "test_fifo_one_producer", {"conservation"}),
     ("get_on_empty_raises", "test_conservation_order_capacity and unbounded", {"exceptions"}),
