@@ -206,7 +206,8 @@ def test_free_threaded_option_from_an_installed_kit(installed, tmp_path):
     if not twin or not Path(twin).is_file():
         if os.environ.get("PRODCON_REQUIRE_FT"):
             pytest.fail(f"PRODCON_REQUIRE_FT is set but PRODCON_FT_PYTHON={twin!r} is missing")
-        pytest.skip("no free-threaded interpreter: set PRODCON_FT_PYTHON")
+        pytest.skip("no free-threaded interpreter: build one with tools/free-threaded-python, "
+                    "or name one in PRODCON_FT_PYTHON")
     command = _readme_block_after("## Without the GIL: `--prodcon-free-threaded`")[0]
     command = command.replace("/path/to/python3.13t", shlex.quote(twin))
     (tmp_path / "mymodule.py").write_text("from queue import Empty, Full, Queue\n")
