@@ -110,7 +110,7 @@ class Kit:
         if isinstance(result.error, self.Empty):
             again = self.outcome(f"{what} asked again", queue.get_nowait, prop="blocking")
             if again.error is None and again.value is expected:
-                raise Violation("linearizability", f"{what} raised Empty while "
+                raise Violation("full-empty", f"{what} raised Empty while "
                                 f"{describe(expected)} was in the queue; asked again at once, "
                                 "it returned it.")
         if result.error is not None:

@@ -27,7 +27,7 @@ UNBOUNDED = [0, -1, -7]
 def test_fifo_one_producer(prodcon):
     """250 items: a queue that swaps two items once in 200 gets fails here, by order,
     every run; in a stress run the swap may fall between two producers' items, where
-    only the linearizability check can see it."""
+    only the history checker can see it."""
     q = prodcon.queue(0)
     items = [Item(0, seq) for seq in range(250)]
     for item in items:
