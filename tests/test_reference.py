@@ -56,8 +56,11 @@ class Call(threading.Thread):
 
 
 def load_zoo(name):
-    """Import tests/zoo/correct/NAME.py by path, as the kit loads a student file."""
+    """Import tests/zoo/correct/NAME.py by path, as the kit loads a student file (its
+    folder on sys.path, so that an adapter finds the library beside it)."""
     path = ZOO / f"{name}.py"
+    if str(ZOO) not in sys.path:
+        sys.path.append(str(ZOO))
     spec = importlib.util.spec_from_file_location(f"prodcon_zoo_correct_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

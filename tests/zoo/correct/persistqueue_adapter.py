@@ -1,5 +1,6 @@
-"""An adapter over a library queue built with a path first, as persist-queue's is:
-`persistqueue.Queue(path, maxsize=0)`. The kit builds every queue as
+"""An adapter over a library queue built with a path first, as persist-queue's is.
+
+The library's constructor is `persistqueue.Queue(path, maxsize=0)`. The kit builds every queue as
 `Queue(maxsize)`, so the adapter's Queue returns the library's, given a path.
 
 `persistqueue_standin` beside this file stands in for the library (pure Python, the

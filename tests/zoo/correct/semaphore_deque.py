@@ -1,5 +1,6 @@
-"""The textbook bounded buffer (Dijkstra): a semaphore of free slots, one of filled slots,
-and a lock around a deque.
+"""The textbook bounded buffer (Dijkstra's), around a deque.
+
+A semaphore of free slots, one of filled slots, and a lock around the deque.
 
 put() takes a slot permit, appends under the lock, then releases an item permit; get()
 takes an item permit, pops under the lock, then releases a slot permit. Correct for

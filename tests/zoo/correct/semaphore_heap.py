@@ -1,5 +1,6 @@
-"""The textbook semaphore bounded buffer around a heap: items ordered by a ticket number
-drawn under the lock.
+"""The textbook semaphore bounded buffer, around a heap ordered by ticket numbers.
+
+Items are ordered by a ticket number drawn under the lock.
 
 Slot and item semaphores as in Dijkstra's buffer (put: take a slot permit, store under
 the lock, release an item permit; get: the mirror image), but the storage is a binary
