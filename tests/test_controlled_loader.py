@@ -35,7 +35,7 @@ def imported():
 
 
 def test_the_library_behind_an_adapter_runs_on_managed_primitives(imported):
-    adapter = imported(str(ZOO / "correct" / "persistqueue_adapter.py"))
+    adapter = imported(str(ZOO / "adapters" / "persistqueue_adapter.py"))
     library = sys.modules["persistqueue_standin"]
     role = managed_role(adapter, 1)
     queue = role.factory(1)

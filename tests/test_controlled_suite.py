@@ -24,7 +24,7 @@ RACES = [ZOO / "races" / "counter_outside_lock.py", ZOO / "races" / "pop_after_r
 CORRECT = ["reference", ZOO / "correct" / "two_conditions.py", ZOO / "correct" / "polling.py",
            ZOO / "correct" / "stdlib_reexport.py", ZOO / "correct" / "semaphore_deque.py",
            ZOO / "correct" / "semaphore_heap.py",
-           ZOO / "correct" / "persistqueue_adapter.py"]
+           ZOO / "adapters" / "persistqueue_adapter.py"]
 #: The textbook semaphore bounded buffers: correct per call, not linearizable. With the
 #: suite's seed, --prodcon-strict shows each on the polling plan, and what shows it.
 NOT_ATOMIC = {
@@ -141,7 +141,7 @@ def test_a_race_in_a_library_behind_an_adapter_is_caught(run_kit, pytester, isol
 
 def test_a_queue_role_that_raises_is_the_implementations_error(run_kit, pytester):
     """The persist-queue mistake made in the adapter: maxsize passed as the path."""
-    standin = ZOO / "correct" / "persistqueue_standin" / "queue.py"
+    standin = ZOO / "adapters" / "persistqueue_standin" / "queue.py"
     library = standin.read_text().replace("from persistqueue_standin.exceptions import "
                                           "Empty, Full", "from queue import Empty, Full")
     impl = _adapter_package(pytester, "library.Queue(maxsize)", library)

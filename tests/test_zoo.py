@@ -7,7 +7,8 @@ import pytest
 from conftest import REPO, ZOO, caught_by
 
 BROKEN = sorted((ZOO / "broken").glob("*.py"))
-CORRECT = [REPO / "reference" / "__init__.py", *sorted((ZOO / "correct").glob("*.py"))]
+CORRECT = [REPO / "reference" / "__init__.py", *sorted((ZOO / "correct").glob("*.py")),
+           *sorted((ZOO / "adapters").glob("*.py"))]
 
 
 @pytest.mark.parametrize("module", BROKEN, ids=lambda p: p.stem)
