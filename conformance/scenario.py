@@ -161,28 +161,33 @@ def run_queue_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.
         _explain_stuck(stuck, crew.workers, history)
         raise
     if any(c.error is not None for c in consumers):
-        _take_what_is_left(crew, history, queue)
+        _take_what_is_left(crew, history, queue,
+                           bound=len(stops) + sum(len(batch) for batch in batches))
     judge(checkers.thread_errors(crew.workers)
           + _queue_findings(history, batches, stops, shape.maxsize, settings.strict))
 
 
-def _take_what_is_left(crew: Crew, history: History, queue: Any) -> None:
+def _take_what_is_left(crew: Crew, history: History, queue: Any, bound: int) -> None:
     """Items that consumers which died never took are still in the queue, not lost.
 
     Taking them (recorded like any get) leaves conservation to the items the queue
     really lost: a get_nowait() that raises IndexError on an empty queue is a wrong
-    exception type, not a lost item, however many consumers it kills. A drain that
-    hangs leaves the findings as they were.
+    exception type, not a lost item, however many consumers it kills. At most `bound`
+    gets (every item and stop marker put): a queue that never says Empty cannot keep
+    the drain going. A get_nowait() that hangs is the queue's `blocking` bug.
     """
-    drainer = crew.start("drain", _drain, history.view(queue, "drain"))
+    drainer = crew.start("drain", _drain, history.view(queue, "drain"), bound)
     try:
         crew.wait([drainer], "taking the items the consumers that died left in the queue")
-    except Stuck:
-        pass
+    except Stuck as stuck:
+        hang = Violation("blocking", "get_nowait() did not return while the kit took the "
+                         "items that consumers which died left in the queue: a non-blocking "
+                         f"get must answer at once, with an item or Empty.\n{stuck.message}")
+        raise Violation.combine([*checkers.thread_errors(crew.workers), hang]) from None
 
 
-def _drain(view: Any) -> None:
-    while True:
+def _drain(view: Any, bound: int) -> None:
+    for _ in range(bound + 1):
         try:
             view.get_nowait()
         except Exception:  # noqa: BLE001 - Empty, or an error a dead consumer already shows
