@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 
@@ -42,20 +43,43 @@ def _links(package: Path, bundled: Path) -> Path:
     key = "\0".join([str(package), str(bundled), *entries]).encode()
     root = Path(tempfile.gettempdir()) / (
         f"{LINKS_PREFIX}{os.getuid()}-{hashlib.sha256(key).hexdigest()[:16]}")
-    if (root / "prodcon" / "reference").exists():
+    if _ours(root):
+        return root
+    if root.exists() or root.is_symlink():  # someone else's, or half made: not trusted
+        root = Path(tempfile.mkdtemp(prefix=f"{LINKS_PREFIX}{os.getuid()}-"))
+        root.chmod(0o755)
+        _lay_out(root / "prodcon", package, bundled, entries)
         return root
     staging = Path(tempfile.mkdtemp(prefix=root.name + ".", dir=root.parent))
     try:
         staging.chmod(0o755)
-        tree = staging / "prodcon"
-        tree.mkdir()
-        for name in entries:
-            (tree / name).symlink_to(package / name)
-        (tree / "reference").symlink_to(bundled)
+        _lay_out(staging / "prodcon", package, bundled, entries)
         staging.rename(root)  # atomic: a process making the same folder at once wins or loses
     except OSError:
-        if not (root / "prodcon" / "reference").exists():
+        if not _ours(root):
             raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return root
+
+
+def _lay_out(tree: Path, package: Path, bundled: Path, entries: list[str]) -> None:
+    tree.mkdir()
+    for name in entries:
+        (tree / name).symlink_to(package / name)
+    (tree / "reference").symlink_to(bundled)
+
+
+def _ours(root: Path) -> bool:
+    """The folder of links is trusted only if this user made it and nobody else may
+    change it: its name in the shared temporary folder can be guessed, and whatever
+    it holds runs in the kit's processes."""
+    try:
+        for folder in (root, root / "prodcon"):
+            info = folder.lstat()
+            if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()
+                    or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
+                return False
+    except OSError:
+        return False
+    return (root / "prodcon" / "reference").is_symlink()
