@@ -163,7 +163,7 @@ class FreeThreadedTwin(pytest.Item):
             pytest.skip(f"skipped under {self.interpreter.path}: {record['message']}")
         if record["outcome"] == "kit-error":  # the twin's kit failed, not the implementation
             text = record["message"]
-            trace = text[text.find("Traceback"):].split("\nimplementation: ")[0]
+            trace = text[max(text.find("Traceback"), 0):].split("\nimplementation: ")[0]
             raise KitError(f"running {self.original.name} under {self.interpreter.path}",
                            f"{trace}\nreplay there: {self._replay(args)}")
         if record["outcome"] != "passed":

@@ -2,10 +2,10 @@
 
 Most tests here need a free-threaded interpreter: the one this process runs on, or
 the one PRODCON_FT_PYTHON names (`tools/free-threaded-python` builds it). Without
-one they are skipped, unless PRODCON_REQUIRE_FT is set (tox sets it): then a missing
-interpreter is a failure, never a silent skip. Tests that must run *on* the
-free-threaded interpreter skip elsewhere; tox's free-threaded sets PRODCON_EXPECT_NO_GIL so
-that there they cannot skip.
+one they are skipped, unless PRODCON_REQUIRE_FT is set (CI and tox's free-threaded
+environment set it): then a missing interpreter is a failure, never a silent skip.
+Tests that must run *on* the free-threaded interpreter skip elsewhere; tox's
+free-threaded environment sets PRODCON_EXPECT_NO_GIL so that there they cannot skip.
 """
 
 import os

@@ -202,8 +202,9 @@ def test_the_adapter_example_as_written(installed, tmp_path):
 
 def test_free_threaded_option_from_an_installed_kit(installed, tmp_path):
     """The twin interpreter imports the kit and pytest from the installed wheel's folder."""
-    twin = os.environ.get("PRODCON_FT_PYTHON")
-    if not twin or not Path(twin).is_file():
+    twin = os.environ.get("PRODCON_FT_PYTHON") or str(
+        Path.home() / ".cache/prodcon/free-threaded-3.13/bin/python3.13t")
+    if not Path(twin).is_file():
         if os.environ.get("PRODCON_REQUIRE_FT"):
             pytest.fail(f"PRODCON_REQUIRE_FT is set but PRODCON_FT_PYTHON={twin!r} is missing")
         pytest.skip("no free-threaded interpreter: build one with tools/free-threaded-python, "
