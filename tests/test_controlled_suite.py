@@ -26,11 +26,11 @@ CORRECT = ["reference", ZOO / "correct" / "two_conditions.py", ZOO / "correct" /
            ZOO / "correct" / "semaphore_heap.py",
            ZOO / "adapters" / "persistqueue_adapter.py"]
 #: The textbook semaphore bounded buffers: correct per call, not linearizable. With the
-#: suite's seed, --prodcon-strict shows each on the polling plan, and what shows it.
-NOT_ATOMIC = {
-    "semaphore_deque": "it reserves its slot before it publishes its item",
-    "semaphore_heap": "updates its items and its count of items to take in separate steps",
-}
+#: suite's seed, --prodcon-strict shows each on the polling plan, with one of the
+#: explanations of what shows it (which one depends on the schedule found, and so on the
+#: Python version's bytecode: on 3.13 the heap's failure is a slot reserved early too).
+NOT_ATOMIC = ("it reserves its slot before it publishes its item",
+              "updates its items and its count of items to take in separate steps")
 
 
 def reports(output: str) -> list[str]:
@@ -66,14 +66,14 @@ def test_correct_queues_pass_the_thorough_profile(run_kit, impl):
     assert "--prodcon-explore=1500" in result.output
 
 
-@pytest.mark.parametrize("name", NOT_ATOMIC)
+@pytest.mark.parametrize("name", ["semaphore_deque", "semaphore_heap"])
 def test_strict_reports_the_textbook_buffers_as_not_atomic(run_kit, name):
     result = run_kit(ZOO / "correct" / f"{name}.py", "-k", "controlled and nowait",
                      "--prodcon-strict")
     assert result.ret == 1 and result.violated == {"strict-linearizability"}, result
     assert "--prodcon-explore=150 --prodcon-strict" in result.output  # the header
     assert "no order of the calls" in result.output or "one atomic queue" in result.output
-    assert NOT_ATOMIC[name] in result.output, result
+    assert any(explanation in result.output for explanation in NOT_ATOMIC), result
     assert "correct for producers and consumers, not atomic" in result.output.lower()
     assert re.search(r"^replay: .*--prodcon-strict -k 'test_controlled_schedules\[2p1c-max2-"
                      r"2each-nowait-join\]'$", result.output, re.M), result
