@@ -24,7 +24,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from prodcon import histfile, linearizability  # noqa: E402
+from prodcon.history import fileformat, linearizability  # noqa: E402
 
 
 def record(calls: int, path: str) -> None:
@@ -89,11 +89,11 @@ def main() -> None:
         path = os.path.join(tmp, "history.jsonl")
         record(args.calls, path)
         size = os.path.getsize(path)
-        verdict = linearizability.check(histfile.load(path))
+        verdict = linearizability.check(fileformat.load(path))
         assert verdict.linearizable and verdict.method == "rules", verdict
         parse = median_time(lambda: parse_only(path), args.rounds)
-        load = median_time(lambda: histfile.load(path), args.rounds)
-        full = median_time(lambda: linearizability.check(histfile.load(path)), args.rounds)
+        load = median_time(lambda: fileformat.load(path), args.rounds)
+        full = median_time(lambda: linearizability.check(fileformat.load(path)), args.rounds)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"Python {platform.python_version()}; {time.strftime('%Y-%m-%d')}")
     print(f"history: {args.calls} calls, 8 threads, {size / 1e6:.1f} MB")

@@ -28,8 +28,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from prodcon import contract  # noqa: E402
-from prodcon.controlled.scenarios import PLANS, explore_queue  # noqa: E402
-from prodcon.scenario import run_join_scenario, run_queue_scenario  # noqa: E402
+from prodcon.controlled.queue_exploration import PLANS, explore_queue  # noqa: E402
+from prodcon.engine.scenario import run_join_scenario, run_queue_scenario  # noqa: E402
 from prodcon.settings import PROFILES, Settings  # noqa: E402
 from prodcon.verdict import Stuck, Violation  # noqa: E402
 

@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
-from prodcon.history import History  # noqa: E402
+from prodcon.engine.recording import History  # noqa: E402
 
 
 def run(items: int, recorded: bool) -> float:

@@ -9,8 +9,8 @@ import argparse
 import sys
 import time
 
-from . import __version__
-from .verdict import PROPERTIES
+from prodcon import __version__
+from prodcon.verdict import PROPERTIES
 
 CONTRACT = """\
 prodcon {version}: a conformance kit for producer-consumer code.
@@ -105,23 +105,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "check-history":
         return check_history(args.file, args.maxsize, args.html, args.time_limit)
     if args.command == "grade":
-        from . import grading
+        from prodcon.grading import command as grading
 
         return grading.command(args)
     if args.command == "bench":
-        from . import bench as bench_module
+        from prodcon.bench import measure as bench_module
 
         return bench_module.command(args.name, args.json, args.plot, args.rounds, args.quick)
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 
 def check_history(path: str, maxsize: int, html: str | None, time_limit: float) -> int:
-    from . import histfile, linearizability
+    from prodcon.history import fileformat, linearizability
 
     started = time.perf_counter()
     try:
-        ops = histfile.read(sys.stdin) if path == "-" else histfile.load(path)
-    except histfile.FormatError as exc:
+        ops = fileformat.read(sys.stdin) if path == "-" else fileformat.load(path)
+    except fileformat.FormatError as exc:
         print(f"prodcon check-history: {path}: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
@@ -150,7 +150,7 @@ def check_history(path: str, maxsize: int, html: str | None, time_limit: float) 
             print(f"    line {op.line}: {op.thread}: {op.text()} [{op.start} .. {op.end}]")
         code = 1
     if html:
-        from . import timeline
+        from prodcon.history import timeline
 
         timeline.write(html, ops, title=f"{path}: {head}", explanation=verdict.message,
                        highlight=verdict.culprits, unit="")

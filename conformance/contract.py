@@ -21,13 +21,13 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from prodcon.errors import ContractError
+
 #: How long an import may take. Student modules often run a demo at import time
 #: (threads, sleeps, prints), so this is generous; an infinite loop still ends.
 IMPORT_BOUND = 30.0
 
 
-class ContractError(Exception):
-    """NAME cannot be tested: not importable, or not shaped like the contract."""
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """The pytest11 entry point: options, and nothing else unless --prodcon-impl is given.
 
 pytest loads this module in every session of everyone who has prodcon installed,
-so it imports nothing heavy and registers its hooks and fixtures (`prodcon.run`)
+so it imports nothing heavy and registers its hooks and fixtures (`prodcon.session.run`)
 only when a run asks for the kit.
 
 Where a setting comes from, lowest first: the ini file (`prodcon_*`), then the
@@ -81,7 +81,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "a second time without the GIL")
     if setting(config, "prodcon_impl") is None:
         return
-    from . import run  # heavy imports only now that the kit is asked for
+    from prodcon.session import run  # heavy imports only now that the kit is asked for
 
     run.activate(config)
     if config.pluginmanager.hasplugin("xdist"):
@@ -92,6 +92,6 @@ class _XdistHooks:
     """The controller's seed travels to every worker, as pytest-randomly does it."""
 
     def pytest_configure_node(self, node) -> None:
-        from . import run
+        from prodcon.session import run
 
         node.workerinput["prodcon_seed"] = node.config.stash[run.KIT].settings.seed

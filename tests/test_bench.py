@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from prodcon import bench
+from prodcon.bench import measure as bench
 from prodcon.cli import main
 
 NAME = "mine"

@@ -1,7 +1,7 @@
 """The checkers on hand-made histories: each rule fires exactly when it must."""
 
-from prodcon import checkers
-from prodcon.history import Call, History
+from prodcon.engine import checkers
+from prodcon.engine.recording import Call, History
 from prodcon.items import Item
 
 

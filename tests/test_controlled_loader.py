@@ -17,7 +17,7 @@ from conftest import REPO, ZOO
 from prodcon import contract
 from prodcon.controlled import primitives
 from prodcon.controlled.loader import CannotLoad, Facades, load_again, uncontrolled_home
-from prodcon.controlled.scenarios import managed_role
+from prodcon.controlled.queue_exploration import managed_role
 
 
 @pytest.fixture

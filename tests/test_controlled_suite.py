@@ -189,7 +189,7 @@ def test_a_shrunk_failure_is_no_longer_than_the_one_found(run_kit):
 
 
 def test_smaller_plans_take_one_step_at_a_time():
-    from prodcon.controlled.scenarios import Plan, _smaller
+    from prodcon.controlled.queue_exploration import Plan, _smaller
 
     assert [p.id for p in _smaller(Plan(2, 2, 1, 2))] == [
         "2p2c-max1-1each-blocking-join", "1p2c-max1-2each-blocking-join",

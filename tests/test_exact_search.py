@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prodcon.exact_search import SearchResult, search
-from prodcon.histfile import Op
+from prodcon.history.fileformat import Op
+from prodcon.history.search import SearchResult, search
 
 INF = math.inf
 

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from conftest import ZOO, caught_by
-from prodcon import errors, freethreaded
+from prodcon import errors
+from prodcon.session import twin
 
 RACES = sorted((ZOO / "races").glob("*.py"))
 CORRECT = ["reference", "stdlib_queue.py", ZOO / "correct" / "two_conditions.py"]
@@ -81,8 +82,8 @@ def _caught(result, module) -> bool:
 
 def test_twin_names_stay_selectable():
     name = "test_x[4p4c-max1-even]"
-    assert freethreaded.twin_name(name) == "test_x[4p4c-max1-even-free-threaded]"
-    assert freethreaded.twin_name("test_x") == "test_x[free-threaded]"
+    assert twin.twin_name(name) == "test_x[4p4c-max1-even-free-threaded]"
+    assert twin.twin_name("test_x") == "test_x[free-threaded]"
 
 
 def test_an_interpreter_with_the_gil_is_refused(pytester):
@@ -158,10 +159,10 @@ def test_the_kit_failing_in_a_twin_is_the_kits_error_not_a_race(pytester, run_ki
     pytester.makepyfile(breaks_the_twins_kit="""
         import sys
         if hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled():
-            import prodcon.checkers
+            import prodcon.engine.checkers
             def fifo_queue(*args, **kwargs):
                 raise ZeroDivisionError("injected into the twin's kit")
-            prodcon.checkers.fifo_queue = fifo_queue
+            prodcon.engine.checkers.fifo_queue = fifo_queue
         from queue import Queue, Full, Empty
     """)
     result = run_kit("breaks_the_twins_kit.py", f"--prodcon-free-threaded={ft_python}", "-k",

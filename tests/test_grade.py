@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from prodcon import grading, rubric
 from prodcon.cli import main
+from prodcon.grading import command as grading
+from prodcon.grading import rubric
 
 ZOO = Path(__file__).parent / "zoo"
 CORRECT = {"stdlib_queue": ZOO / "correct" / "stdlib_reexport.py"}

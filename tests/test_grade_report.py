@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from prodcon import grade_report, rubric
-from prodcon.grade_report import Graded, write_all
+from prodcon.grading import reports, rubric
+from prodcon.grading.reports import Graded, write_all
 from prodcon.verdict import PROPERTIES
 
 EXPECTED = ["test_pipeline[1p1c]", "test_pipeline[4p4c]", "test_pipeline[8p2c]",
@@ -91,7 +91,7 @@ def test_csv_partial_points_without_trailing_noise(tmp_path):
     records[0] = _rec(EXPECTED[0], "failed", ["conservation"])
     write_all(tmp_path, [_graded("dan", records)], _rubric())
     assert _csv(tmp_path / "grades.csv")[1][:5] == ["dan", "15", "30", "10", "0"]
-    assert grade_report._num(6.666) == "6.67" and grade_report._num(72.50) == "72.5"
+    assert reports._num(6.666) == "6.67" and reports._num(72.50) == "72.5"
 
 
 def test_csv_cells_never_start_a_formula(tmp_path):
@@ -302,9 +302,9 @@ def test_long_messages_are_clipped(tmp_path):
     write_all(tmp_path, [_graded("fay", records)], _rubric())
     md = (tmp_path / "feedback" / "fay.md").read_text(encoding="utf-8")
     assert "line 39:" in md and "line 40:" not in md and "clipped" in md
-    wide = grade_report.clip("x" * 10_000)
+    wide = reports.clip("x" * 10_000)
     assert len(wide) < 4200 and "clipped" in wide
-    assert grade_report.clip("short\n") == "short"
+    assert reports.clip("short\n") == "short"
 
 
 def test_a_message_cannot_close_its_code_block(tmp_path):

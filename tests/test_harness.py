@@ -5,9 +5,9 @@ import time
 
 import pytest
 
-from prodcon import harness
-from prodcon.harness import Crew, Pending, call
-from prodcon.history import History
+from prodcon.engine import harness
+from prodcon.engine.harness import Crew, Pending, call
+from prodcon.engine.recording import History
 from prodcon.settings import PROFILES, Settings
 from prodcon.verdict import Stuck
 

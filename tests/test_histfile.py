@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from prodcon import histfile
 from prodcon.cli import main
-from prodcon.history import History
+from prodcon.engine.recording import History
+from prodcon.history import fileformat
 
 GOOD = """\
 {"thread": "p0", "op": "put", "value": 17, "start": 120, "end": 340}
@@ -21,7 +21,7 @@ GOOD = """\
 
 
 def test_good_history_reads():
-    ops = histfile.read(io.StringIO(GOOD))
+    ops = fileformat.read(io.StringIO(GOOD))
     assert [op.line for op in ops] == [1, 3, 4, 5, 6]
     assert [op.index for op in ops] == [0, 1, 2, 3, 4]
     put, get, empty, pending, none = ops
@@ -46,17 +46,17 @@ def test_good_history_reads():
 ])
 def test_malformed_lines_are_refused_with_their_number(line, complaint):
     text = GOOD + line + "\n"
-    with pytest.raises(histfile.FormatError) as info:
-        histfile.read(io.StringIO(text))
+    with pytest.raises(fileformat.FormatError) as info:
+        fileformat.read(io.StringIO(text))
     assert info.value.line == 7
     assert complaint in str(info.value)
 
 
 def test_round_trip():
-    ops = histfile.read(io.StringIO(GOOD))
+    ops = fileformat.read(io.StringIO(GOOD))
     out = io.StringIO()
-    histfile.write(ops, out)
-    again = histfile.read(io.StringIO(out.getvalue()))
+    fileformat.write(ops, out)
+    again = fileformat.read(io.StringIO(out.getvalue()))
     assert [op.to_json() for op in again] == [op.to_json() for op in ops]
 
 
@@ -74,7 +74,7 @@ def test_kit_calls_become_unique_values_with_names():
     view.put(b)
     view.get_nowait()
     view.task_done()
-    ops = histfile.from_calls(history.calls())
+    ops = fileformat.from_calls(history.calls())
     assert [op.op for op in ops] == ["put", "put", "get", "put", "get"]
     assert ops[0].start == 0 and ops[1].error == "Full"
     assert ops[2].value == ops[0].value and ops[4].value == ops[3].value == ops[1].value
@@ -142,7 +142,7 @@ def test_check_history_capacity_and_html(tmp_path, capsys):
 
 
 def test_check_history_unknown_when_search_runs_out_of_time(tmp_path, capsys, monkeypatch):
-    from prodcon import exact_search
+    from prodcon.history import search as exact_search
 
     monkeypatch.setattr(exact_search, "CHECK_EVERY", 1)
     rows = [row(f"p{i}", "put", i % 2, 0, 100) for i in range(60)]

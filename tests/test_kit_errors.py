@@ -9,16 +9,18 @@ failed in which test, exit with `errors.EXIT_CODE`, and leave records that
 import json
 
 from conftest import ZOO
-from prodcon import errors, grade_report, grading, rubric
+from prodcon import errors
+from prodcon.grading import command as grading
+from prodcon.grading import reports, rubric
 
 #: A checker that fails: used by every queue scenario and every controlled schedule.
 CHECKER_FAULT = """
-import prodcon.checkers
+import prodcon.engine.checkers
 
 def fifo_queue(*args, **kwargs):
     raise ZeroDivisionError("injected into the kit")
 
-prodcon.checkers.fifo_queue = fifo_queue
+prodcon.engine.checkers.fifo_queue = fifo_queue
 """
 
 
@@ -56,14 +58,14 @@ def test_a_fault_in_the_kit_is_reported_as_prodcons_and_not_graded(pytester, run
     assert graded.kit_failed == sorted(failed, key=[r["test"] for r in records].index)
     assert graded.reason == ""  # the run did not end early: nothing for the student to fix
     assert "prodcon itself failed in" in graded.remarks and failed[0] in graded.remarks
-    assert "not counted for or against you" in grade_report.feedback(graded, rubric.load())
+    assert "not counted for or against you" in reports.feedback(graded, rubric.load())
 
 
 def test_a_report_the_kit_cannot_write_is_the_kits_error_too(pytester, run_kit):
-    pytester.makeconftest("import prodcon.run\n"
+    pytester.makeconftest("import prodcon.session.run\n"
                           "def explain(*args, **kwargs):\n"
                           "    raise KeyError('injected into the kit')\n"
-                          "prodcon.run.explain = explain\n")
+                          "prodcon.session.run.explain = explain\n")
     result = run_kit(ZOO / "broken" / "lifo.py", "-k", "test_fifo_one_producer")
     assert result.ret == errors.EXIT_CODE, result
     assert ("prodcon internal error: the kit itself failed in test_fifo_one_producer,\n"

@@ -16,9 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from prodcon.exact_search import search
-from prodcon.histfile import Op
-from prodcon.linearizability import (
+from prodcon.history.fileformat import Op
+from prodcon.history.linearizability import (
     RULES,
     Rules,
     check,
@@ -26,6 +25,7 @@ from prodcon.linearizability import (
     per_call,
     split_call,
 )
+from prodcon.history.search import search
 
 #: How many random histories the seeded loop checks (about 20 s on one core).
 CROSS_CHECKS = int(os.environ.get("PRODCON_CROSS_CHECKS", "200000"))
@@ -139,7 +139,7 @@ def test_repeated_values_and_pending_calls_go_to_the_search():
 
 
 def test_search_gives_up_at_its_time_limit(monkeypatch):
-    from prodcon import exact_search
+    from prodcon.history import search as exact_search
 
     monkeypatch.setattr(exact_search, "CHECK_EVERY", 1)
     rows = [put(f"p{i}", i % 2, 0, 100) for i in range(60)]

@@ -2,7 +2,7 @@
 
 import pytest
 
-from prodcon import rubric
+from prodcon.grading import rubric
 from prodcon.verdict import PROPERTIES
 
 

@@ -20,10 +20,18 @@ import pytest
 
 import prodcon.contract
 from conftest import REPO, ZOO, caught_by
-from prodcon import checkers, contract, reference
-from prodcon import sandbox as sandbox_module
-from prodcon.harness import probe_state
-from prodcon.history import History
+from prodcon import contract, reference
+from prodcon.engine import checkers
+from prodcon.engine.harness import probe_state
+from prodcon.engine.recording import History
+from prodcon.engine.scenario import (
+    Stop,
+    run_join_scenario,
+    run_queue_scenario,
+    run_worker_scenario,
+)
+from prodcon.isolation import sandbox as sandbox_module
+from prodcon.isolation.sandbox import Foreign, Limits, RemoteError, SandboxDied, load_isolated
 from prodcon.items import (
     PLAIN_VALUES,
     EqualsEverything,
@@ -32,14 +40,7 @@ from prodcon.items import (
     TouchyItem,
     UnhashableItem,
 )
-from prodcon.kit import put_then_take
-from prodcon.sandbox import Foreign, Limits, RemoteError, SandboxDied, load_isolated
-from prodcon.scenario import (
-    Stop,
-    run_join_scenario,
-    run_queue_scenario,
-    run_worker_scenario,
-)
+from prodcon.session.kit import put_then_take
 from prodcon.settings import PROFILES, Settings, Shape
 from prodcon.verdict import Violation
 

@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from prodcon import timeline
-from prodcon.histfile import Op
+from prodcon.history import timeline
+from prodcon.history.fileformat import Op
 
 HOSTILE = "</script><script>alert(1)</script>"
 DATA = re.compile(r'<script type="application/json" id="tl-data">(.*?)</script>', re.S)
@@ -216,13 +216,13 @@ def test_write_creates_the_file(tmp_path):
 
 
 def test_kit_histories_render(tmp_path):
-    from prodcon import histfile
+    from prodcon.history import fileformat
 
     path = tmp_path / "h.jsonl"
     path.write_text('{"thread": "p0", "op": "put", "value": [1, 2], "start": 5, "end": 9}\n'
                     '{"thread": 3, "op": "get", "value": [1, 2], "start": 7, "end": null}\n',
                     encoding="utf-8")
-    ops = histfile.load(str(path))
+    ops = fileformat.load(str(path))
     data = data_of(timeline.render(ops, title="t"))
     assert data["threads"] == ["p0", "3"]
     assert data["labels"] == [ops[0].label]

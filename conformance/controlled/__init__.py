@@ -4,15 +4,21 @@ Under the GIL a race that needs one precise order of steps can pass millions of
 stress calls; here the order is chosen, every lock, condition, sleep and line of
 the implementation is a point where another thread may be made to run, time is
 virtual, a deadlock is detected exactly, and a seed replays a schedule exactly.
+
+Owns: the scheduler, its strategies, the primitives it hands the implementation
+(threading, time, queue), the loader that imports an implementation against them,
+exploring and shrinking, and the suite's controlled runs (`queue_exploration`).
+May import: the shared modules at the package's top and `prodcon.engine`.
 """
 
 from __future__ import annotations
 
-from .explore import Failure, explore, note, replay, run_once
-from .loader import load, managed_queue
-from .scheduler import Finding, RunResult, Scheduler, SchedulerError
-from .strategies import PCT, Exhaustive, RandomWalk, Replay, Strategy
-from .trace import Step, Trace
+from prodcon.controlled.explore import Failure, explore, note, replay, run_once
+from prodcon.controlled.loader import load, managed_queue
+from prodcon.controlled.scheduler import Finding, RunResult, Scheduler
+from prodcon.controlled.strategies import PCT, Exhaustive, RandomWalk, Replay, Strategy
+from prodcon.controlled.trace import Step, Trace
+from prodcon.errors import SchedulerError
 
 __all__ = [
     "PCT", "Exhaustive", "Failure", "Finding", "RandomWalk", "Replay", "RunResult",

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .scheduler import Finding, Scheduler, current
-from .strategies import Replay
-from .trace import Trace
+from prodcon.controlled.scheduler import Finding, Scheduler, current
+from prodcon.controlled.strategies import Replay
+from prodcon.controlled.trace import Trace
 
 
 def note(text: str) -> None:

@@ -27,7 +27,7 @@ import queue as _real_queue
 import sys
 import types
 
-from . import primitives
+from prodcon.controlled import primitives
 
 FACADE_NAMES = ("threading", "time", "queue", "_thread")
 

@@ -11,7 +11,7 @@ every replay of the seed.
 
 from __future__ import annotations
 
-from .strategies import Replay, Strategy
+from prodcon.controlled.strategies import Replay, Strategy
 
 
 def default_choice(options: list[int], current: int | None, due: int | None) -> int:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading as _real
 import time as _time
 
-from .scheduler import Task, current
+from prodcon.controlled.scheduler import Task, current
 
 TIMEOUT_MAX = _real.TIMEOUT_MAX
 _EPOCH = 1_700_000_000.0  # virtual time.time() at virtual 0: a plausible wall clock

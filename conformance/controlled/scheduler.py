@@ -17,17 +17,15 @@ import threading as _real
 import traceback
 from dataclasses import dataclass, field
 
-from ..errors import KitError
-from .lines import LineSwitches
-from .trace import Step, Trace
+from prodcon.controlled.lines import LineSwitches
+from prodcon.controlled.trace import Step, Trace
+from prodcon.errors import KitError, SchedulerError
 
 RUNNABLE, BLOCKED, DONE = "runnable", "blocked", "done"
 
 _local = _real.local()
 
 
-class SchedulerError(RuntimeError):
-    """The scheduler itself could not go on (a real wait passed its safety bound)."""
 
 
 class _Abort(BaseException):
@@ -127,7 +125,7 @@ class Scheduler:
             raise RuntimeError("a Scheduler runs once; build a new one for the next run")
         if not bodies:
             raise ValueError("a run needs at least one thread body")
-        from .primitives import Thread  # the handle current_thread() returns
+        from prodcon.controlled.primitives import Thread  # the handle current_thread() returns
 
         self._lines = LineSwitches(self.line_files, self.opcodes, self._line_switch)
         try:

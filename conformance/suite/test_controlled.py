@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 import pytest
 
-from prodcon.controlled.scenarios import PLANS, explore_queue
+from prodcon.controlled.queue_exploration import PLANS, explore_queue
 from prodcon.errors import KitError
 from prodcon.verdict import Violation
 

@@ -9,7 +9,7 @@ only against a generous ceiling scaled by --prodcon-timeout-factor.
 import pytest
 
 from prodcon.items import Item, describe
-from prodcon.kit import put_then_take, take_then_put
+from prodcon.session.kit import put_then_take, take_then_put
 from prodcon.settings import CALL_BOUND
 from prodcon.verdict import Violation, expect
 

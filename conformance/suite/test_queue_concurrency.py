@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from prodcon.freethreaded import gil_disabled
-from prodcon.harness import Crew
-from prodcon.history import History
+from prodcon.engine.harness import Crew
+from prodcon.engine.recording import History
+from prodcon.engine.scenario import run_join_scenario, run_queue_scenario
 from prodcon.items import (
     PLAIN_VALUES,
     EqualsEverything,
@@ -18,7 +18,7 @@ from prodcon.items import (
     UnhashableItem,
     describe,
 )
-from prodcon.scenario import run_join_scenario, run_queue_scenario
+from prodcon.session.twin import gil_disabled
 from prodcon.settings import FREE_THREADED_STRESS_ROUNDS
 from prodcon.verdict import Violation, judge
 
@@ -34,7 +34,7 @@ def pytest_generate_tests(metafunc):
 
 
 def _kit_key():
-    from prodcon.run import KIT
+    from prodcon.session.run import KIT
 
     return KIT
 

@@ -2,8 +2,8 @@
 
 import pytest
 
+from prodcon.engine.scenario import run_join_scenario
 from prodcon.items import Item
-from prodcon.scenario import run_join_scenario
 from prodcon.settings import Shape
 from prodcon.verdict import Violation
 

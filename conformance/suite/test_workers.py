@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from prodcon.scenario import run_worker_scenario
+from prodcon.engine.scenario import run_worker_scenario
 from prodcon.settings import Shape
 
 pytestmark = pytest.mark.prodcon_role("workers")
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.prodcon_role("workers")
 
 def pytest_generate_tests(metafunc):
     if "worker_shape" in metafunc.fixturenames:
-        from prodcon.run import KIT
+        from prodcon.session.run import KIT
 
         shapes = metafunc.config.stash[KIT].settings.profile.worker_shapes
         metafunc.parametrize("worker_shape", shapes, ids=[s.id for s in shapes])

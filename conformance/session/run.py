@@ -18,14 +18,15 @@ from pathlib import Path
 
 import pytest
 
-from . import __version__, contract, errors, freethreaded
-from .errors import KitError
-from .kit import Kit
-from .plugin import setting
-from .settings import PROFILES, Settings, new_seed
-from .verdict import PROPERTIES, Stuck, Violation
+from prodcon import __version__, contract, errors
+from prodcon.errors import KitError, UnusableInterpreter
+from prodcon.plugin import setting
+from prodcon.session import twin
+from prodcon.session.kit import Kit
+from prodcon.settings import PROFILES, Settings, new_seed
+from prodcon.verdict import PROPERTIES, Stuck, Violation
 
-SUITE_DIR = Path(__file__).parent / "suite"
+SUITE_DIR = Path(__file__).parent.parent / "suite"
 REPORT_KEY = "prodcon_properties"
 KIT_ERROR_KEY = "prodcon_kit_error"  # what the kit was doing when it failed in a test
 HTML_KEY = "prodcon_timeline"  # (path, page) of a failing scenario's picture
@@ -38,7 +39,7 @@ class KitRun:
     impl_arg: str  # as the user wrote it, for the replay command
     html_dir: str | None  # --prodcon-html: where failing scenarios' timelines go
     json_path: str | None = None  # --prodcon-json: every test's outcome, a line each
-    free_threaded: freethreaded.Interpreter | None = None  # --prodcon-free-threaded
+    free_threaded: twin.Interpreter | None = None  # --prodcon-free-threaded
     threads_at_start: set = field(default_factory=set)
     violated: dict[str, list[str]] = field(default_factory=dict)  # property -> test names
     kit_failed: list[str] = field(default_factory=list)  # tests in which the kit itself failed
@@ -47,7 +48,7 @@ class KitRun:
 
     def replay(self, test_name: str | None = None) -> str:
         # Without the GIL the interpreter is part of what is replayed.
-        runner = [sys.executable, "-m", "pytest"] if freethreaded.gil_disabled() else ["pytest"]
+        runner = [sys.executable, "-m", "pytest"] if twin.gil_disabled() else ["pytest"]
         words = [*runner, f"--prodcon-impl={self.impl_arg}",
                  f"--prodcon-seed={self.settings.seed}",
                  f"--prodcon-profile={self.settings.profile.name}"]
@@ -98,8 +99,8 @@ def activate(config: pytest.Config) -> None:
     interpreter = None
     if ft_path is not None:
         try:
-            interpreter = freethreaded.probe(ft_path)
-        except freethreaded.Unusable as exc:
+            interpreter = twin.probe(ft_path)
+        except UnusableInterpreter as exc:
             raise pytest.UsageError(f"--prodcon-free-threaded: {exc}") from None
     config.stash[KIT] = KitRun(
         settings, impl, impl_arg,
@@ -120,7 +121,7 @@ def _load(config: pytest.Config, impl_arg: str, settings: Settings) -> contract.
     bound = settings.bound(contract.IMPORT_BOUND)
     if not config.getoption("prodcon_isolate"):
         return contract.load(impl_arg, here, bound)
-    from . import sandbox
+    from prodcon.isolation import sandbox
 
     return sandbox.load_isolated(impl_arg, here, sandbox.Limits(import_bound=bound))
 
@@ -139,7 +140,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"prodcon run: --prodcon-seed={kit.settings.seed} --prodcon-profile="
         f"{kit.settings.profile.name} --prodcon-timeout-factor={kit.settings.timeout_factor:g}"
         f" --prodcon-explore={kit.settings.schedules}"
-        f"{' --prodcon-strict' if kit.settings.strict else ''}{freethreaded.gil_status()}",
+        f"{' --prodcon-strict' if kit.settings.strict else ''}{twin.gil_status()}",
     ]
     if kit.free_threaded is not None:
         lines.append("prodcon free-threaded: each stress test again under "
@@ -161,7 +162,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
     if kit.free_threaded is not None:
-        keep = freethreaded.add_twins(keep, kit.free_threaded)
+        keep = twin.add_twins(keep, kit.free_threaded)
     items[:] = keep
 
 
@@ -231,7 +232,7 @@ def _picture(finding: Violation | Stuck, item: pytest.Item, kit: KitRun):
     evidence = finding.evidence
     if kit.html_dir is None or evidence is None:
         return None
-    from . import timeline
+    from prodcon.history import timeline
 
     name = re.sub(r"[^A-Za-z0-9_.-]+", "_", item.name).strip("_") or "test"
     path = str(Path(kit.html_dir) / f"{name}.html")
@@ -392,7 +393,7 @@ class Tally:
                           "profile": settings.profile.name,
                           "timeout_factor": settings.timeout_factor,
                           "python": sys.version.split()[0],
-                          "gil": "disabled" if freethreaded.gil_disabled() else "enabled",
+                          "gil": "disabled" if twin.gil_disabled() else "enabled",
                           "replay": self.kit.replay()}}
         Path(self.kit.json_path).parent.mkdir(parents=True, exist_ok=True)
         Path(self.kit.json_path).write_text(json.dumps(record) + "\n", encoding="utf-8")
@@ -421,7 +422,7 @@ class Tally:
         """Stress tests whose run with the GIL passed and whose free-threaded twin failed."""
         if self.kit.free_threaded is None:
             return []
-        originals = {freethreaded.twin_name(nodeid): nodeid for nodeid in self.kit.outcomes}
+        originals = {twin.twin_name(nodeid): nodeid for nodeid in self.kit.outcomes}
         return [nodeid.split("::")[-1] for twin, nodeid in originals.items()
                 if self.kit.outcomes.get(twin) == "failed"
                 and self.kit.outcomes[nodeid] == "passed"]

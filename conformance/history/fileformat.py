@@ -20,19 +20,12 @@ import math
 from collections.abc import Hashable, Iterable, Sequence
 from typing import IO, Any
 
+from prodcon.errors import FormatError
+
 OPS = ("put", "get")
 #: The errors that have a meaning for a queue; any other error marks a call that
 #: failed without touching the queue (and is ignored by the checkers).
 QUEUE_ERRORS = ("Full", "Empty")
-
-
-class FormatError(ValueError):
-    """A history line that is not a call; `line` is 1-based."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(f"line {line}: {message}")
-        self.line = line
-        self.message = message
 
 
 class Op:
@@ -184,7 +177,7 @@ def from_calls(calls: Iterable[Any]) -> list[Op]:
     put and get (task_done, qsize, ...) are left out; times are nanoseconds from
     the first call.
     """
-    from .items import describe
+    from prodcon.items import describe
 
     selected = [c for c in calls if c.op in ("put", "put_nowait", "get", "get_nowait")]
     origin = min((c.start for c in selected), default=0)

@@ -18,7 +18,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .verdict import PROPERTIES
+from prodcon.errors import RubricError
+from prodcon.verdict import PROPERTIES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -31,8 +32,6 @@ DEFAULT = Path(__file__).with_name("default_rubric.toml")
 NOT_JUDGED = ("skipped", "deselected", "kit-error")
 
 
-class RubricError(ValueError):
-    """The rubric file is not one: the message names the file and the key."""
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,10 @@ import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .settings import CALL_BOUND, STALL_BOUND, Settings
-from .verdict import Stuck
+from prodcon.errors import kit_file
+from prodcon.settings import CALL_BOUND, STALL_BOUND, Settings
+from prodcon.verdict import Stuck
 
-_KIT_DIR = os.path.dirname(os.path.abspath(__file__))
 _POLL = 0.01
 
 
@@ -207,7 +207,7 @@ def where(thread: threading.Thread, limit: int = 4) -> list[str]:
     if frame is None:
         return ["(thread has finished)"]
     frames = [f for f in traceback.extract_stack(frame)
-              if not _in_kit(f.filename) and not _thread_start(f)]
+              if not kit_file(f.filename) and not _thread_start(f)]
     return [_frame_line(f) for f in frames[-limit:]] or ["(only kit frames)"]
 
 
@@ -229,18 +229,11 @@ def _short_path(path: str) -> str:
     return rel if not rel.startswith("..") else path
 
 
-def _in_kit(filename: str) -> bool:
-    try:
-        return os.path.dirname(os.path.abspath(filename)) == _KIT_DIR
-    except OSError:  # a relative name, and the working directory is gone
-        return False
-
-
 def _user_trace(exc: BaseException) -> str:
     remote = getattr(exc, "remote_traceback", "")  # raised in a sandboxed submission
     if remote:
         return "\n".join(line for line in remote.strip().splitlines()[-6:])
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _in_kit(f.filename)]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not kit_file(f.filename)]
     return "\n".join(_frame_line(f) for f in frames[-3:])
 
 

@@ -28,8 +28,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import rubric
-from .verdict import PROPERTIES
+from prodcon.grading import rubric
+from prodcon.verdict import PROPERTIES
 
 BINS = 10
 TOP_TESTS = 10

@@ -6,8 +6,8 @@ top. The page needs nothing but a browser: CSS and JavaScript are inline, the
 calls are embedded as compact JSON and drawn on a <canvas>, so a history of
 100,000 calls stays responsive.
 
-    from prodcon import histfile, timeline
-    ops = histfile.load("run.jsonl")
+    from prodcon.history import fileformat, timeline
+    ops = fileformat.load("run.jsonl")
     timeline.write("run.html", ops, title="FIFO violation", highlight=(3, 7, 12, 15),
                    explanation="p0#1 was put before p0#2 returned, yet came out after it")
 
@@ -23,7 +23,7 @@ import re
 from collections.abc import Collection, Hashable, Sequence
 from typing import Any
 
-from .histfile import Op
+from prodcon.history.fileformat import Op
 
 __all__ = ["render", "write"]
 

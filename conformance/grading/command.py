@@ -30,8 +30,9 @@ from pathlib import Path
 
 import pytest
 
-from . import grade_report, rubric
-from .import_root import kit_import_root
+from prodcon.errors import RubricError, UsageError
+from prodcon.grading import reports, rubric
+from prodcon.processes import kit_import_root
 
 #: Time a stopped run gets to close its sandbox and flush its records.
 STOP_GRACE = 15.0
@@ -72,8 +73,6 @@ class Plan:
         return cls(**data)
 
 
-class UsageError(Exception):
-    """Bad arguments: the message says which and why."""
 
 
 # --- finding the submissions ---------------------------------------------------------------
@@ -241,7 +240,7 @@ def _read_records(path: Path) -> tuple[dict | None, list[dict]]:
 
 
 def judge(sub: Submission, outcome: Outcome, plan: Plan,
-          chosen: rubric.Rubric) -> grade_report.Graded:
+          chosen: rubric.Rubric) -> reports.Graded:
     reported = {r["test"] for r in outcome.records}
     done = sum(1 for test in plan.expected if test in reported)
     replay = (f"pytest --prodcon-impl={Path(sub.module).name} --prodcon-seed={plan.seed} "
@@ -250,7 +249,7 @@ def judge(sub: Submission, outcome: Outcome, plan: Plan,
         replay += f" --prodcon-timeout-factor={plan.timeout_factor:g}"
     if plan.strict:
         replay += " --prodcon-strict"
-    graded = grade_report.Graded(sub.name, sub.path, None, chosen.max_score, replay=replay,
+    graded = reports.Graded(sub.name, sub.path, None, chosen.max_score, replay=replay,
                                  duration=round(outcome.duration, 2))
     if outcome.run is None:  # never got as far as the first test
         graded.reason = _startup_failure(outcome.output)
@@ -310,7 +309,7 @@ def _last_line(output: str) -> str:
     return lines[-1].strip()[:300] if lines else "no output"
 
 
-# --- the grading session (a pytest plugin: `-p prodcon.grading`) -----------------------
+# --- the grading session (a pytest plugin: `-p prodcon.grading.command`) -----------------------
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -347,7 +346,7 @@ class GradingSession:
         self.plan = plan
         self.config = config
         self.rubric = rubric.load(plan.rubric_path)
-        self.graded: dict[str, grade_report.Graded] = {}
+        self.graded: dict[str, reports.Graded] = {}
         self.started = time.monotonic()
         self.written: list[Path] = []
 
@@ -369,7 +368,7 @@ class GradingSession:
         sub = next(s for s in self.plan.submissions if s.name == name)
         data = dict(report.user_properties).get(_KEY)
         if data is None:  # the grading itself broke on it: say so, score nothing
-            graded = grade_report.Graded(sub.name, sub.path, None, self.rubric.max_score,
+            graded = reports.Graded(sub.name, sub.path, None, self.rubric.max_score,
                                          reason="prodcon could not grade it (an error in "
                                          "the grader; see its output)")
         else:
@@ -378,7 +377,7 @@ class GradingSession:
         self.graded[sub.name] = graded
         self._progress(graded)
 
-    def _progress(self, graded: grade_report.Graded) -> None:
+    def _progress(self, graded: reports.Graded) -> None:
         done, total = len(self.graded), len(self.plan.submissions)
         short = sum(1 for g in self.graded.values() if g.total < g.max_score)
         elapsed = time.monotonic() - self.started
@@ -398,7 +397,7 @@ class GradingSession:
             print(f"prodcon grade: the kit itself failed in {tests} test(s) of {len(struck)} "
                   "submission(s), not counted against them: a bug in prodcon (grades.csv "
                   "says where; please report it)", file=sys.stderr, flush=True)
-        self.written = grade_report.write_all(Path(self.plan.outdir), graded, self.rubric,
+        self.written = reports.write_all(Path(self.plan.outdir), graded, self.rubric,
                                               gradescope=self.plan.gradescope)
         self.config.stash[_WRITTEN] = self.written
 
@@ -420,7 +419,7 @@ def command(args) -> int:
     try:
         chosen = rubric.load(args.rubric)
         submissions = find_submissions(args.submissions, args.module)
-    except (rubric.RubricError, UsageError) as exc:
+    except (RubricError, UsageError) as exc:
         print(f"prodcon grade: {exc}", file=sys.stderr)
         return 2
     if args.jobs < 1 or args.time_limit <= 0:
@@ -450,7 +449,7 @@ def command(args) -> int:
     with tempfile.TemporaryDirectory(prefix="prodcon-plan-") as private:
         plan_file = Path(private) / "plan.json"
         plan.save(plan_file)
-        pytest_args = ["-p", "prodcon.grading", f"--prodcon-grade-plan={plan_file}",
+        pytest_args = ["-p", "prodcon.grading.command", f"--prodcon-grade-plan={plan_file}",
                        "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:terminal",
                        "-o", "console_output_style=classic", "--rootdir", private,
                        "-c", os.devnull, "-p", "no:timeout",

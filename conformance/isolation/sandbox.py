@@ -57,9 +57,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import contract
-from .import_root import kit_import_root
-from .items import ODD_KINDS, Item, describe
+from prodcon import contract
+from prodcon.items import ODD_KINDS, Item, describe
+from prodcon.processes import kit_import_root
 
 _ITEM_CLASSES = {cls.__name__: cls for cls in (Item, *ODD_KINDS)}
 _QUEUE_OPS = ("put", "get", "put_nowait", "get_nowait", "task_done", "join", "qsize", "empty",
@@ -87,7 +87,7 @@ _DIED = object()  # put in every waiting queue when the child dies
 _hard_exit = os._exit  # the child's, taken before a submission can replace it
 _BOOTSTRAP = ("import sys\n"
               "if '' in sys.path: sys.path.remove('')\n"  # the submission must not shadow the kit
-              "from prodcon.sandbox import _serve\n"
+              "from prodcon.isolation.sandbox import _serve\n"
               "_serve(sys.argv[1:])\n")
 
 

@@ -17,13 +17,15 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import checkers, freethreaded, histfile
-from .errors import kit_code
-from .harness import Crew, Worker, call, probe_state
-from .history import History, gave, took
-from .items import Item, describe, make_batch
-from .settings import Settings, Shape
-from .verdict import Evidence, Stuck, Violation, judge
+from prodcon.engine import checkers
+from prodcon.engine.harness import Crew, Worker, call, probe_state
+from prodcon.engine.recording import History, gave, took
+from prodcon.errors import kit_code
+from prodcon.history import fileformat
+from prodcon.items import Item, describe, make_batch
+from prodcon.session import twin
+from prodcon.settings import Settings, Shape
+from prodcon.verdict import Evidence, Stuck, Violation, judge
 
 
 class Stop:
@@ -212,7 +214,7 @@ def _explain_stuck(stuck: Stuck, workers: list[Worker], history: History) -> Non
 
     Either way the history so far goes with it, calls still running included.
     """
-    ops = histfile.from_calls(history.calls())
+    ops = fileformat.from_calls(history.calls())
     pending = tuple(op.index for op in ops if op.pending)
     stuck.evidence = Evidence(ops, pending, stuck.message)
     findings = checkers.thread_errors(workers)
@@ -543,7 +545,7 @@ def run_join_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.R
     tight as it gets; with it a spinning retry only starves the threads that would
     make progress (on 3.10 the quick profile took five times as long), so it pauses.
     """
-    retry = 0.0 if freethreaded.gil_disabled() else 0.0002
+    retry = 0.0 if twin.gil_disabled() else 0.0002
     queue = call(settings, impl.Queue, shape.maxsize, what=f"Queue({shape.maxsize})")
     history = History()
     batches = [make_batch(p, items_per_producer, rng, odd_share=0.0)

@@ -46,7 +46,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .histfile import Op
+from prodcon.history.fileformat import Op
 
 INF = math.inf
 
@@ -186,7 +186,7 @@ def _end_text(op: Op, clock: Clock) -> str:
 
 
 def _search(ops: Sequence[Op], maxsize: int, time_limit: float, clock: Clock) -> Verdict:
-    from .exact_search import search
+    from prodcon.history.search import search
 
     result = search(ops, maxsize, time_limit)
     if result.linearizable is None:

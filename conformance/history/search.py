@@ -34,7 +34,7 @@ from collections import deque
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
-from .histfile import Op
+from prodcon.history.fileformat import Op
 
 # What a call does to the sequential queue, given its outcome.
 PUT = 0          # appends its value; needs room (also a put that never returned)

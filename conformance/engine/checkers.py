@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from . import histfile, linearizability
-from .history import Call, gave, took
-from .items import describe
-from .verdict import Evidence, Violation
+from prodcon.engine.recording import Call, gave, took
+from prodcon.history import fileformat, linearizability
+from prodcon.items import describe
+from prodcon.verdict import Evidence, Violation
 
 SHOW = 8  # items named in a message before "and N more"
 
@@ -83,7 +83,7 @@ def fifo_queue(calls: list[Call], maxsize: int, strict: bool = False,
     failing only that is `strict-linearizability`. The violation carries the history,
     for the picture.
     """
-    ops = histfile.from_calls(calls)
+    ops = fileformat.from_calls(calls)
     found = linearizability.per_call(ops, maxsize, clock)
     if found is not None:
         return [_violation(found.prop, found.message, found.culprits, ops)]

@@ -27,9 +27,9 @@ from pathlib import Path
 
 import pytest
 
-from .errors import KitError
-from .import_root import kit_import_root
-from .verdict import Stuck, Violation
+from prodcon.errors import KitError, UnusableInterpreter
+from prodcon.processes import kit_import_root
+from prodcon.verdict import Stuck, Violation
 
 #: How long one twin may run, scaled by the run's factor. Generous: the test's own
 #: bounds end a stuck scenario long before; this only covers a dead interpreter.
@@ -44,8 +44,6 @@ _PROBE = (
 )
 
 
-class Unusable(Exception):
-    """PATH cannot run the free-threaded twins: missing, not Python, or built with the GIL."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ def probe(path: str, bound: float = PROBE_BOUND) -> Interpreter:
     """Ask PATH what it is; only a free-threaded build passes."""
     where = Path(path).expanduser()
     if not where.exists():
-        raise Unusable(f"{path}: no such file")
+        raise UnusableInterpreter(f"{path}: no such file")
     # No PYTHON_GIL here: a build with the GIL refuses to start when asked to disable it.
     env = {k: v for k, v in os.environ.items() if k != "PYTHON_GIL"}
     try:
@@ -81,11 +79,11 @@ def probe(path: str, bound: float = PROBE_BOUND) -> Interpreter:
                               timeout=bound, env=env, stdin=subprocess.DEVNULL)
         info = json.loads(done.stdout)
     except (OSError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-        raise Unusable(f"{path} does not run as a Python interpreter ({exc})") from None
+        raise UnusableInterpreter(f"{path} does not run as a Python interpreter ({exc})") from None
     # A free-threaded build will do: the twins' PYTHON_GIL=0 keeps its GIL off even
     # where an extension module would turn it back on.
     if not info["free_threaded"]:
-        raise Unusable(
+        raise UnusableInterpreter(
             f"{path} is CPython {info['version']} with the GIL: a free-threaded build "
             "(CPython 3.13 or later configured with --disable-gil, often named python3.13t) "
             "is needed; tools/free-threaded-python in prodcon's repository builds one")
@@ -134,7 +132,7 @@ class FreeThreadedTwin(pytest.Item):
         return path, line, f"{self.name} (under {self.interpreter.path})"
 
     def runtest(self) -> None:
-        from .run import KIT
+        from prodcon.session.run import KIT
 
         kit = self.config.stash[KIT]
         args = self._args(kit)

@@ -12,11 +12,11 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .contract import Implementation
-from .harness import Pending, call
-from .items import describe
-from .settings import BLOCK_PROBE, CALL_BOUND, Settings
-from .verdict import Violation
+from prodcon.contract import Implementation
+from prodcon.engine.harness import Pending, call
+from prodcon.items import describe
+from prodcon.settings import BLOCK_PROBE, CALL_BOUND, Settings
+from prodcon.verdict import Violation
 
 
 @dataclass

@@ -33,19 +33,19 @@ import random
 import traceback
 from dataclasses import asdict, dataclass, replace
 
-from .. import checkers
-from ..errors import KitError, kit_code, kit_traceback
-from ..harness import withdraw_interrupts
-from ..history import History
-from ..items import describe, make_batch
-from ..scenario import Stop
-from ..verdict import Violation
-from . import primitives
-from .explore import note, run_once
-from .loader import CannotLoad, NotManaged, load_again, uncontrolled_home
-from .minimize import Differences, Guided, ddmin
-from .scheduler import SchedulerError
-from .strategies import PCT, RandomWalk
+from prodcon.controlled import primitives
+from prodcon.controlled.explore import note, run_once
+from prodcon.controlled.loader import CannotLoad, NotManaged, load_again, uncontrolled_home
+from prodcon.controlled.minimize import Differences, Guided, ddmin
+from prodcon.controlled.scheduler import SchedulerError
+from prodcon.controlled.strategies import PCT, RandomWalk
+from prodcon.engine import checkers
+from prodcon.engine.harness import withdraw_interrupts
+from prodcon.engine.recording import History
+from prodcon.engine.scenario import Stop
+from prodcon.errors import KitError, kit_code, kit_traceback
+from prodcon.items import describe, make_batch
+from prodcon.verdict import Violation
 
 #: A timed call's timeout, in virtual seconds: long enough that giving up early shows.
 TIMEOUT = 5.0
