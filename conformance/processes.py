@@ -1,4 +1,7 @@
-"""The folder to put on another process's PYTHONPATH so that `import prodcon` finds this kit.
+"""The kit's dealings with other processes: the one builder of the PYTHONPATH a child
+needs to import this kit (`kit_import_root`), and the one process-group killer.
+
+The folder to put on another process's PYTHONPATH so that `import prodcon` finds this kit:
 
 An installed wheel lays the package out as it imports (`prodcon/`, `prodcon/reference/`):
 the folder that holds `prodcon/` serves. A checkout installed in development mode keeps
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import shutil
 import stat
 import tempfile
@@ -21,6 +25,15 @@ from pathlib import Path
 #: The prefix of the folders of links made for development checkouts (coverage maps
 #: their paths back to the repository's files).
 LINKS_PREFIX = "prodcon-import-root-"
+
+
+def signal_group(pgid: int, sig: int = signal.SIGKILL) -> None:
+    """Send `sig` to every process of the group `pgid`; a group that is gone already, or
+    that is no longer ours to signal (its members changed user), is left alone."""
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
 
 
 def kit_import_root() -> str:
