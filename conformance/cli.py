@@ -1,6 +1,9 @@
-"""The `prodcon` command: what the kit expects (`contract`), and the tools that work
-without pytest (`check-history`). Later subcommands (grade, bench) hang off the
-same parser.
+"""The `prodcon` command, the kit's second door: `contract` (what the kit expects),
+`check-history` (a recorded history checked without pytest), `grade` (a class's
+submissions) and `bench` (throughput and latency).
+
+Each subcommand's room is imported only when that subcommand runs (no cycle is
+dodged: nothing imports this module), so `prodcon contract` answers at once.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import sys
 import time
 
 from prodcon import __version__
+from prodcon.settings import PROFILES
 from prodcon.verdict import PROPERTIES
 
 CONTRACT = """\
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
                        help="wall-clock limit per submission (default 300)")
     grade.add_argument("--seed", type=int, help="the seed every submission runs with "
                        "(default: a fresh one, printed)")
-    grade.add_argument("--profile", choices=("quick", "thorough"), default="quick")
+    grade.add_argument("--profile", choices=tuple(PROFILES), default="quick")
     grade.add_argument("--timeout-factor", type=float, default=1.0, metavar="F",
                        help="the kit's bounds times F, for a slow grading machine")
     grade.add_argument("--gradescope", action="store_true",

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import pytest
 
-PROFILES = ("quick", "thorough")
+from prodcon.session.options import setting
+from prodcon.settings import PROFILES
 
 _OPTIONS = [
     # (option, ini, type, help)
@@ -46,7 +47,7 @@ _STRICT_HELP = ("also require every recorded history to be linearizable: one ato
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("prodcon", "prodcon: producer-consumer conformance suite")
     for option, ini, kind, text in _OPTIONS:
-        extra = {"choices": PROFILES} if option == "--prodcon-profile" else {}
+        extra = {"choices": tuple(PROFILES)} if option == "--prodcon-profile" else {}
         group.addoption(option, dest=ini, type=kind, default=None, help=text, **extra)
         parser.addini(ini, text, type="string", default=None)
     group.addoption("--prodcon-strict", dest="prodcon_strict", action="store_true",
@@ -56,20 +57,6 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="import the implementation in a separate, resource-limited process "
                     "and test it through proxies: its code never runs beside the kit's "
                     "(for untrusted code, e.g. grading)")
-
-
-def setting(config: pytest.Config, name: str, kind: type = str):
-    """A setting's value: command line first, then the ini file, else None."""
-    value = config.getoption(name)
-    if value is None:
-        value = config.getini(name) or None
-        if value is not None:
-            try:
-                value = kind(value)
-            except ValueError:
-                raise pytest.UsageError(
-                    f"ini option {name}={value!r} is not a {kind.__name__}") from None
-    return value
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -92,6 +79,6 @@ class _XdistHooks:
     """The controller's seed travels to every worker, as pytest-randomly does it."""
 
     def pytest_configure_node(self, node) -> None:
-        from prodcon.session import run
+        from prodcon.session.state import RUN  # the session's modules load only when asked for
 
-        node.workerinput["prodcon_seed"] = node.config.stash[run.KIT].settings.seed
+        node.workerinput["prodcon_seed"] = node.config.stash[RUN].settings.seed

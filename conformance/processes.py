@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import signal
 import shutil
+import signal
 import stat
 import tempfile
 from pathlib import Path

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import random
+import sys
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 #: A call that must return at once (put_nowait, qsize, ...) gets this long before
 #: the kit calls it stuck. CPython's test_queue and the JSR-166 TCK use 10 s for
@@ -21,6 +23,11 @@ STALL_BOUND = 5.0
 BLOCK_PROBE = 0.1
 
 
+#: How a concurrent scenario is paced: everyone at the same rate, or one side slowed
+#: down so that the queue runs empty (slow producers) or full (slow consumers).
+Pace = Literal["even", "slow-producers", "slow-consumers"]
+
+
 @dataclass(frozen=True)
 class Shape:
     """The fixed part of a concurrent scenario: who runs, against what capacity."""
@@ -28,7 +35,11 @@ class Shape:
     producers: int
     consumers: int
     maxsize: int
-    pace: str = "even"  # "even", "slow-producers" or "slow-consumers"
+    pace: Pace = "even"
+
+    def __post_init__(self) -> None:
+        if self.pace not in get_args(Pace):
+            raise ValueError(f"pace {self.pace!r} is not one of {', '.join(get_args(Pace))}")
 
     @property
     def id(self) -> str:
@@ -148,6 +159,19 @@ class Settings:
         """A ceiling for something that must happen, scaled for slow machines."""
         return seconds * self.timeout_factor
 
+    def options(self) -> list[str]:
+        """The `--prodcon-*` words that give another run these settings: the one builder
+        behind the replay command, the free-threaded twin's command line and a grade's
+        replay. The timeout factor and the schedules are said only when not the default."""
+        words = [f"--prodcon-seed={self.seed}", f"--prodcon-profile={self.profile.name}"]
+        if self.timeout_factor != 1.0:
+            words.append(f"--prodcon-timeout-factor={self.timeout_factor:g}")
+        if self.explore is not None:
+            words.append(f"--prodcon-explore={self.explore}")
+        if self.strict:
+            words.append("--prodcon-strict")
+        return words
+
     def rng(self, *labels: object) -> random.Random:
         """A generator that depends only on the run's seed and the labels given.
 
@@ -160,3 +184,15 @@ class Settings:
 
 def new_seed() -> int:
     return random.SystemRandom().randrange(1, 10**9)
+
+
+def gil_disabled() -> bool:
+    """Whether this interpreter runs without the GIL (a free-threaded build, GIL off)."""
+    return hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled()
+
+
+def gil_status() -> str:
+    """', GIL enabled' / ', GIL disabled' where the interpreter can say; else nothing."""
+    if not hasattr(sys, "_is_gil_enabled"):
+        return ""
+    return f", GIL {'disabled' if gil_disabled() else 'enabled'}"

@@ -8,6 +8,15 @@ while shrinking). The plugin turns both into a report a student can read.
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
+#: The names a finding can carry: the keys of `PROPERTIES`, spelled out for type checkers.
+Property = Literal[
+    "conservation", "order", "capacity", "blocking", "timeout", "exceptions", "sizes",
+    "any-item", "join", "sentinel-shutdown", "deadlock", "queue-shutdown", "full-empty",
+    "strict-linearizability", "free-threading",
+]
+
 #: The properties a failure can name, with what the correct behaviour is.
 PROPERTIES = {
     "conservation": "every item put is taken exactly once: none lost, none duplicated, "
@@ -40,8 +49,23 @@ PROPERTIES = {
 }
 
 
+def known(prop: str) -> str:
+    """`prop`, if it is a property of the kit; else a ValueError (a bug in prodcon: every
+    finding must name a property a report can explain). Not an assert: it must hold
+    under `python -O` too."""
+    if prop not in PROPERTIES:
+        raise ValueError(f"{prop!r} is not a prodcon property (one of {', '.join(PROPERTIES)})")
+    return prop
+
+
 class Evidence:
-    """The history behind a finding, and the calls that prove it: what the picture shows."""
+    """The history behind a finding, and the calls that prove it: what the picture shows.
+
+    `explanation` is the text printed on the picture. It starts as the finding's own
+    message but is kept apart on purpose: when several findings of one scenario are
+    combined (`Violation.combine`) the report's message grows, while the picture keeps
+    the text of the finding whose history it draws.
+    """
 
     def __init__(self, ops: list, culprits: tuple[int, ...], explanation: str) -> None:
         self.ops = ops
@@ -57,7 +81,7 @@ class Violation(AssertionError):
     """
 
     def __init__(self, prop: str, message: str, props: tuple[str, ...] = ()) -> None:
-        assert prop in PROPERTIES, prop
+        known(prop)
         super().__init__(message)
         self.prop = prop
         self.message = message
@@ -85,7 +109,7 @@ class Stuck(BaseException):
     """A call or a scenario stopped making progress within its bound."""
 
     def __init__(self, prop: str, message: str) -> None:
-        assert prop in PROPERTIES, prop
+        known(prop)
         super().__init__(message)
         self.prop = prop
         self.message = message
@@ -97,3 +121,7 @@ def expect(condition: bool, prop: str, message: str) -> None:
     """Raise a `Violation` of `prop` unless `condition` holds."""
     if not condition:
         raise Violation(prop, message)
+
+
+if set(get_args(Property)) != set(PROPERTIES):  # the two spellings of one vocabulary
+    raise ImportError("verdict.Property and verdict.PROPERTIES disagree")

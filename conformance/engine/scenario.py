@@ -23,8 +23,7 @@ from prodcon.engine.recording import History, gave, took
 from prodcon.errors import kit_code
 from prodcon.history import fileformat
 from prodcon.items import Item, describe, make_batch
-from prodcon.session import twin
-from prodcon.settings import Settings, Shape
+from prodcon.settings import Settings, Shape, gil_disabled
 from prodcon.verdict import Evidence, Stuck, Violation, judge
 
 
@@ -545,7 +544,7 @@ def run_join_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.R
     tight as it gets; with it a spinning retry only starves the threads that would
     make progress (on 3.10 the quick profile took five times as long), so it pauses.
     """
-    retry = 0.0 if twin.gil_disabled() else 0.0002
+    retry = 0.0 if gil_disabled() else 0.0002
     queue = call(settings, impl.Queue, shape.maxsize, what=f"Queue({shape.maxsize})")
     history = History()
     batches = [make_batch(p, items_per_producer, rng, odd_share=0.0)

@@ -1,26 +1,63 @@
-"""`Kit`: what a conformance test works with, and the expectations it states.
+"""The bundled suite's one surface: the `prodcon` fixture (`Kit`) and the vocabulary the
+suite's tests state their expectations in. The suite imports nothing else of the kit.
 
 Every call into the implementation goes through `Kit.call` (bounded, on a daemon
 thread). `returns` and `raises` turn "the implementation did something else" into
-a `Violation` that says what was called, what happened and what was due.
+a `Violation` that says what was called, what happened and what was due. The
+scenarios and the controlled exploration run through the Kit too, with the run's
+settings and implementation.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
+import pytest
+
 from prodcon.contract import Implementation
-from prodcon.engine.harness import Pending, call
-from prodcon.items import describe
-from prodcon.settings import BLOCK_PROBE, CALL_BOUND, Settings
-from prodcon.verdict import Violation
+from prodcon.controlled.queue_exploration import PLANS, explore_queue
+from prodcon.engine import scenario
+from prodcon.engine.harness import Crew, Pending, call
+from prodcon.engine.recording import History
+from prodcon.errors import KitError
+from prodcon.items import (
+    PLAIN_VALUES,
+    EqualsEverything,
+    FalsyItem,
+    Item,
+    TouchyItem,
+    UnhashableItem,
+    describe,
+)
+from prodcon.session.state import RUN
+from prodcon.settings import (
+    BLOCK_PROBE,
+    CALL_BOUND,
+    FREE_THREADED_STRESS_ROUNDS,
+    Profile,
+    Settings,
+    Shape,
+    gil_disabled,
+)
+from prodcon.verdict import Violation, expect, judge
+
+__all__ = [
+    "CALL_BOUND", "PLAIN_VALUES", "PLANS", "EqualsEverything", "FalsyItem", "Item", "Kit",
+    "KitError", "Shape", "TouchyItem", "UnhashableItem", "Violation", "describe", "expect",
+    "judge", "put_then_take", "take_then_put",
+]
 
 
 @dataclass
-class Outcome:
+class CallOutcome:
+    """What one bounded call into the implementation did: its value or its error, and how
+    long it took."""
+
+
     value: Any = None
     error: BaseException | None = None
     elapsed: float = 0.0
@@ -36,7 +73,20 @@ def _safe(error: BaseException) -> str:
     return repr(text) if text else ""
 
 
+#: Real seconds allowed per controlled schedule before the kit calls the whole
+#: exploration stuck (scaled by --prodcon-timeout-factor). A run takes 3-10 ms on a
+#: loaded 2-core machine; a livelocked one runs to its step limit in about 2 s.
+SECONDS_PER_SCHEDULE = 0.5
+#: Plus this much for shrinking a failure: at most 550,000 switch points in all
+#: (queue_exploration.FEWER_CALLS_STEPS + MINIMIZE_STEPS), about 55 s if every attempt
+#: livelocks; twice that, for a slow machine.
+SECONDS_TO_SHRINK = 120
+
+
 class Kit:
+    """The `prodcon` fixture: one test's view of the run (its settings, the implementation,
+    a random generator seeded for this test alone) and the expectations it states."""
+
     def __init__(self, settings: Settings, impl: Implementation, name: str) -> None:
         self.settings = settings
         self.profile = settings.profile
@@ -46,8 +96,67 @@ class Kit:
         self.ShutDown = impl.ShutDown
         self.rng: random.Random = settings.rng(name)
 
+    @staticmethod
+    def profile_of(config: pytest.Config) -> Profile:
+        """The session's profile, for a test module's `pytest_generate_tests` (which runs
+        before any fixture)."""
+        return config.stash[RUN].settings.profile
+
+    @property
+    def stress_rounds(self) -> int:
+        """How many rounds an unpaced stress test runs: more without the GIL, where the
+        races it looks for really collide."""
+        return FREE_THREADED_STRESS_ROUNDS if gil_disabled() else 1
+
     def bound(self, seconds: float) -> float:
         return self.settings.bound(seconds)
+
+    def run_queue_scenario(self, shape: Shape, rng: random.Random, items: int) -> None:
+        """Producers and consumers on the implementation's queue (`scenario.run_queue_scenario`)."""
+        scenario.run_queue_scenario(self.settings, self.impl, shape, rng, items)
+
+    def run_join_scenario(self, shape: Shape, rng: random.Random, items: int) -> None:
+        """The same, consumers acknowledging each item and the kit joining the queue."""
+        scenario.run_join_scenario(self.settings, self.impl, shape, rng, items)
+
+    def run_worker_scenario(self, shape: Shape, rng: random.Random, items: int,
+                            **extra: Any) -> None:
+        """The user's producer and consumer functions under the N-sentinel protocol."""
+        scenario.run_worker_scenario(self.settings, self.impl, shape, rng, items, **extra)
+
+    def pass_through(self, q: Any, values: list) -> list:
+        """One producer puts `values`, one consumer gets as many; what it got, in order.
+        A thread that dies breaks `any-item` (the values are the odd kinds)."""
+        history = History()
+        crew = Crew(self.settings, history.progress)
+        producer_view = history.view(q, "p0")
+        consumer_view = history.view(q, "c0")
+        taken: list = []
+        producer = crew.start("p0", lambda: [producer_view.put(v) for v in values])
+        consumer = crew.start("c0", lambda: [taken.append(consumer_view.get()) for _ in values])
+        crew.wait([producer, consumer], "passing odd items through the queue", prop="any-item")
+        judge([Violation("any-item", f"thread {w.name} died with {type(w.error).__name__}: "
+                         f"{w.error}\n    {w.error_trace}")
+               for w in (producer, consumer) if w.error])
+        return taken
+
+    def explore(self, plan, seed: int, schedules: int) -> dict:
+        """Run `plan` under `schedules` controlled schedules (in the submission's process
+        when it is sandboxed); what the exploration found, as `explore_queue` tells it."""
+        bound = SECONDS_TO_SHRINK + SECONDS_PER_SCHEDULE * schedules
+        # the module, not a queue: each run builds its own, as the module's Queue role does
+        args = (self.impl.module, json.dumps(asdict(plan)), seed, schedules,
+                self.settings.strict)
+        what = f"exploring {schedules} controlled schedules of {plan.id}"
+        sandbox = getattr(self.impl, "sandbox", None)
+        if sandbox is not None:
+            found = self.call(sandbox.run_in_child, explore_queue, *args, bound=bound, what=what)
+        else:
+            found = self.call(explore_queue, *args, bound=bound, what=what)
+        found = json.loads(found)
+        if found["kit_error"]:
+            raise KitError(f"{what}: {found['kit_doing']}", found["kit_error"])
+        return found
 
     def call(self, fn, *args, **kwargs) -> Any:
         """Call into the implementation with a bound (see `harness.call`)."""
@@ -57,15 +166,15 @@ class Kit:
         return self.call(self.impl.Queue, maxsize, what=f"Queue({maxsize})")
 
     def outcome(self, what: str, fn, *args, bound: float = CALL_BOUND, prop: str = "deadlock",
-                **kwargs) -> Outcome:
+                **kwargs) -> CallOutcome:
         start = time.monotonic()
         try:
             value = self.call(fn, *args, bound=bound, prop=prop, what=what, **kwargs)
         except Exception as exc:  # noqa: BLE001 - judged by the caller
-            return Outcome(error=exc, elapsed=time.monotonic() - start)
-        return Outcome(value=value, elapsed=time.monotonic() - start)
+            return CallOutcome(error=exc, elapsed=time.monotonic() - start)
+        return CallOutcome(value=value, elapsed=time.monotonic() - start)
 
-    def at_once(self, what: str, fn, *args) -> Outcome:
+    def at_once(self, what: str, fn, *args) -> CallOutcome:
         """`fn`'s calls back to back in one thread, where the queue lives.
 
         In-process one thread keeps the GIL from one call to the next. When the
@@ -86,7 +195,7 @@ class Kit:
         return result.value
 
     def raises(self, exc_type: type[BaseException], what: str, fn, *args, prop: str, due: str,
-               bound: float = CALL_BOUND, stuck: str | None = None, **kwargs) -> Outcome:
+               bound: float = CALL_BOUND, stuck: str | None = None, **kwargs) -> CallOutcome:
         """The call must raise `exc_type` (or a subclass).
 
         `prop` is broken when it returns instead, `stuck` (default: `prop`) when it

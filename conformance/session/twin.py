@@ -20,7 +20,6 @@ import json
 import os
 import shlex
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -121,10 +120,14 @@ class GilHiddenRace(Violation):
 class FreeThreadedTwin(pytest.Item):
     """A stress test run again in a subprocess of the free-threaded interpreter."""
 
-    def __init__(self, *, original: pytest.Item, interpreter: Interpreter, **kwargs) -> None:
+    def __init__(self, *, original: pytest.Item, interpreter: Interpreter, session,
+                 **kwargs) -> None:
+        """`session`: the run's `state.SessionRun`, handed in by whoever adds the twins
+        (this module stays below the session's state, which names its `Interpreter`)."""
         super().__init__(**kwargs)
         self.original = original
         self.interpreter = interpreter
+        self.session = session
         self.own_markers.extend(original.own_markers)
 
     def reportinfo(self):
@@ -132,9 +135,7 @@ class FreeThreadedTwin(pytest.Item):
         return path, line, f"{self.name} (under {self.interpreter.path})"
 
     def runtest(self) -> None:
-        from prodcon.session.run import KIT
-
-        kit = self.config.stash[KIT]
+        kit = self.session
         args = self._args(kit)
         with tempfile.TemporaryDirectory(prefix="prodcon-ft-") as tmp:
             report = Path(tmp) / "report.jsonl"
@@ -169,13 +170,9 @@ class FreeThreadedTwin(pytest.Item):
                                 self._replay(args))
 
     def _args(self, kit) -> list[str]:
-        settings = kit.settings
         args = [f"{self.original.path}::{self.original.name}", "-p", "prodcon.plugin",
                 "-p", "no:cacheprovider", "-q", f"--prodcon-impl={kit.impl_arg}",
-                f"--prodcon-seed={settings.seed}", f"--prodcon-profile={settings.profile.name}",
-                f"--prodcon-timeout-factor={settings.timeout_factor:g}"]
-        if settings.strict:
-            args.append("--prodcon-strict")
+                *kit.settings.options()]
         if kit.html_dir is not None:
             args.append(f"--prodcon-html={Path(kit.html_dir) / 'free-threaded'}")
         return args
@@ -217,23 +214,15 @@ def _record(report: Path, name: str) -> dict | None:
     return found
 
 
-def add_twins(items: list[pytest.Item], interpreter: Interpreter) -> list[pytest.Item]:
+def add_twins(items: list[pytest.Item], interpreter: Interpreter,
+              session) -> list[pytest.Item]:
     """Every stress test followed by its free-threaded twin."""
     out = []
     for item in items:
         out.append(item)
         if item.get_closest_marker("prodcon_stress") is not None:
             out.append(FreeThreadedTwin.from_parent(
-                item.parent, name=twin_name(item.name), original=item, interpreter=interpreter))
+                item.parent, name=twin_name(item.name), original=item, interpreter=interpreter,
+                session=session))
     return out
 
-
-def gil_disabled() -> bool:
-    return hasattr(sys, "_is_gil_enabled") and not sys._is_gil_enabled()
-
-
-def gil_status() -> str:
-    """', GIL enabled' / ', GIL disabled' where the interpreter can say; else nothing."""
-    if not hasattr(sys, "_is_gil_enabled"):
-        return ""
-    return f", GIL {'enabled' if sys._is_gil_enabled() else 'disabled'}"

@@ -8,10 +8,15 @@ only against a generous ceiling scaled by --prodcon-timeout-factor.
 
 import pytest
 
-from prodcon.items import Item, describe
-from prodcon.session.kit import put_then_take, take_then_put
-from prodcon.settings import CALL_BOUND
-from prodcon.verdict import Violation, expect
+from prodcon.session.kit import (
+    CALL_BOUND,
+    Item,
+    Violation,
+    describe,
+    expect,
+    put_then_take,
+    take_then_put,
+)
 
 pytestmark = pytest.mark.prodcon_role("queue")
 

@@ -2,10 +2,7 @@
 
 import pytest
 
-from prodcon.engine.scenario import run_join_scenario
-from prodcon.items import Item
-from prodcon.settings import Shape
-from prodcon.verdict import Violation
+from prodcon.session.kit import Item, Shape, Violation
 
 pytestmark = pytest.mark.prodcon_role("queue")
 
@@ -80,5 +77,4 @@ JOIN_SHAPES = [Shape(2, 2, 2, "slow-consumers"), Shape(4, 3, 0, "slow-consumers"
 @pytest.mark.parametrize("shape", JOIN_SHAPES, ids=[s.id for s in JOIN_SHAPES])
 def test_join_under_load(prodcon, shape):
     for _ in range(prodcon.profile.repeats):
-        run_join_scenario(prodcon.settings, prodcon.impl, shape, prodcon.rng,
-                          prodcon.profile.items_per_producer // 3)
+        prodcon.run_join_scenario(shape, prodcon.rng, prodcon.profile.items_per_producer // 3)

@@ -19,15 +19,16 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from prodcon.items import (
+from prodcon.session.kit import (
     EqualsEverything,
     FalsyItem,
     Item,
     TouchyItem,
     UnhashableItem,
+    Violation,
     describe,
+    expect,
 )
-from prodcon.verdict import Violation, expect
 
 pytestmark = pytest.mark.prodcon_role("queue")
 

@@ -7,16 +7,17 @@ room".
 
 import pytest
 
-from prodcon.items import (
+from prodcon.session.kit import (
     PLAIN_VALUES,
     EqualsEverything,
     FalsyItem,
     Item,
     TouchyItem,
     UnhashableItem,
+    Violation,
     describe,
+    expect,
 )
-from prodcon.verdict import Violation, expect
 
 pytestmark = pytest.mark.prodcon_role("queue")
 

@@ -7,8 +7,7 @@ counts each discarded item as a finished task, so join() callers are released.
 
 import pytest
 
-from prodcon.items import Item
-from prodcon.verdict import expect
+from prodcon.session.kit import Item, expect
 
 pytestmark = pytest.mark.prodcon_role("queue")
 

@@ -9,24 +9,20 @@ import random
 
 import pytest
 
-from prodcon.engine.scenario import run_worker_scenario
-from prodcon.settings import Shape
+from prodcon.session.kit import Kit, Shape
 
 pytestmark = pytest.mark.prodcon_role("workers")
 
 
 def pytest_generate_tests(metafunc):
     if "worker_shape" in metafunc.fixturenames:
-        from prodcon.session.run import KIT
-
-        shapes = metafunc.config.stash[KIT].settings.profile.worker_shapes
+        shapes = Kit.profile_of(metafunc.config).worker_shapes
         metafunc.parametrize("worker_shape", shapes, ids=[s.id for s in shapes])
 
 
 def _run(prodcon, shape, items, **extra):
     for _ in range(prodcon.profile.repeats):
-        run_worker_scenario(prodcon.settings, prodcon.impl, shape,
-                            random.Random(prodcon.rng.random()), items, **extra)
+        prodcon.run_worker_scenario(shape, random.Random(prodcon.rng.random()), items, **extra)
 
 
 def test_pipeline(prodcon, worker_shape):
