@@ -165,6 +165,8 @@ def test_progress_rewrites_one_line_on_a_terminal_and_logs_cases_elsewhere():
 
 
 def test_plot_draws_a_png(tmp_path):
+    # matplotlib is the optional `plot` extra, not a test dependency (it would double the
+    # install time of every tox environment): this test runs where it is installed.
     pytest.importorskip("matplotlib")
     path = tmp_path / "ratios.png"
     bench.plot(made_up_report(bench.Trouble("stuck", "why")), str(path))

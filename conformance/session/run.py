@@ -123,6 +123,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
     if kit.free_threaded is not None:
+        # Added after -k/-m deselected: pytest's header then counts the twins as
+        # negatively "deselected" ("-13 selected"). Kept: the twins must follow exactly
+        # the tests that were selected; making them collectable items would fix the count
+        # but let -k select a twin without its original.
         keep = twin.add_twins(keep, kit.free_threaded, kit)
     items[:] = keep
 
@@ -253,7 +257,12 @@ def _is_outermost(config: pytest.Config) -> bool:
 
 @pytest.fixture(scope="session")
 def prodcon_impl(pytestconfig: pytest.Config) -> contract.Implementation:
-    """The implementation under test. Override it in a conftest.py to test an adapter."""
+    """The implementation under test.
+
+    A user's conftest.py cannot override it for the bundled suite (the suite is not
+    under the user's folder, so their conftest does not reach it): an adapter module
+    that provides the roles is the documented way (examples/adapter.py).
+    """
     return pytestconfig.stash[RUN].impl
 
 

@@ -76,6 +76,8 @@ class Tally:
                          "duration": 0.0})
 
     def _write(self, record: dict) -> None:
+        """Opened per record on purpose: each finished test's line is on disk at once, so
+        a grading session stopped mid-run (SIGINT, then SIGKILL) loses nothing judged."""
         with open(self.kit.json_path, "a", encoding="utf-8") as out:
             out.write(json.dumps(record) + "\n")
 

@@ -137,6 +137,7 @@ class FreeThreadedTwin(pytest.Item):
     def runtest(self) -> None:
         kit = self.session
         args = self._args(kit)
+        env = self.interpreter.env()
         with tempfile.TemporaryDirectory(prefix="prodcon-ft-") as tmp:
             report = Path(tmp) / "report.jsonl"
             ini = Path(tmp) / "pytest.ini"
@@ -146,28 +147,29 @@ class FreeThreadedTwin(pytest.Item):
             bound = kit.settings.bound(TWIN_BOUND)
             try:
                 done = subprocess.run(command, capture_output=True, text=True, timeout=bound,
-                                      env=self.interpreter.env(), stdin=subprocess.DEVNULL,
+                                      env=env, stdin=subprocess.DEVNULL,
                                       cwd=self.config.invocation_params.dir)
             except subprocess.TimeoutExpired:
                 raise Stuck("deadlock", f"the free-threaded run of {self.original.name} did not "
-                            f"finish within {bound:.0f} s\nreplay: {self._replay(args)}") from None
+                            f"finish within {bound:.0f} s\n"
+                            f"replay: {self._replay(args, env)}") from None
             record = _record(report, self.original.name)
         if record is None:
             output = (done.stdout + done.stderr).strip().splitlines()[-25:]
             raise Violation("free-threading", (
                 f"the free-threaded run of {self.original.name} ended (exit code "
                 f"{done.returncode}) without a result:\n" + "\n".join(output)
-                + f"\nreplay: {self._replay(args)}"))
+                + f"\nreplay: {self._replay(args, env)}"))
         if record["outcome"] == "skipped":
             pytest.skip(f"skipped under {self.interpreter.path}: {record['message']}")
         if record["outcome"] == "kit-error":  # the twin's kit failed, not the implementation
             text = record["message"]
             trace = text[max(text.find("Traceback"), 0):].split("\nimplementation: ")[0]
             raise KitError(f"running {self.original.name} under {self.interpreter.path}",
-                           f"{trace}\nreplay there: {self._replay(args)}")
+                           f"{trace}\nreplay there: {self._replay(args, env)}")
         if record["outcome"] != "passed":
             raise GilHiddenRace(tuple(record["properties"]), self._message(kit, record),
-                                self._replay(args))
+                                self._replay(args, env))
 
     def _args(self, kit) -> list[str]:
         args = [f"{self.original.path}::{self.original.name}", "-p", "prodcon.plugin",
@@ -177,8 +179,7 @@ class FreeThreadedTwin(pytest.Item):
             args.append(f"--prodcon-html={Path(kit.html_dir) / 'free-threaded'}")
         return args
 
-    def _replay(self, args: list[str]) -> str:
-        env = self.interpreter.env()
+    def _replay(self, args: list[str], env: dict[str, str]) -> str:
         words = ["PYTHON_GIL=0", "PYTEST_DISABLE_PLUGIN_AUTOLOAD=1",
                  f"PYTHONPATH={env['PYTHONPATH']}", self.interpreter.path, "-m", "pytest", *args]
         return shlex.join(words)

@@ -134,7 +134,9 @@ def test_timed_get_keeps_waiting_after_a_stolen_wakeup(prodcon):
 
     The classic bug: `if empty: wait(timeout)` then raise Empty, without checking
     whether the time is really up. The rounds run side by side, each on its own
-    queue, so they cost one timeout, not three.
+    queue, so they cost one timeout, not three. A round teaches something only when
+    the bait is stolen before the waiter wakes (one thread keeping the GIL between
+    its put and its take); without the GIL more rounds are skipped, never failed.
     """
     queues = [prodcon.queue(0) for _ in range(ROUNDS)]
     waiters = [prodcon.start(q.get, timeout=STOLEN_TIMEOUT) for q in queues]

@@ -138,6 +138,8 @@ def _check_sizes(prodcon, q, held, maxsize):
 
 
 def test_negative_timeout_raises_value_error(prodcon):
+    """Only where queue.Queue itself raises: on a bounded queue's put and on every get
+    (the standard library's unbounded put(timeout=-1) never waits, so never checks)."""
     q = prodcon.queue(3)
     due = "a negative timeout is refused with ValueError, as queue.Queue does"
     prodcon.raises(ValueError, "get(timeout=-1) on an empty queue", q.get, timeout=-1,

@@ -27,6 +27,8 @@ def _put(prodcon, q, item):
     prodcon.returns(f"put({item!r})", q.put, item, prop="capacity", due="room")
 
 
+# This test and test_immediate_shutdown_discards_and_releases_join catch no zoo module
+# today (benchmarks/kill_matrix.py): kept, they are the only checks of those rules.
 def test_put_after_shutdown_raises(prodcon, q):
     prodcon.returns("shutdown()", q.shutdown, prop="queue-shutdown", due="shutdown() returns")
     for form, fn, args in [("put(x)", q.put, (Item(0, 0),)),

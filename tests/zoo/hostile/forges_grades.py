@@ -4,6 +4,9 @@ It finds the grading command's -o OUTDIR on an ancestor's command line and write
 there at import, then leaves a process behind to write it again later. The child
 cannot write the grader's files, the process is ended with the sandbox, and the
 grader writes its outputs only after every submission ran.
+
+Like every zoo module it stands alone (a submission is one file): its walk up the
+ancestors' command lines is written out again here on purpose.
 """
 
 import os

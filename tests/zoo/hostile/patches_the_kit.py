@@ -4,6 +4,9 @@ It patches pytest's reports, the kit's plugin, sys.exit and os._exit, prints a
 fake result, and appends "passed" records to the run's --prodcon-json file, which
 it finds on its parent's command line. All of it happens in the sandbox's child:
 the process that writes the records never ran this code.
+
+Like every zoo module it stands alone (a submission is one file): its walk up the
+ancestors' command lines is written out again here on purpose.
 """
 
 import json
