@@ -100,12 +100,17 @@ def make_batch(producer: int, count: int, rng: random.Random, odd_share: float =
     return batch
 
 
-def describe(obj: object) -> str:
-    """A name for anything that came out of a queue, item or not."""
-    if isinstance(obj, Item):
+def describe(obj: object, limit: int = 60, *, bare: bool = False) -> str:
+    """A name for anything that came out of a queue, item or not, cut to `limit` characters.
+
+    The kit's one truncating repr. `bare` is the form a call's signature quotes
+    (`put(p0#3)`, `returned p0#3`): an item by its name without its kind, and `<T>`
+    rather than `<T object>` for an object whose repr raises.
+    """
+    if isinstance(obj, Item) and not bare:
         return obj.label
     try:
         text = repr(obj)
     except Exception:  # noqa: BLE001 - an object with a broken repr is still reportable
-        return f"<{type(obj).__name__} object>"
-    return text if len(text) <= 60 else text[:57] + "..."
+        return f"<{type(obj).__name__}>" if bare else f"<{type(obj).__name__} object>"
+    return text if len(text) <= limit else text[:limit - 3] + "..."

@@ -2,7 +2,7 @@
 
 from prodcon.engine import checkers
 from prodcon.engine.recording import Call, History
-from prodcon.items import Item
+from prodcon.items import FalsyItem, Item, describe
 
 
 def call(thread, op, start, end, item=None, value=None, error=None):
@@ -156,3 +156,24 @@ def test_history_views_record_and_count_progress():
     view.put(A)
     view.get()
     assert history.progress() == 2  # nor is moving the same item round again
+
+
+class _BrokenRepr:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+
+
+def test_a_call_quotes_items_bare_and_short():
+    """A signature names an item without its kind, cuts at 40 characters, and calls an
+    object whose repr raises `<T>`; a message's `describe` says more (60, kind, object)."""
+    item = FalsyItem(0, 3)
+    assert call("p0", "put", 0, 1, item=item).signature() == "put(p0#3)"
+    assert describe(item) == "p0#3 (falsy)"
+    long = "x" * 50
+    assert call("c0", "get", 0, 1, value=long).outcome() == f"returned '{'x' * 36}..."
+    assert describe(long) == repr(long)
+    assert call("p0", "put", 0, 1, item=_BrokenRepr()).signature() == "put(<_BrokenRepr>)"
+    assert describe(_BrokenRepr()) == "<_BrokenRepr object>"
+    timed = Call("p0", "put", A, True, 0.05)
+    assert timed.signature() == "put(p0#0, timeout=0.05)"
+    assert Call("c0", "get", None, False, None).signature() == "get(block=False)"

@@ -11,9 +11,21 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any
+from typing import Any, Literal
+
+from prodcon.items import describe
 
 _clock = time.perf_counter_ns
+
+#: The queue methods a recording knows: `Call.op` is one of them, by name.
+Method = Literal["put", "put_nowait", "get", "get_nowait", "task_done", "join", "qsize", "empty",
+             "full"]
+PUTS: tuple[Method, ...] = ("put", "put_nowait")
+GETS: tuple[Method, ...] = ("get", "get_nowait")
+#: The calls that finish work rather than move items: they count as progress.
+ACKS: tuple[Method, ...] = ("task_done", "join")
+#: How long an item or a returned value may be inside a call's signature.
+SIGNATURE_LIMIT = 40
 
 
 class Call:
@@ -22,7 +34,7 @@ class Call:
     __slots__ = ("thread", "ident", "op", "item", "block", "timeout", "start", "end", "value",
                  "error")
 
-    def __init__(self, thread: str, op: str, item: Any, block: bool, timeout: Any,
+    def __init__(self, thread: str, op: Method, item: Any, block: bool, timeout: Any,
                  clock=_clock) -> None:
         self.thread = thread
         self.ident = threading.get_ident()
@@ -41,7 +53,7 @@ class Call:
 
     def signature(self) -> str:
         """How the call was written: `put(p0#3, timeout=0.05)`, `get_nowait()`."""
-        args = [] if self.op not in ("put", "put_nowait") else [_short(self.item)]
+        args = [] if self.op not in PUTS else [describe(self.item, SIGNATURE_LIMIT, bare=True)]
         if self.op in ("put", "get"):
             if not self.block:
                 args.append("block=False")
@@ -54,17 +66,9 @@ class Call:
             return "still running"
         if self.error is not None:
             return f"raised {type(self.error).__name__}"
-        if self.op in ("get", "get_nowait"):
-            return f"returned {_short(self.value)}"
+        if self.op in GETS:
+            return f"returned {describe(self.value, SIGNATURE_LIMIT, bare=True)}"
         return "returned"
-
-
-def _short(obj: Any) -> str:
-    try:
-        text = repr(obj)
-    except Exception:  # noqa: BLE001
-        text = f"<{type(obj).__name__}>"
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 class History:
@@ -116,7 +120,7 @@ class RecordingQueue:
         self.handed: set[int] = set()  # ids of items this thread took
         self.acks = 0  # task_done() and join() calls that returned
 
-    def _record(self, op: str, item: Any, block: bool, timeout: Any, method, args, kwargs):
+    def _record(self, op: Method, item: Any, block: bool, timeout: Any, method, args, kwargs):
         call = Call(self.thread, op, item, block, timeout, self._clock)
         self.log.append(call)
         try:
@@ -127,11 +131,11 @@ class RecordingQueue:
             raise
         call.end = self._clock()
         call.value = value
-        if op in ("put", "put_nowait"):
+        if op in PUTS:
             self.stored.add(id(item))
-        elif op in ("get", "get_nowait"):
+        elif op in GETS:
             self.handed.add(id(value))
-        elif op in ("task_done", "join"):
+        elif op in ACKS:
             self.acks += 1
         return value
 
@@ -187,9 +191,9 @@ def _get_args(args: tuple, kwargs: dict) -> tuple[bool, Any]:
 
 def took(call: Call) -> bool:
     """A get that handed out an item."""
-    return call.op in ("get", "get_nowait") and call.ok
+    return call.op in GETS and call.ok
 
 
 def gave(call: Call) -> bool:
     """A put that stored its item."""
-    return call.op in ("put", "put_nowait") and call.ok
+    return call.op in PUTS and call.ok
