@@ -1,10 +1,12 @@
 """Concurrent scenarios: seeded producers and consumers, every queue call recorded.
 
 A scenario runs threads and records; it judges nothing itself but hands the
-history to the checkers. Two kinds:
+history to the checkers. Three kinds:
 
 - `run_queue_scenario`: the kit's own producers and consumers drive the Queue
   under test through every form of put and get.
+- `run_join_scenario`: the same, each item acknowledged with task_done(), and
+  join() called while the consumers are still at work.
 - `run_worker_scenario`: the user's `producer` and `consumer` run against a
   known-good queue, coordinated by the N-sentinel protocol of the contract.
 """
@@ -15,8 +17,11 @@ import random
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
+from prodcon import reference
 from prodcon.engine import checkers
 from prodcon.engine.harness import Crew, Worker, call, probe_state
 from prodcon.engine.recording import History, gave, took
@@ -61,14 +66,6 @@ def _crew(settings: Settings, queue: Any, history: History) -> Crew:
                 _describe_pending(history))
 
 
-def _stop_consumers(crew: Crew, history: History, queue: Any, stops: Sequence[Stop],
-                    consumers: list[Worker]) -> None:
-    """Put one stop marker per consumer and wait until every consumer has returned."""
-    view = history.view(queue, "main")
-    stopper = crew.start("main", lambda: [view.put(stop) for stop in stops])
-    crew.wait([stopper, *consumers], "waiting for the consumers to take their stop markers")
-
-
 def _state(settings: Settings, queue: Any, history: History) -> Callable[[], str]:
     def state() -> str:
         calls = history.calls()
@@ -83,22 +80,43 @@ def _state(settings: Settings, queue: Any, history: History) -> Callable[[], str
 # --- Queue role -------------------------------------------------------------------------
 
 
+class Form(Enum):
+    """How one put or get is written; the scenarios draw one per call, seeded."""
+
+    BLOCKING = "blocking"  # put(item), get()
+    TIMED = "timeout"  # put(item, timeout=0.05), get(timeout=0.05)
+    NO_BLOCK = "block=False"  # put(item, block=False), get(block=False)
+    NOWAIT = "nowait"  # put_nowait(item), get_nowait()
+
+
+def _draw_form(rng: random.Random) -> Form:
+    """Mostly the blocking form; a tenth each of the other three."""
+    draw = rng.random()
+    if draw < 0.7:
+        return Form.BLOCKING
+    if draw < 0.8:
+        return Form.TIMED
+    if draw < 0.9:
+        return Form.NO_BLOCK
+    return Form.NOWAIT
+
+
 def _produce(view: Any, batch: Sequence[Any], rng: random.Random, slow: bool, full: type,
-             retry: float = 0.0002) -> None:
+             retry: float) -> None:
     """Put every item of the batch, in order, through a seeded mix of the put forms.
 
     `retry` is the pause before trying again after Full; 0 only yields, which keeps
     an unpaced scenario as tight as it can be.
     """
     for item in batch:
-        form = rng.random()
+        form = _draw_form(rng)
         while True:
             try:
-                if form < 0.7:
+                if form is Form.BLOCKING:
                     view.put(item)
-                elif form < 0.8:
+                elif form is Form.TIMED:
                     view.put(item, timeout=0.05)
-                elif form < 0.9:
+                elif form is Form.NO_BLOCK:
                     view.put(item, block=False)
                 else:
                     view.put_nowait(item)
@@ -108,8 +126,8 @@ def _produce(view: Any, batch: Sequence[Any], rng: random.Random, slow: bool, fu
         _pause(rng, slow)
 
 
-def _consume(view: Any, rng: random.Random, slow: bool, empty: type, retry: float = 0.0002,
-             ack: bool = False) -> None:
+def _consume(view: Any, rng: random.Random, slow: bool, empty: type, retry: float,
+             ack: bool) -> None:
     """Take items through a seeded mix of the get forms until a stop marker comes.
 
     With `ack`, every item taken is acknowledged with task_done() at once (after
@@ -117,13 +135,13 @@ def _consume(view: Any, rng: random.Random, slow: bool, empty: type, retry: floa
     of the queue's state from every consumer at the same time.
     """
     while True:
-        form = rng.random()
+        form = _draw_form(rng)
         try:
-            if form < 0.7:
+            if form is Form.BLOCKING:
                 value = view.get()
-            elif form < 0.8:
+            elif form is Form.TIMED:
                 value = view.get(timeout=0.05)
-            elif form < 0.9:
+            elif form is Form.NO_BLOCK:
                 value = view.get(block=False)
             else:
                 value = view.get_nowait()
@@ -137,35 +155,84 @@ def _consume(view: Any, rng: random.Random, slow: bool, empty: type, retry: floa
             view.task_done()
 
 
+@dataclass
+class _QueueRun:
+    """The kit's producers and consumers at work on the Queue under test."""
+
+    queue: Any
+    history: History
+    batches: list[list[Any]]
+    stops: list[Stop]
+    crew: Crew
+    consumers: list[Worker]
+    producers: list[Worker]
+
+    @classmethod
+    def start(cls, settings: Settings, impl: Any, shape: Shape, rng: random.Random,
+              items_per_producer: int, odd_share: float, retry: float,
+              ack: bool) -> _QueueRun:
+        """A new queue, and every consumer then every producer started on it.
+
+        Each thread's generator is drawn from `rng` in that order, after the items:
+        the same seed gives the same items, forms and pauses.
+        """
+        queue = call(settings, impl.Queue, shape.maxsize, what=f"Queue({shape.maxsize})")
+        history = History()
+        batches = [make_batch(p, items_per_producer, rng, odd_share)
+                   for p in range(shape.producers)]
+        crew = _crew(settings, queue, history)
+        consumers = [crew.start(f"c{i}", _consume, history.view(queue, f"c{i}"),
+                                random.Random(rng.random()), shape.pace == "slow-consumers",
+                                impl.Empty, retry, ack)
+                     for i in range(shape.consumers)]
+        producers = [crew.start(f"p{p}", _produce, history.view(queue, f"p{p}"), batch,
+                                random.Random(rng.random()), shape.pace == "slow-producers",
+                                impl.Full, retry)
+                     for p, batch in enumerate(batches)]
+        stops = [Stop(i) for i in range(shape.consumers)]
+        return cls(queue, history, batches, stops, crew, consumers, producers)
+
+    def stop_consumers(self) -> None:
+        """Put one stop marker per consumer and wait until every consumer has returned."""
+        view = self.history.view(self.queue, "main")
+        stopper = self.crew.start("main", lambda: [view.put(stop) for stop in self.stops])
+        self.crew.wait([stopper, *self.consumers],
+                       "waiting for the consumers to take their stop markers")
+
+    def explain_stuck(self, stuck: Stuck) -> None:
+        """A hang caused by a thread that died says so: the death is the finding.
+
+        Either way the history so far goes with it, calls still running included.
+        """
+        ops = fileformat.from_calls(self.history.calls())
+        pending = tuple(op.index for op in ops if op.pending)
+        stuck.evidence = Evidence(ops, pending, stuck.message)
+        findings = checkers.thread_errors(self.crew.workers)
+        if findings:
+            raise _with_consequence(findings, stuck) from None
+
+    def raise_findings(self, settings: Settings, maxsize: int) -> None:
+        """Raise what the threads and the history show, together, or nothing."""
+        judge(checkers.thread_errors(self.crew.workers)
+              + _queue_findings(self.history, self.batches, self.stops, maxsize,
+                                settings.strict))
+
+
 def run_queue_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.Random,
                        items_per_producer: int) -> None:
     """M producers and N consumers through the Queue under test; raise what breaks."""
-    queue = call(settings, impl.Queue, shape.maxsize, what=f"Queue({shape.maxsize})")
-    history = History()
-    batches = [make_batch(p, items_per_producer, rng) for p in range(shape.producers)]
-    stops = [Stop(i) for i in range(shape.consumers)]
-    crew = _crew(settings, queue, history)
-    consumers = [
-        crew.start(f"c{i}", _consume, history.view(queue, f"c{i}"),
-                   random.Random(rng.random()), shape.pace == "slow-consumers", impl.Empty)
-        for i in range(shape.consumers)
-    ]
-    producers = [
-        crew.start(f"p{p}", _produce, history.view(queue, f"p{p}"), batch,
-                   random.Random(rng.random()), shape.pace == "slow-producers", impl.Full)
-        for p, batch in enumerate(batches)
-    ]
+    run = _QueueRun.start(settings, impl, shape, rng, items_per_producer, odd_share=0.25,
+                          retry=0.0002, ack=False)
     try:
-        crew.wait(producers, "waiting for the producers to put their items")
-        _stop_consumers(crew, history, queue, stops, consumers)
+        run.crew.wait(run.producers, "waiting for the producers to put their items")
+        run.stop_consumers()
     except Stuck as stuck:
-        _explain_stuck(stuck, crew.workers, history)
+        run.explain_stuck(stuck)
         raise
-    if any(c.error is not None for c in consumers):
-        _take_what_is_left(crew, history, queue,
-                           bound=len(stops) + sum(len(batch) for batch in batches))
-    judge(checkers.thread_errors(crew.workers)
-          + _queue_findings(history, batches, stops, shape.maxsize, settings.strict))
+    if any(c.error is not None for c in run.consumers):
+        _take_what_is_left(run.crew, run.history, run.queue,
+                           bound=len(run.stops) + sum(len(batch) for batch in run.batches))
+    run.raise_findings(settings, shape.maxsize)
 
 
 def _take_what_is_left(crew: Crew, history: History, queue: Any, bound: int) -> None:
@@ -208,19 +275,6 @@ def _queue_findings(history: History, batches, stops, maxsize: int,
                 or checkers.fifo_queue(calls, maxsize, strict))
 
 
-def _explain_stuck(stuck: Stuck, workers: list[Worker], history: History) -> None:
-    """A hang caused by a thread that died says so: the death is the finding.
-
-    Either way the history so far goes with it, calls still running included.
-    """
-    ops = fileformat.from_calls(history.calls())
-    pending = tuple(op.index for op in ops if op.pending)
-    stuck.evidence = Evidence(ops, pending, stuck.message)
-    findings = checkers.thread_errors(workers)
-    if findings:
-        raise _with_consequence(findings, stuck) from None
-
-
 def _with_consequence(findings: list[Violation], stuck: Stuck) -> Violation:
     """The findings that explain a hang, with the hang report as their consequence."""
     verdict = Violation.combine(findings)
@@ -261,9 +315,11 @@ def run_worker_scenario(settings: Settings, impl: Any, shape: Shape, rng: random
 
     `quiet` holds back every producer's first item that long, so consumers face an
     empty queue for a while (a consumer must not take that for the end).
-    """
-    from prodcon import reference
 
+    The queue is the bundled reference, so its history is not put through the
+    checkers: that would test the reference, and the repeated sentinel (one object
+    put N times) would send the checker to its exact search.
+    """
     queue = reference.Queue(shape.maxsize)
     sentinel = impl.sentinel
     history = History()
@@ -292,6 +348,8 @@ def run_worker_scenario(settings: Settings, impl: Any, shape: Shape, rng: random
         joiner = crew.start("main-join", coordinator.join)
         crew.wait([joiner], "waiting for q.join() after the producers returned", prop="join")
         join_call = coordinator.log[-1]
+        # Not _QueueRun.stop_consumers: these are the user's sentinels, judged as
+        # sentinel-shutdown, not the kit's own stop markers.
         stopper = crew.start("main", lambda: [coordinator.put(sentinel) for _ in consumers])
         crew.wait([stopper], "putting one sentinel per consumer")
         crew.wait(consumers, "waiting for the consumers to return after the sentinels",
@@ -545,31 +603,19 @@ def run_join_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.R
     make progress (on 3.10 the quick profile took five times as long), so it pauses.
     """
     retry = 0.0 if gil_disabled() else 0.0002
-    queue = call(settings, impl.Queue, shape.maxsize, what=f"Queue({shape.maxsize})")
-    history = History()
-    batches = [make_batch(p, items_per_producer, rng, odd_share=0.0)
-               for p in range(shape.producers)]
-    stops = [Stop(i) for i in range(shape.consumers)]
-    crew = _crew(settings, queue, history)
-    consumers = [crew.start(f"c{i}", _consume, history.view(queue, f"c{i}"),
-                            random.Random(rng.random()), shape.pace == "slow-consumers",
-                            impl.Empty, retry, True)
-                 for i in range(shape.consumers)]
-    producers = [crew.start(f"p{p}", _produce, history.view(queue, f"p{p}"), batch,
-                            random.Random(rng.random()), shape.pace == "slow-producers",
-                            impl.Full, retry)
-                 for p, batch in enumerate(batches)]
-    total = sum(len(b) for b in batches)
+    run = _QueueRun.start(settings, impl, shape, rng, items_per_producer, odd_share=0.0,
+                          retry=retry, ack=True)
+    total = sum(len(b) for b in run.batches)
     try:
-        crew.wait(producers, "waiting for the producers to put their items")
-        joiner_view = history.view(queue, "joiner")
-        joiner = crew.start("joiner", joiner_view.join)
-        crew.wait([joiner], f"waiting for join() while consumers finish {total} tasks",
-                  prop="join")
+        run.crew.wait(run.producers, "waiting for the producers to put their items")
+        joiner_view = run.history.view(run.queue, "joiner")
+        joiner = run.crew.start("joiner", joiner_view.join)
+        run.crew.wait([joiner], f"waiting for join() while consumers finish {total} tasks",
+                      prop="join")
         join_call = joiner_view.log[-1]
         # A task_done() still returning counts: join() may return as soon as the last
         # one has brought the count to zero, before that call itself returns.
-        acks = sorted(c.start for c in history.calls()
+        acks = sorted(c.start for c in run.history.calls()
                       if c.op == "task_done" and c.error is None)
         early = sum(1 for start in acks if start < join_call.end)
         if early < total:
@@ -579,9 +625,8 @@ def run_join_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.R
                 f"made ({total - early} items were still being worked on). join() must block "
                 "until task_done() was called for every item put.",
             )
-        _stop_consumers(crew, history, queue, stops, consumers)
+        run.stop_consumers()
     except Stuck as stuck:
-        _explain_stuck(stuck, crew.workers, history)
+        run.explain_stuck(stuck)
         raise
-    judge(checkers.thread_errors(crew.workers)
-          + _queue_findings(history, batches, stops, shape.maxsize, settings.strict))
+    run.raise_findings(settings, shape.maxsize)
