@@ -226,6 +226,10 @@ class Kit:
             raise Violation("conservation", f"{what} {result.text()}; {describe(expected)} "
                             "was in the queue.")
         value = result.value
+        # An equal copy (a queue that pickles its items, as persist-queue does) reads
+        # here as "get_nowait() returned p0#0; p0#0 was due": confusing. Saying "an equal
+        # copy of p0#0, not the object put" would change the report's words, which
+        # stay as they are until a change of messages is wanted (issue 14 kept them).
         if value is not expected:
             raise Violation("order", f"{what} returned {describe(value)}; "
                             f"{describe(expected)} was due (first in, first out).")
