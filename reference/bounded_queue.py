@@ -1,8 +1,17 @@
 """A bounded FIFO queue with the semantics of the standard library's ``queue.Queue``.
 
-It exists to be read: every method is the textbook monitor pattern (one lock, a
-condition per reason to wait), and the comments say why each step is needed.
-Behaviour, down to which exception wins when two apply, matches CPython 3.13.
+It exists to be read, and to be the fast default the kit uses for any role a
+module does not provide; the comments say why each step is needed. Behaviour,
+down to which exception wins when two apply, matches CPython 3.13.
+
+It is a monitor, but not the textbook one. The textbook monitor (one lock, a
+threading.Condition per reason to wait: "not empty", "not full", "all tasks done")
+is what ``queue.Queue`` itself is, and what tests/zoo/correct/two_conditions.py
+writes with Condition.wait_for(); read one of those first. Here one lock guards
+all state as there, but a thread that must wait sleeps on a lock of its own, in a
+line per reason (items, free slots), and whoever makes the thing available wakes
+the first in line: what a Condition does inside, done by hand for speed. The
+class docstring says what that saves; join() keeps a plain Condition.
 """
 
 import queue
@@ -110,6 +119,10 @@ class Queue:
             if self._getters:
                 self._getters.popleft().release()  # one item: wake one getter
 
+    # _wait_for_room() and _wait_for_item() mirror each other (full/empty, Full/Empty,
+    # the putters' line/the getters' line). They stay two functions on purpose: a
+    # student reads each wait on its own, with its own comments, and one function
+    # taking a predicate, a line and an exception would hide what each waits for.
     def _wait_for_room(self, timeout):
         """With the lock held and the queue full: wait for a slot, Full, or ShutDown."""
         if timeout is not None:
