@@ -25,7 +25,7 @@ pytestmark = pytest.mark.prodcon_role("queue")
 #: 2-core machine; a livelocked one runs to its step limit in about 2 s.
 SECONDS_PER_SCHEDULE = 0.5
 #: Plus this much for shrinking a failure: at most 550,000 switch points in all
-#: (scenarios.FEWER_CALLS_STEPS + MINIMIZE_STEPS), about 55 s if every attempt
+#: (queue_exploration.FEWER_CALLS_STEPS + MINIMIZE_STEPS), about 55 s if every attempt
 #: livelocks; twice that, for a slow machine.
 SECONDS_TO_SHRINK = 120
 
