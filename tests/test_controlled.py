@@ -163,25 +163,42 @@ def counter_scenario(module):
     return scenario
 
 
-def two_consumers(module, items=2, maxsize=0):
+def producers_consumers(module, producers=1, items_each=2, consumers=2, maxsize=0):
+    """Producer p puts items_each numbers from p * items_each; the consumers share
+    the gets evenly. Every number must be got once."""
+    total = producers * items_each
+
     def scenario():
         q = module.Queue(maxsize)
         got: list = []
 
-        def producer():
-            for i in range(items):
-                note(f"put({i})")
-                q.put(i)
+        def producer(p):
+            def body():
+                for i in range(p * items_each, (p + 1) * items_each):
+                    note(f"put({i})")
+                    q.put(i)
+            return body
 
         def consumer():
-            for _ in range(items // 2):
+            for _ in range(total // consumers):
                 note("get()")
                 got.append(q.get())
 
         def check():
-            assert sorted(got) == list(range(items)), f"consumers got {got}"
-        return [producer, consumer, consumer], check
+            assert sorted(got) == list(range(total)), f"consumers got {got}"
+        return [producer(p) for p in range(producers)] + [consumer] * consumers, check
     return scenario
+
+
+def two_consumers(module):
+    """One producer, two consumers, an unbounded queue."""
+    return producers_consumers(module)
+
+
+def shared_condition(module):
+    """Two producers and two consumers on a queue of one slot: a notify() that wakes
+    a waiter of the wrong kind leaves them all waiting."""
+    return producers_consumers(module, producers=2, consumers=2, maxsize=1)
 
 
 def one_to_one(module):
@@ -195,29 +212,6 @@ def one_to_one(module):
         def check():
             assert got == [1], f"the consumer got {got}"
         return [lambda: q.put(1), consumer], check
-    return scenario
-
-
-def shared_condition(module):
-    def scenario():
-        q = module.Queue(1)
-        got: list = []
-
-        def producer(base):
-            def body():
-                for i in (base, base + 1):
-                    note(f"put({i})")
-                    q.put(i)
-            return body
-
-        def consumer():
-            for _ in range(2):
-                note("get()")
-                got.append(q.get())
-
-        def check():
-            assert sorted(got) == [0, 1, 2, 3], f"consumers got {got}"
-        return [producer(0), producer(2), consumer, consumer], check
     return scenario
 
 
@@ -340,7 +334,7 @@ def test_correct_queues_pass_every_schedule(tmp_path, stdlib_queue, which):
             continue  # queue.Queue has no `unfinished`: its own join() is tested below
         failure = find(make(module), module, runs=60, granularity=granularity)
         assert failure is None, failure.report()
-    assert find(two_consumers(module, 4, maxsize=1), module, runs=60) is None
+    assert find(producers_consumers(module, items_each=4, maxsize=1), module, runs=60) is None
     # every schedule with <= 2 preemptions between synchronization calls ...
     strategy = Exhaustive(2)
     assert explore(two_consumers(module), strategy, runs=5000) is None

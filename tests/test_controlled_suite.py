@@ -189,9 +189,9 @@ def test_a_shrunk_failure_is_no_longer_than_the_one_found(run_kit):
 
 
 def test_smaller_plans_take_one_step_at_a_time():
-    from prodcon.controlled.queue_exploration import Plan, _smaller
+    from prodcon.controlled.queue_exploration import QueuePlan, _smaller
 
-    assert [p.id for p in _smaller(Plan(2, 2, 1, 2))] == [
+    assert [p.id for p in _smaller(QueuePlan(2, 2, 1, 2))] == [
         "2p2c-max1-1each-blocking-join", "1p2c-max1-2each-blocking-join",
         "2p1c-max1-2each-blocking-join"]
-    assert _smaller(Plan(1, 1, 0, 1, "timed", join=False)) == []
+    assert _smaller(QueuePlan(1, 1, 0, 1, "timed", join=False)) == []

@@ -68,7 +68,7 @@ LOAD_ROUNDS = 8
 
 
 @dataclass(frozen=True)
-class Plan:
+class QueuePlan:
     """A controlled scenario's fixed part. `forms`: how the threads call put and get:
     "blocking", "timed" (timeout=TIMEOUT), "nowait" (polling) or "mixed" (each
     thread its own form, in turn)."""
@@ -89,10 +89,10 @@ class Plan:
 
 
 PLANS = (
-    Plan(2, 2, 1, 2, "blocking"),
-    Plan(1, 2, 0, 2, "timed", join=False),
-    Plan(2, 2, 0, 1, "mixed"),
-    Plan(2, 1, 2, 2, "nowait"),
+    QueuePlan(2, 2, 1, 2, "blocking"),
+    QueuePlan(1, 2, 0, 2, "timed", join=False),
+    QueuePlan(2, 2, 0, 1, "mixed"),
+    QueuePlan(2, 1, 2, 2, "nowait"),
 )
 
 
@@ -156,7 +156,7 @@ class _QueueNotBuilt(Exception):
 class _Run:
     """One schedule's objects; built afresh for every run, so nothing leaks between runs."""
 
-    def __init__(self, role: ManagedRole, plan: Plan, strict: bool = False):
+    def __init__(self, role: ManagedRole, plan: QueuePlan, strict: bool = False):
         self.plan = plan
         self.strict = strict
         self.files = role.files
@@ -242,33 +242,37 @@ class _Run:
 
     def _put(self, view, form: str, item) -> bool:
         text = f"put({item!r}" + (", timeout=5)" if form == "timed" else ")")
-        try:
-            if form == "blocking":
-                self._call(view, text, view.put, item)
-            elif form == "timed":
-                self._timed(view, text, view.put, item, timeout=TIMEOUT)
-            else:
-                self._call(view, f"put_nowait({item!r})", view.put_nowait, item)
-        except self.full:
-            if form == "blocking":
-                raise Violation("blocking", f"{text} raised Full; a put() with no timeout "
-                                "waits for room instead") from None
-            if form == "nowait":
-                primitives.sleep(POLL)
-            return False
-        return True
+        done, _ = self._put_or_get(
+            form, self.full,
+            f"{text} raised Full; a put() with no timeout waits for room instead",
+            blocking=lambda: self._call(view, text, view.put, item),
+            timed=lambda: self._timed(view, text, view.put, item, timeout=TIMEOUT),
+            nowait=lambda: self._call(view, f"put_nowait({item!r})", view.put_nowait, item))
+        return done
 
     def _get(self, view, form: str):
+        return self._put_or_get(
+            form, self.empty,
+            "get() raised Empty; a get() with no timeout waits for an item instead",
+            blocking=lambda: self._call(view, "get()", view.get),
+            timed=lambda: self._timed(view, "get(timeout=5)", view.get, timeout=TIMEOUT),
+            nowait=lambda: self._call(view, "get_nowait()", view.get_nowait))
+
+    def _put_or_get(self, form: str, refused: tuple, blocking_refused: str, *,
+                 blocking, timed, nowait):
+        """One put or get in `form` (the call of that name): (True, its value), or
+        (False, None) when it raised `refused` (Full or Empty), as the timed and
+        non-blocking forms may; a polling thread then pauses POLL virtual seconds. From
+        the blocking form that is a violation, `blocking_refused` saying which."""
         try:
             if form == "blocking":
-                return True, self._call(view, "get()", view.get)
+                return True, blocking()
             if form == "timed":
-                return True, self._timed(view, "get(timeout=5)", view.get, timeout=TIMEOUT)
-            return True, self._call(view, "get_nowait()", view.get_nowait)
-        except self.empty:
+                return True, timed()
+            return True, nowait()
+        except refused:
             if form == "blocking":
-                raise Violation("blocking", "get() raised Empty; a get() with no timeout "
-                                "waits for an item instead") from None
+                raise Violation("blocking", blocking_refused) from None
             if form == "nowait":
                 primitives.sleep(POLL)
             return False, None
@@ -334,7 +338,7 @@ class _Failed(Exception):
 
 
 @dataclass
-class Outcome:
+class Exploration:
     """What one test's exploration found, as plain data (it may cross from the sandbox)."""
 
     schedules: int
@@ -361,44 +365,46 @@ class Outcome:
 
 
 def explore_queue(module, plan: str, seed: int, schedules: int, strict: bool = False) -> str:
-    """Up to `schedules` schedules of the plan (JSON of a `Plan`) on the queues of
+    """Up to `schedules` schedules of the plan (JSON of a `QueuePlan`) on the queues of
     `module`, the implementation's, judged per call or, with `strict`, for
-    linearizability too; the first failure, minimized, if any, as JSON of an `Outcome`."""
-    return json.dumps(_explore(module, Plan(**json.loads(plan)), seed, schedules, strict))
+    linearizability too; the first failure, minimized, if any, as JSON of an
+    `Exploration`."""
+    plan = QueuePlan(**json.loads(plan))
+    return json.dumps(_explore(module, plan, seed, schedules, strict))
 
 
-def _explore(module, plan: Plan, seed: int, schedules: int, strict: bool) -> dict:
+def _explore(module, plan: QueuePlan, seed: int, schedules: int, strict: bool) -> dict:
     withdraw_interrupts()
     try:
         role = managed_role(module, plan.maxsize)
     except _QueueNotBuilt as exc:
-        return Outcome(0, queue_error=str(exc)).asdict()
+        return Exploration(0, queue_error=str(exc)).asdict()
     except Exception as exc:  # noqa: BLE001 - e.g. a demo at import starting threads
         reason = str(exc) if isinstance(exc, CannotLoad) else f"{type(exc).__name__}: {exc}"
-        return Outcome(0, skipped=f"the queue cannot be loaded for controlled runs: "
+        return Exploration(0, skipped=f"the queue cannot be loaded for controlled runs: "
                        f"{reason}").asdict()
     try:
         return _explored(role, plan, seed, schedules, strict).asdict()
     except _Uncontrolled as exc:
-        return Outcome(0, skipped=f"a thread blocked outside the scheduler's control: "
+        return Exploration(0, skipped=f"a thread blocked outside the scheduler's control: "
                        f"{exc}").asdict()
     except CannotLoad as exc:
-        return Outcome(0, skipped=f"the queue cannot be explored: {exc}").asdict()
+        return Exploration(0, skipped=f"the queue cannot be explored: {exc}").asdict()
     except _QueueNotBuilt as exc:
-        return Outcome(0, queue_error=str(exc)).asdict()
+        return Exploration(0, queue_error=str(exc)).asdict()
     except KitError as exc:
-        return Outcome(0, kit_error=exc.trace, kit_doing=exc.doing).asdict()
+        return Exploration(0, kit_error=exc.trace, kit_doing=exc.doing).asdict()
     except Exception as exc:  # noqa: BLE001 - escaped the kit's own machinery: its bug
-        return Outcome(0, kit_error=kit_traceback(exc),
+        return Exploration(0, kit_error=kit_traceback(exc),
                        kit_doing="searching and shrinking the schedules").asdict()
 
 
-def _explored(role: ManagedRole, plan: Plan, seed: int, schedules: int,
-              strict: bool) -> Outcome:
+def _explored(role: ManagedRole, plan: QueuePlan, seed: int, schedules: int,
+              strict: bool) -> Exploration:
     """The search and, on a failure, its shrinking: what the test reports."""
     latest: list[_Run] = []
 
-    def attempt(plan: Plan, strategy):
+    def attempt(plan: QueuePlan, strategy):
         def scenario():
             run = _Run(role, plan, strict)
             latest[:] = [run]
@@ -412,28 +418,36 @@ def _explored(role: ManagedRole, plan: Plan, seed: int, schedules: int,
 
     found = _search(attempt, plan, seed, schedules)
     if found is None:
-        return Outcome(schedules)
+        return Exploration(schedules)
     index, description, failure = found
-    small, small_failure, found_again = _fewer_calls(attempt, plan, seed, failure)
-    outcome = _minimized(lambda strategy: attempt(small, strategy), *small_failure,
-                         most_calls=_calls(failure[2]))
-    outcome.schedules, outcome.failed_at = index + 1, index + 1
-    outcome.strategy = description
-    outcome.plan, outcome.calls_before = small.id, _calls(failure[2])
-    outcome.found_again = found_again
-    return outcome
+    target = _verdict(failure[1], failure[2])[0]  # what every smaller failure must break
+    first_calls = _calls(failure[2])
+    small, small_failure, found_again = _fewer_calls(attempt, plan, seed, failure, target)
+    exploration = _minimized(lambda strategy: attempt(small, strategy), *small_failure,
+                             target=target, most_calls=first_calls)
+    exploration.schedules, exploration.failed_at = index + 1, index + 1
+    exploration.strategy = description
+    exploration.plan, exploration.calls_before = small.id, first_calls
+    exploration.found_again = found_again
+    return exploration
 
 
 class _Uncontrolled(Exception):
     pass
 
 
-def _search(attempt, plan: Plan, seed: int, schedules: int, like=None, steps=None):
+def _search(attempt, plan: QueuePlan, seed: int, schedules: int, like=None, steps=None):
     """The first failing schedule of a random walk and PCT in turn, both drawn from
     `seed`: (its index, the strategy's description, (result, findings, run)), or
-    None. With `like` (a failure), only one that breaks the same properties in no more
-    calls counts; with `steps`, the search stops once its runs took that many switch
-    points."""
+    None. With `like` (the properties a failure broke, and its calls), only one that
+    breaks the same properties in no more calls counts; with `steps`, the search stops
+    once its runs took that many switch points.
+
+    No `Exhaustive` here: without partial-order reduction even one preemption is more
+    than 3,000 schedules at these plans. And its own loop rather than `explore()`'s:
+    it alternates two strategies, builds PCT from the first run's steps, filters by
+    `like` and stops on a step budget, which `explore()`, the small public API for
+    one strategy, should not grow options for."""
     walk, pct = RandomWalk(seed), None
     spent = 0
     for index in range(schedules):
@@ -442,7 +456,7 @@ def _search(attempt, plan: Plan, seed: int, schedules: int, like=None, steps=Non
         description = strategy.describe()
         if pct is None:  # PCT's k bounds a run's steps: the first run measures them
             pct = PCT(seed + 1, depth=3, steps_estimate=max(result.steps, 1))
-        if findings and (like is None or _as_small(findings, run, like)):
+        if findings and (like is None or _same_failure(findings, run, *like)):
             return index, description, (result, findings, run)
         spent += result.steps
         if steps is not None and spent >= steps:
@@ -450,7 +464,7 @@ def _search(attempt, plan: Plan, seed: int, schedules: int, like=None, steps=Non
     return None
 
 
-def _smaller(plan: Plan) -> list[Plan]:
+def _smaller(plan: QueuePlan) -> list[QueuePlan]:
     """The plans one step smaller: an item fewer per producer, a producer fewer, a
     consumer fewer (a consumer fewer is one get and one stop marker fewer)."""
     out = []
@@ -467,19 +481,21 @@ def _calls(run: _Run) -> int:
     return len(run.history.calls())
 
 
-def _as_small(findings, run: _Run, like) -> bool:
-    """The same properties broken as `like` (result, findings, run), in no more calls:
-    every shrinking step keeps both, so a shown trace never has more calls than the
-    failure first found."""
-    return _calls(run) <= _calls(like[2]) and (
-        _verdict(findings, run)[0] == _verdict(like[1], like[2])[0])
+def _same_failure(findings, run: _Run, target: tuple, most_calls: int) -> bool:
+    """The `target` properties broken, in no more than `most_calls` calls: every
+    shrinking step keeps both, so a shown trace never has more calls than the failure
+    first found. `_verdict` passes over the run's history (O(calls)) for each
+    attempt, since each attempt's run is another; the target is computed once."""
+    return _calls(run) <= most_calls and _verdict(findings, run)[0] == target
 
 
-def _fewer_calls(attempt, plan: Plan, seed: int, failure):
+def _fewer_calls(attempt, plan: QueuePlan, seed: int, failure, target: tuple):
     """The smallest plan found to fail the same way, and that failure: each smaller
     plan gets a short search of its own (the same seed), the first that breaks the
-    same properties in no more calls becomes the plan, until none does or the budget
-    is spent. A reader follows a trace of 4 calls more easily than one of 17.
+    `target` properties in no more calls becomes the plan, until none does or the
+    budget is spent. A reader follows a trace of 4 calls more easily than one of 17.
+    Whole plans only: a producer's first put cannot be dropped while its second
+    stays (single calls within a plan are not shrunk).
     -> (plan, failure, which schedule of whose search found it: "" for the test's own)."""
     spent = [0]
     where = ""
@@ -497,7 +513,8 @@ def _fewer_calls(attempt, plan: Plan, seed: int, failure):
             if left <= 0:
                 return plan, failure, where
             try:
-                found = _search(counted, smaller, seed, FEWER_CALLS_SCHEDULES, failure, left)
+                found = _search(counted, smaller, seed, FEWER_CALLS_SCHEDULES,
+                                (target, _calls(failure[2])), left)
             except _Uncontrolled:  # the smaller plan blocks outside control: keep this one
                 return plan, failure, where
             if found is not None:
@@ -508,11 +525,11 @@ def _fewer_calls(attempt, plan: Plan, seed: int, failure):
     return plan, failure, where
 
 
-def _minimized(attempt, result, findings, run, most_calls: int) -> Outcome:
-    """The failure, with its schedule shrunk to the fewest forced switches, in no more
-    than `most_calls` calls (the first failure's: with fewer switches a run may get
-    further before it fails)."""
-    target = _verdict(findings, run)[0]
+def _minimized(attempt, result, findings, run, target: tuple,
+               most_calls: int) -> Exploration:
+    """The failure, with its schedule shrunk to the fewest forced switches, breaking
+    the `target` properties (the failure's own) in no more than `most_calls` calls
+    (the first failure's: with fewer switches a run may get further before it fails)."""
     recorder = Differences(result.schedule)
     first = attempt(recorder)
     overrides = recorder.overrides
@@ -530,7 +547,7 @@ def _minimized(attempt, result, findings, run, most_calls: int) -> Outcome:
             spent = MINIMIZE_STEPS + 1
             return False
         spent += got[0].steps
-        if got[1] and _calls(got[2]) <= most_calls and _verdict(got[1], got[2])[0] == target:
+        if got[1] and _same_failure(got[1], got[2], target, most_calls):
             best = (got, len(keys))
             return True
         return False
@@ -538,7 +555,7 @@ def _minimized(attempt, result, findings, run, most_calls: int) -> Outcome:
     ddmin(sorted(overrides), fails, MINIMIZE_RUNS)
     (result, findings, run), switches = best
     props, message = _verdict(findings, run)
-    return Outcome(
+    return Exploration(
         schedules=0, props=props, message=message,
         trace=_shown(result.trace), switches=switches, switches_before=len(overrides),
         steps=result.steps, steps_before=first[0].steps, calls=_calls(run))

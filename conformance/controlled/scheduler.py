@@ -26,8 +26,6 @@ RUNNABLE, BLOCKED, DONE = "runnable", "blocked", "done"
 _local = _real.local()
 
 
-
-
 class _Abort(BaseException):
     """Raised inside a parked thread to unwind it once its run is over.
 
@@ -57,7 +55,7 @@ class Task:
     deadline: float | None = None
     timed_out: bool = False
     joiners: list = field(default_factory=list)
-    handle: object = None  # the managed Thread object, for current_thread()
+    handle: object = None  # the primitives' Thread object for current_thread(); set by them
     gate: object = field(default_factory=_real.Lock)
     finished: object = field(default_factory=_real.Event)
     real: object = None
@@ -105,7 +103,9 @@ class Scheduler:
 
     def name_of(self, obj, kind: str) -> str:
         """A per-run name (Lock#1, Condition#2, ...) in order of first use: ids differ
-        between runs, first-use order under the same schedule does not."""
+        between runs, first-use order under the same schedule does not. Not the
+        implementation's attribute names: a primitive may have none (a local, a list's
+        element) or several, and the trace shows where each one is first used."""
         entry = self._names.get(id(obj))
         if entry is None:
             self._counts[kind] = self._counts.get(kind, 0) + 1
@@ -125,15 +125,11 @@ class Scheduler:
             raise RuntimeError("a Scheduler runs once; build a new one for the next run")
         if not bodies:
             raise ValueError("a run needs at least one thread body")
-        from prodcon.controlled.primitives import Thread  # the handle current_thread() returns
-
         self._lines = LineSwitches(self.line_files, self.opcodes, self._line_switch)
         try:
             self._lines.start()
             for i, body in enumerate(bodies):
-                name = names[i] if names else f"T{i}"
-                task = self._spawn(body, name)
-                task.handle = Thread._for_task(task)
+                self.spawn(body, names[i] if names else f"T{i}")
             self.trace.names = [t.name for t in self.tasks]
             first = self._choose(None)
             first.gate.release()
@@ -152,7 +148,9 @@ class Scheduler:
             self._lines.stop()  # a monitoring tool id is process-wide: free it whatever happened
         return RunResult(self.findings, self.trace, list(self.schedule), self.clock, self.steps)
 
-    def _spawn(self, body, name: str) -> Task:
+    def spawn(self, body, name: str) -> Task:
+        """A new task, runnable, waiting for its turn: a body of the run, or a managed
+        Thread.start()."""
         task = Task(len(self.tasks), name, body)
         task.gate.acquire()
         self.tasks.append(task)
@@ -160,10 +158,6 @@ class Scheduler:
                                  name=f"prodcon-controlled-{name}", daemon=True)
         task.real.start()
         return task
-
-    def spawn(self, body, name: str) -> Task:
-        """A managed Thread.start(): the new task is runnable and waits for its turn."""
-        return self._spawn(body, name)
 
     def _thread_main(self, task: Task) -> None:
         _local.scheduler, _local.task = self, task
@@ -198,7 +192,7 @@ class Scheduler:
         try:
             task.state = DONE
             for joiner in task.joiners:
-                self._wake(joiner)
+                self.wake(joiner)
             task.joiners.clear()
             if self._aborting:
                 task.finished.set()
@@ -276,7 +270,7 @@ class Scheduler:
         task.timed_out = True
         if task.waitlist is not None and task in task.waitlist:
             task.waitlist.remove(task)
-        self._wake(task)
+        self.wake(task)
         self.note(task, f"times out at t={self.clock:g}")
 
     def _pass(self, me: Task) -> None:
@@ -340,12 +334,11 @@ class Scheduler:
         task.verb, task.blocked_on = "", None
         return not task.timed_out
 
-    def _wake(self, task: Task) -> None:
+    def wake(self, task: Task) -> None:
+        """A blocked task may run again (a release, a notify, a thread that ended, its
+        timeout); one that is not blocked is left as it is."""
         if task.state == BLOCKED:
             task.state, task.deadline, task.waitlist = RUNNABLE, None, None
-
-    def wake(self, task: Task) -> None:
-        self._wake(task)
 
     # -- line switch points (lines.py: sys.monitoring on 3.12+, sys.settrace before) --
 

@@ -1,0 +1,33 @@
+"""threading.Event, written as CPython writes it, on the managed Condition."""
+
+from __future__ import annotations
+
+from prodcon.controlled.primitives.condition import Condition
+from prodcon.controlled.primitives.locks import Lock
+
+
+class Event:
+    def __init__(self):
+        self._cond = Condition(Lock())
+        self._flag = False
+
+    def is_set(self) -> bool:
+        return self._flag
+
+    isSet = is_set
+
+    def set(self) -> None:
+        with self._cond:
+            self._flag = True
+            self._cond.notify_all()
+
+    def clear(self) -> None:
+        with self._cond:
+            self._flag = False
+
+    def wait(self, timeout: float | None = None) -> bool:
+        with self._cond:
+            signaled = self._flag
+            if not signaled:
+                signaled = self._cond.wait(timeout)
+            return signaled
