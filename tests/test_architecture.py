@@ -115,3 +115,17 @@ def test_the_checker_sees_the_house():
     assert "prodcon.session.kit" in GRAPH["prodcon.suite.test_queue_join"]
     assert "prodcon.engine.harness" in GRAPH["prodcon.session.kit"]
     assert len(MODULES) > 40
+
+
+def test_every_package_is_shipped():
+    """pyproject.toml lists the packages by name (its package-dir maps conformance/ to
+    prodcon): a new room left out of the list would be missing from the wheel."""
+    try:
+        import tomllib
+    except ImportError:  # Python 3.10
+        import tomli as tomllib
+
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())
+                 ["tool"]["setuptools"]["packages"])
+    found = {name for name, path in MODULES.items() if path.name == "__init__.py"}
+    assert found == listed
