@@ -120,14 +120,14 @@ class GilHiddenRace(Violation):
 class FreeThreadedTwin(pytest.Item):
     """A stress test run again in a subprocess of the free-threaded interpreter."""
 
-    def __init__(self, *, original: pytest.Item, interpreter: Interpreter, session,
+    def __init__(self, *, original: pytest.Item, interpreter: Interpreter, session_run,
                  **kwargs) -> None:
-        """`session`: the run's `state.SessionRun`, handed in by whoever adds the twins
+        """`session_run`: the run's `state.SessionRun`, handed in by whoever adds the twins
         (this module stays below the session's state, which names its `Interpreter`)."""
         super().__init__(**kwargs)
         self.original = original
         self.interpreter = interpreter
-        self.session = session
+        self.session_run = session_run
         self.own_markers.extend(original.own_markers)
 
     def reportinfo(self):
@@ -135,7 +135,7 @@ class FreeThreadedTwin(pytest.Item):
         return path, line, f"{self.name} (under {self.interpreter.path})"
 
     def runtest(self) -> None:
-        kit = self.session
+        kit = self.session_run
         args = self._args(kit)
         env = self.interpreter.env()
         with tempfile.TemporaryDirectory(prefix="prodcon-ft-") as tmp:
@@ -216,7 +216,7 @@ def _record(report: Path, name: str) -> dict | None:
 
 
 def add_twins(items: list[pytest.Item], interpreter: Interpreter,
-              session) -> list[pytest.Item]:
+              session_run) -> list[pytest.Item]:
     """Every stress test followed by its free-threaded twin."""
     out = []
     for item in items:
@@ -224,6 +224,6 @@ def add_twins(items: list[pytest.Item], interpreter: Interpreter,
         if item.get_closest_marker("prodcon_stress") is not None:
             out.append(FreeThreadedTwin.from_parent(
                 item.parent, name=twin_name(item.name), original=item, interpreter=interpreter,
-                session=session))
+                session_run=session_run))
     return out
 
