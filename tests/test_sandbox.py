@@ -30,8 +30,7 @@ from prodcon.engine.scenario import (
     run_queue_scenario,
     run_worker_scenario,
 )
-from prodcon.isolation import sandbox as sandbox_module
-from prodcon.isolation.sandbox import Foreign, Limits, RemoteError, SandboxDied, load_isolated
+from prodcon.isolation import Foreign, Limits, RemoteError, SandboxDied, confinement, load_isolated
 from prodcon.items import (
     PLAIN_VALUES,
     EqualsEverything,
@@ -739,8 +738,8 @@ def test_close_ends_every_process_the_submission_forked(isolate, tmp_path):
 
 
 def _forks_are_bounded() -> bool:
-    group = sandbox_module._pids_cgroup(1)
-    sandbox_module._end_cgroup(group, 0)
+    group = confinement.pids_cgroup(1)
+    confinement.end_cgroup(group, 0)
     return group is not None or os.geteuid() != 0
 
 
