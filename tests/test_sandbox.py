@@ -744,27 +744,16 @@ def _forks_are_bounded() -> bool:
 
 
 @pytest.mark.skipif(not _forks_are_bounded(), reason="root without a pids cgroup: no bound")
-def test_a_fork_loop_stops_at_the_process_limit_and_close_ends_it_all(isolate):
-    """Each fork moves to a session of its own: close() still finds every one."""
-    impl = isolate("""
-        import os, time
-        forked = 0
-        while forked < 10_000:
-            try:
-                pid = os.fork()
-            except OSError:
-                break
-            if pid == 0:
-                os.setsid()
-                time.sleep(60)
-                os._exit(0)
-            forked += 1
-        from queue import Queue
-    """, Limits(processes=24))
-    children = [int(pid) for pid in os.listdir("/proc") if pid.isdigit()
-                and _parent_of(int(pid)) == impl.sandbox.pid]
-    assert 0 < len(children) < 24
-    impl.sandbox.close()
+def test_a_fork_loop_stops_at_the_process_limit_and_close_ends_it_all():
+    """The zoo's fork loop: each fork moves to a session of its own, and close() still
+    finds every one."""
+    impl = load_isolated(str(ZOO / "hostile" / "fork_loop.py"), REPO, Limits(processes=24))
+    try:
+        children = [int(pid) for pid in os.listdir("/proc") if pid.isdigit()
+                    and _parent_of(int(pid)) == impl.sandbox.pid]
+        assert 0 < len(children) < 24
+    finally:
+        impl.sandbox.close()
     time.sleep(0.1)
     assert [pid for pid in children if _alive(pid)] == []
 
