@@ -30,8 +30,7 @@ from prodcon.engine.scenario import (
     run_queue_scenario,
     run_worker_scenario,
 )
-from prodcon.isolation import sandbox as sandbox_module
-from prodcon.isolation.sandbox import Foreign, Limits, RemoteError, SandboxDied, load_isolated
+from prodcon.isolation import Foreign, Limits, RemoteError, SandboxDied, confinement, load_isolated
 from prodcon.items import (
     PLAIN_VALUES,
     EqualsEverything,
@@ -739,33 +738,22 @@ def test_close_ends_every_process_the_submission_forked(isolate, tmp_path):
 
 
 def _forks_are_bounded() -> bool:
-    group = sandbox_module._pids_cgroup(1)
-    sandbox_module._end_cgroup(group, 0)
+    group = confinement.pids_cgroup(1)
+    confinement.end_cgroup(group, 0)
     return group is not None or os.geteuid() != 0
 
 
 @pytest.mark.skipif(not _forks_are_bounded(), reason="root without a pids cgroup: no bound")
-def test_a_fork_loop_stops_at_the_process_limit_and_close_ends_it_all(isolate):
-    """Each fork moves to a session of its own: close() still finds every one."""
-    impl = isolate("""
-        import os, time
-        forked = 0
-        while forked < 10_000:
-            try:
-                pid = os.fork()
-            except OSError:
-                break
-            if pid == 0:
-                os.setsid()
-                time.sleep(60)
-                os._exit(0)
-            forked += 1
-        from queue import Queue
-    """, Limits(processes=24))
-    children = [int(pid) for pid in os.listdir("/proc") if pid.isdigit()
-                and _parent_of(int(pid)) == impl.sandbox.pid]
-    assert 0 < len(children) < 24
-    impl.sandbox.close()
+def test_a_fork_loop_stops_at_the_process_limit_and_close_ends_it_all():
+    """The zoo's fork loop: each fork moves to a session of its own, and close() still
+    finds every one."""
+    impl = load_isolated(str(ZOO / "hostile" / "fork_loop.py"), REPO, Limits(processes=24))
+    try:
+        children = [int(pid) for pid in os.listdir("/proc") if pid.isdigit()
+                    and _parent_of(int(pid)) == impl.sandbox.pid]
+        assert 0 < len(children) < 24
+    finally:
+        impl.sandbox.close()
     time.sleep(0.1)
     assert [pid for pid in children if _alive(pid)] == []
 

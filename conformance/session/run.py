@@ -82,9 +82,9 @@ def _load(config: pytest.Config, impl_arg: str, settings: Settings) -> contract.
     bound = settings.bound(contract.IMPORT_BOUND)
     if not config.getoption("prodcon_isolate"):
         return contract.load(impl_arg, here, bound)
-    from prodcon.isolation import sandbox
+    from prodcon import isolation
 
-    return sandbox.load_isolated(impl_arg, here, sandbox.Limits(import_bound=bound))
+    return isolation.load_isolated(impl_arg, here, isolation.Limits(import_bound=bound))
 
 
 # --- hooks (active only in a prodcon run) ----------------------------------------------
