@@ -15,8 +15,11 @@ from pathlib import Path
 import pytest
 
 from prodcon.cli import main
-from prodcon.grading import command as grading
-from prodcon.grading import rubric
+from prodcon.errors import UsageError
+from prodcon.grading import judge, rubric
+from prodcon.grading.plan import GradingPlan
+from prodcon.grading.submissions import Submission, find_submissions
+from prodcon.grading.suite_run import STOP_GRACE, SuiteResult, read_records, run_suite
 
 ZOO = Path(__file__).parent / "zoo"
 CORRECT = {"stdlib_queue": ZOO / "correct" / "stdlib_reexport.py"}
@@ -188,38 +191,38 @@ def test_finding_submissions(tmp_path):
     (tmp_path / "c" / "y.py").write_text("")
     (tmp_path / ".hidden.py").write_text("")
     (tmp_path / "readme.txt").write_text("")
-    found = grading.find_submissions([str(tmp_path)], None)
+    found = find_submissions([str(tmp_path)], None)
     assert [(s.name, Path(s.module).name) for s in found] == [("a", "a.py"), ("b", "q.py")]
-    named = grading.find_submissions([str(tmp_path / "c")], "y")
+    named = find_submissions([str(tmp_path / "c")], "y")
     assert [(s.name, Path(s.module).name) for s in named] == [("c", "y.py")]
-    twice = grading.find_submissions([str(tmp_path / "a.py"), str(tmp_path / "a.py")], None)
+    twice = find_submissions([str(tmp_path / "a.py"), str(tmp_path / "a.py")], None)
     assert [s.name for s in twice] == ["a", "a-2"]
-    with pytest.raises(grading.UsageError, match="no such file"):
-        grading.find_submissions([str(tmp_path / "nope")], None)
+    with pytest.raises(UsageError, match="no such file"):
+        find_submissions([str(tmp_path / "nope")], None)
 
 
 def _plan(expected):
-    return grading.Plan([], 1, "quick", 1.0, 60.0, expected, "/tmp/out", None, False)
+    return GradingPlan([], 1, "quick", 1.0, 60.0, expected, "/tmp/out", None, False)
 
 
-def _outcome(records, exit_code=1, run=True, output=""):
-    return grading.Outcome(records, {"seed": 1} if run else None, exit_code, output, 1.0)
+def _result(records, exit_code=1, run=True, output=""):
+    return SuiteResult(records, {"seed": 1} if run else None, exit_code, output, 1.0)
 
 
 def test_a_run_stopped_at_the_limit_says_how_far_it_got():
     plan = _plan(["test_a", "test_b", "test_c"])
-    sub = grading.Submission("s", "s.py", "s.py")
+    sub = Submission("s", "s.py", "s.py")
     records = [{"test": "test_a", "outcome": "passed", "properties": []}]
-    graded = grading.judge(sub, _outcome(records, exit_code=None), plan, rubric.load())
+    graded = judge.grade(sub, _result(records, exit_code=None), plan, rubric.load())
     assert graded.reason == "stopped at the time limit of 60 s after 1 of 3 tests"
     assert graded.replay == "pytest --prodcon-impl=s.py --prodcon-seed=1 --prodcon-profile=quick"
 
 
 def test_a_strict_plan_replays_with_strict():
-    plan = grading.Plan([], 1, "quick", 1.0, 60.0, ["test_a"], "/tmp/out", None, False,
+    plan = GradingPlan([], 1, "quick", 1.0, 60.0, ["test_a"], "/tmp/out", None, False,
                         strict=True)
     records = [{"test": "test_a", "outcome": "passed", "properties": []}]
-    graded = grading.judge(grading.Submission("s", "s.py", "s.py"), _outcome(records, 0),
+    graded = judge.grade(Submission("s", "s.py", "s.py"), _result(records, 0),
                            plan, rubric.load())
     assert graded.replay.endswith("--prodcon-profile=quick --prodcon-strict")
 
@@ -227,8 +230,8 @@ def test_a_strict_plan_replays_with_strict():
 def test_a_run_that_never_started_scores_nothing_and_says_why():
     output = ("ERROR: prodcon: importing 's.py' raised ImportError: no numpy\n"
               "no tests ran in 0.1s\n")
-    graded = grading.judge(grading.Submission("s", "s.py", "s.py"),
-                           _outcome([], exit_code=4, run=False, output=output),
+    graded = judge.grade(Submission("s", "s.py", "s.py"),
+                           _result([], exit_code=4, run=False, output=output),
                            _plan(["test_a"]), rubric.load())
     assert graded.score is None and graded.total == 0
     assert graded.reason == ("the suite could not start: prodcon: importing 's.py' raised "
@@ -239,7 +242,7 @@ def test_a_child_that_died_is_named_with_the_test_it_died_in():
     records = [{"test": "test_a", "outcome": "failed", "properties": [],
                 "message": "prodcon: the implementation's process is gone: killed (memory)\n"
                            "The implementation's process is gone; ..."}]
-    graded = grading.judge(grading.Submission("s", "s.py", "s.py"), _outcome(records),
+    graded = judge.grade(Submission("s", "s.py", "s.py"), _result(records),
                            _plan(["test_a"]), rubric.load())
     assert graded.reason.startswith("the submission's process died during test_a: ")
 
@@ -250,7 +253,7 @@ def test_one_error_behind_most_failures_is_the_reason():
                for n in range(6)]
     records.append({"test": "test_x", "outcome": "failed", "properties": ["order"],
                     "message": "prodcon: property violated: order"})
-    graded = grading.judge(grading.Submission("s", "s.py", "s.py"), _outcome(records),
+    graded = judge.grade(Submission("s", "s.py", "s.py"), _result(records),
                            _plan([r["test"] for r in records]), rubric.load())
     assert graded.reason == ("6 of 7 failing tests ended with the same error: "
                              "RuntimeError: can't start new thread")
@@ -271,7 +274,7 @@ def test_the_records_the_grader_reads_skip_what_is_not_a_record(tmp_path):
     path = tmp_path / "r.jsonl"
     path.write_text('{"run": {"seed": 1}}\nnot json\n[1]\n{"test": "t", "outcome": "passed"}\n'
                     '{"run": {"seed": 2}}\n')
-    run, tests = grading._read_records(path)
+    run, tests = read_records(path)
     assert run == {"seed": 1} and [t["test"] for t in tests] == ["t"]
 
 
@@ -285,9 +288,9 @@ def test_a_run_past_its_limit_is_stopped(tmp_path):
                     "    def put(self, *a, **k):\n"
                     "        time.sleep(0.5)\n"
                     "        return super().put(*a, **k)\n")
-    plan = grading.Plan([], 3, "quick", 1.0, 8.0, [], str(tmp_path), None, False)
+    plan = GradingPlan([], 3, "quick", 1.0, 8.0, [], str(tmp_path), None, False)
     start = time.monotonic()
-    outcome = grading.run_suite(str(slow), plan, isolate=True)
-    assert outcome.exit_code is None
-    assert time.monotonic() - start < 8.0 + grading.STOP_GRACE + 5
-    assert outcome.run is not None
+    result = run_suite(str(slow), plan, isolate=True)
+    assert result.exit_code is None
+    assert time.monotonic() - start < 8.0 + STOP_GRACE + 5
+    assert result.run is not None

@@ -10,8 +10,10 @@ import json
 
 from conftest import ZOO
 from prodcon import errors
-from prodcon.grading import command as grading
-from prodcon.grading import reports, rubric
+from prodcon.grading import judge, reports, rubric
+from prodcon.grading.plan import GradingPlan
+from prodcon.grading.submissions import Submission
+from prodcon.grading.suite_run import SuiteResult
 
 #: A checker that fails: used by every queue scenario and every controlled schedule.
 CHECKER_FAULT = """
@@ -49,11 +51,11 @@ def test_a_fault_in_the_kit_is_reported_as_prodcons_and_not_graded(pytester, run
     run, *records = map(json.loads, lines)
     records = [r for r in records if r["outcome"] != "deselected"]
     assert {r["outcome"] for r in records} == {"kit-error"}, records
-    plan = grading.Plan([], 1, "quick", 1.0, 60.0, [r["test"] for r in records], "", None,
-                        False)
-    sub = grading.Submission("ref", "ref.py", "ref.py")
-    outcome = grading.Outcome(records, run, result.ret, result.output, 1.0)
-    graded = grading.judge(sub, outcome, plan, rubric.load())
+    plan = GradingPlan([], 1, "quick", 1.0, 60.0, [r["test"] for r in records], "", None,
+                       False)
+    sub = Submission("ref", "ref.py", "ref.py")
+    suite_result = SuiteResult(records, run, result.ret, result.output, 1.0)
+    graded = judge.grade(sub, suite_result, plan, rubric.load())
     assert graded.total == graded.max_score == 100, graded
     assert graded.kit_failed == sorted(failed, key=[r["test"] for r in records].index)
     assert graded.reason == ""  # the run did not end early: nothing for the student to fix

@@ -25,6 +25,7 @@ import re
 import statistics
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -230,7 +231,8 @@ def grades_csv(graded: list[Graded], rubric: rubric.Rubric) -> str:
     for g in graded:
         cap = [_num(g.cap_deduction)] if capped else []
         writer.writerow([_cell(g.name), _num(g.total), _num(g.max_score),
-                         *(_num(g.earned(p)) for p in props), *cap, _cell(g.remarks)])
+                         *(_num(earned) for _, _, earned in _per_criterion(g, rubric)), *cap,
+                         _cell(g.remarks)])
     return out.getvalue()
 
 
@@ -242,11 +244,10 @@ def grades_json(graded: list[Graded], rubric: rubric.Rubric) -> str:
     submissions = []
     for g in graded:
         criteria = []
-        for criterion in rubric.criteria:
-            credit = g.credit(criterion.prop)
+        for criterion, credit, earned in _per_criterion(g, rubric):
             criteria.append({
                 "property": criterion.prop,
-                "points": g.earned(criterion.prop),
+                "points": earned,
                 "max_points": criterion.points,
                 "held": credit.held if credit else 0,
                 "counted": credit.counted if credit else 0,
@@ -363,24 +364,53 @@ def _kit_text(g: Graded) -> str:
             "bug in the grading kit, not in your code, and not counted for or against you.")
 
 
+def _per_criterion(g: Graded, rubric: rubric.Rubric,
+                   ) -> Iterator[tuple[rubric.Criterion, rubric.Credit | None, float]]:
+    """Each criterion of the rubric, in its order, with `g`'s credit on it (None: not
+    judged) and the points it adds to the total: the one walk every report makes."""
+    for criterion in rubric.criteria:
+        yield criterion, g.credit(criterion.prop), g.earned(criterion.prop)
+
+
+def _opening(g: Graded, rubric: rubric.Rubric, *, feedback_file: bool) -> list[str]:
+    """What a student reads before the points, one paragraph each: why the run ended
+    early, the kit's own failures, a gate or a cap in force. The feedback file sets the
+    labels and the cap in bold and says what a test that never ran counts for; the
+    Gradescope summary leaves that to its per-criterion tests."""
+    def strong(text: str) -> str:
+        return f"**{text}**" if feedback_file else text
+
+    paragraphs = []
+    if g.reason:
+        paragraphs.append(f"{strong('The run ended early:')} {g.reason}")
+        if feedback_file and g.score is not None:
+            paragraphs.append("Tests that never ran count as not passed.")
+    if g.kit_failed:
+        paragraphs.append(f"{strong('Not counted:')} {_kit_text(g)}")
+    if g.score is None:
+        paragraphs.append("Nothing could be judged, so every criterion scores 0.")
+    if g.gated:
+        paragraphs.append(_gate_text(g, rubric))
+    if _cap_text(g):
+        paragraphs.append(strong(_cap_text(g)))
+    return paragraphs
+
+
+def _cap_name(g: Graded) -> str:
+    """The name of the line that takes off what a cap holds back (feedback, Gradescope)."""
+    return f"cap: at most {_num(g.score.cap)}"
+
+
 def feedback(g: Graded, rubric: rubric.Rubric) -> str:
     """The student's own report, Markdown, built from their grade alone."""
     lines = [f"# {g.name}: {_num(g.total)} / {_num(g.max_score)}", ""]
-    if g.reason:
-        lines += [f"**The run ended early:** {g.reason}", ""]
-        if g.score is not None:
-            lines += ["Tests that never ran count as not passed.", ""]
-    if g.kit_failed:
-        lines += [f"**Not counted:** {_kit_text(g)}", ""]
-    if g.score is None:
-        lines += ["Nothing could be judged, so every criterion scores 0.", ""]
-    if g.gated:
-        lines += [_gate_text(g, rubric), ""]
-    if _cap_text(g):
-        lines += [f"**{_cap_text(g)}**", ""]
+    for paragraph in _opening(g, rubric, feedback_file=True):
+        lines += [paragraph, ""]
     lines += ["## Points", "", "| Property | Points | |", "|---|---:|---|"]
-    for criterion in rubric.criteria:
-        credit = g.credit(criterion.prop)
+    lost = []
+    for criterion, credit, earned in _per_criterion(g, rubric):
+        if credit is not None and not credit.full:
+            lost.append((criterion, earned))
         note = ""
         if g.gated and criterion.prop not in rubric.required:
             note = "not counted (a required property fell short)"
@@ -390,17 +420,15 @@ def feedback(g: Graded, rubric: rubric.Rubric) -> str:
             note = "hidden check failed" if criterion.hidden else "see below"
         if criterion.cap is not None and credit is not None and not credit.full:
             note += f"; caps the total at {_num(criterion.cap)}"
-        lines.append(f"| {criterion.prop} | {_num(g.earned(criterion.prop))} / "
+        lines.append(f"| {criterion.prop} | {_num(earned)} / "
                      f"{_num(criterion.points)} | {note} |")
     if g.cap_deduction < 0:
-        lines.append(f"| cap: at most {_num(g.score.cap)} | {_num(g.cap_deduction)} | |")
+        lines.append(f"| {_cap_name(g)} | {_num(g.cap_deduction)} | |")
     lines += [f"| **Total** | **{_num(g.total)} / {_num(g.max_score)}** | |", ""]
-    lost = [c for c in rubric.criteria
-            if (credit := g.credit(c.prop)) is not None and not credit.full]
     if lost:
         lines += ["## What cost points", ""]
-        for criterion in lost:
-            lines += [f"### {criterion.prop}: {_num(g.earned(criterion.prop))} / "
+        for criterion, earned in lost:
+            lines += [f"### {criterion.prop}: {_num(earned)} / "
                       f"{_num(criterion.points)}", "", criterion_text(g, criterion), ""]
     if g.replay:
         lines += ["Reproduce locally:", "", _block(g.replay), ""]
@@ -410,25 +438,15 @@ def feedback(g: Graded, rubric: rubric.Rubric) -> str:
 def gradescope_result(g: Graded, rubric: rubric.Rubric) -> dict:
     """Gradescope's results.json for one submission: one test per criterion, whose
     scores add up to the total, each with the same text the feedback file gives."""
-    summary = [f"{_num(g.total)} / {_num(g.max_score)}."]
-    if g.reason:
-        summary.append(f"The run ended early: {g.reason}")
-    if g.kit_failed:
-        summary.append(f"Not counted: {_kit_text(g)}")
-    if g.score is None:
-        summary.append("Nothing could be judged, so every criterion scores 0.")
-    if g.gated:
-        summary.append(_gate_text(g, rubric))
-    if _cap_text(g):
-        summary.append(_cap_text(g))
+    summary = [f"{_num(g.total)} / {_num(g.max_score)}.",
+               *_opening(g, rubric, feedback_file=False)]
     if g.replay:
         summary.append(f"Reproduce locally:\n\n{_block(g.replay)}")
     tests = []
-    for criterion in rubric.criteria:
-        credit = g.credit(criterion.prop)
+    for criterion, credit, earned in _per_criterion(g, rubric):
         tests.append({
             "name": criterion.prop,
-            "score": g.earned(criterion.prop),
+            "score": earned,
             "max_score": criterion.points,
             "status": "passed" if credit is not None and credit.full else "failed",
             "output": criterion_text(g, criterion),
@@ -436,7 +454,7 @@ def gradescope_result(g: Graded, rubric: rubric.Rubric) -> dict:
             "visibility": "visible",
         })
     if g.cap_deduction < 0:  # a line of its own, so the tests' scores add up to the total
-        tests.append({"name": f"cap: at most {_num(g.score.cap)}", "score": g.cap_deduction,
+        tests.append({"name": _cap_name(g), "score": g.cap_deduction,
                       "max_score": 0, "status": "failed", "output": _cap_text(g),
                       "output_format": "md", "visibility": "visible"})
     return {"score": g.total, "execution_time": round(g.duration), "output": "\n\n".join(summary),

@@ -29,9 +29,13 @@ else:  # pragma: no cover - 3.10
 DEFAULT = Path(__file__).with_name("default_rubric.toml")
 #: Record outcomes that judged nothing, so count for no criterion: a part not provided
 #: (skipped), a test not run (deselected), a test in which the kit itself failed.
+#: "kit-error" is taken on the record's word, so a hostile submission that raises
+#: `prodcon.errors.KitError` itself, or whose sandbox child reports a forged kit error,
+#: makes the tests it fails count for nothing instead of against it. It stays so here
+#: because closing it changes grades (issue 14 keeps every grade as it was): the fix
+#: is in the session, which should record as "failed" a KitError that arrives from the
+#: sandbox child or whose traceback passes through the implementation's files.
 NOT_JUDGED = ("skipped", "deselected", "kit-error")
-
-
 
 
 @dataclass(frozen=True)
