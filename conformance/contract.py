@@ -21,6 +21,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from prodcon import reference  # the fallback for every part the module does not provide
 from prodcon.errors import ContractError
 
 #: How long an import may take. Student modules often run a demo at import time
@@ -76,8 +77,6 @@ def load(name: str, search_dir: Path, bound: float = IMPORT_BOUND) -> Implementa
 
 
 def resolve(name: str, module: ModuleType) -> Implementation:
-    from prodcon import reference  # the fallback for every part the module does not provide
-
     label = getattr(module, "__prodcon_label__", name)
     origin: dict[str, str] = {}
     borrowed: set[str] = set()

@@ -22,6 +22,9 @@ import stat
 import tempfile
 from pathlib import Path
 
+import prodcon
+from prodcon import reference
+
 #: The prefix of the folders of links made for development checkouts (coverage maps
 #: their paths back to the repository's files).
 LINKS_PREFIX = "prodcon-import-root-"
@@ -38,9 +41,6 @@ def signal_group(pgid: int, sig: int = signal.SIGKILL) -> None:
 
 def kit_import_root() -> str:
     """A folder from which `import prodcon` imports this very kit, whatever the interpreter."""
-    import prodcon
-    from prodcon import reference
-
     package = Path(prodcon.__file__).resolve().parent
     bundled = Path(reference.__file__).resolve().parent
     if package.name == "prodcon" and bundled == package / "reference":

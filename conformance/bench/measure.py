@@ -32,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from prodcon import __version__
+from prodcon import __version__, contract
 
 #: A round still running after this long is a queue that lost a wake-up (or never
 #: wakes anyone), not a slow one: the slowest correct case takes well under a second.
@@ -553,8 +553,6 @@ def command(name: str, json_path: str | None = None, plot_path: str | None = Non
     Everything that can make the run useless (bad NAME, no Queue, no matplotlib, a
     folder that does not exist) is checked before a minute and a half of measuring.
     """
-    from prodcon import contract
-
     def usage(message: str) -> int:
         print(f"prodcon bench: {message}", file=sys.stderr)
         return 2

@@ -8,12 +8,14 @@ submission runs here.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 
 from prodcon.grading import reports, rubric
 from prodcon.grading.plan import GradingPlan
 from prodcon.grading.submissions import Submission
 from prodcon.grading.suite_run import SuiteResult
+from prodcon.settings import PROFILES, Settings
 
 
 def grade(sub: Submission, result: SuiteResult, plan: GradingPlan,
@@ -23,12 +25,10 @@ def grade(sub: Submission, result: SuiteResult, plan: GradingPlan,
     at a time; a list of symptoms would hide it)."""
     reported = {r["test"] for r in result.records}
     done = sum(1 for test in plan.expected if test in reported)
-    replay = (f"pytest --prodcon-impl={Path(sub.module).name} --prodcon-seed={plan.seed} "
-              f"--prodcon-profile={plan.profile}")
-    if plan.timeout_factor != 1:
-        replay += f" --prodcon-timeout-factor={plan.timeout_factor:g}"
-    if plan.strict:
-        replay += " --prodcon-strict"
+    settings = Settings(seed=plan.seed, profile=PROFILES[plan.profile],
+                        timeout_factor=plan.timeout_factor, strict=plan.strict)
+    replay = shlex.join(["pytest", f"--prodcon-impl={Path(sub.module).name}",
+                         *settings.options()])
     graded = reports.Graded(sub.name, sub.path, None, chosen.max_score, replay=replay,
                             duration=round(result.duration, 2))
     if result.run is None:  # never got as far as the first test

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from prodcon import __version__, contract, errors
+from prodcon import __version__, contract, errors, isolation
 from prodcon.errors import KitError, UnusableInterpreter
 from prodcon.session import twin
 from prodcon.session.explain import explain, explain_kit_error, picture
@@ -82,8 +82,6 @@ def _load(config: pytest.Config, impl_arg: str, settings: Settings) -> contract.
     bound = settings.bound(contract.IMPORT_BOUND)
     if not config.getoption("prodcon_isolate"):
         return contract.load(impl_arg, here, bound)
-    from prodcon import isolation
-
     return isolation.load_isolated(impl_arg, here, isolation.Limits(import_bound=bound))
 
 
