@@ -139,7 +139,12 @@ def _embed(data: dict[str, Any]) -> str:
 
 def render(ops: Sequence[Op], *, title: str, explanation: str = "",
            highlight: Collection[int] = (), unit: str = "ns") -> str:
-    """The page for `ops`; `highlight` holds `Op.index`es, `unit` the unit of the times."""
+    """The page for `ops`; `highlight` holds `Op.index`es, `unit` the unit of the times.
+
+    `explanation` fills the box above the timeline: what the highlighted calls prove.
+    The live kit passes `Evidence.explanation`, the message of that one finding, which
+    is shorter than the reported message once several findings are combined.
+    """
     ops = list(ops)
     data = _data(ops, highlight, unit)
     threads = len(data["threads"])
