@@ -34,7 +34,7 @@ property violated: order
 get_nowait() returned p0#39; p0#0 was due (first in, first out).</failure></testcase>
 <testcase classname="test_queue_concurrency" name="test_conservation_order_capacity[8p2c-max3-slow\
 -consumers]" time="0.250"><failure message="two">prodcon: property violated: conservation
-prodcon: property violated: linearizability
+prodcon: property violated: full-empty
 more text</failure></testcase>
 <testcase classname="test_queue_concurrency" name="test_conservation_order_capacity[1p1c-max1-even]"
  time="0.040" />
@@ -53,7 +53,7 @@ def test_junit_outcomes_durations_and_properties():
     fifo = results["test_fifo_one_producer"]
     assert (fifo.outcome, fifo.seconds, fifo.props) == ("failed", 0.12, ["order"])
     both = results["test_conservation_order_capacity[8p2c-max3-slow-consumers]"]
-    assert both.props == ["conservation", "linearizability"] and both.kills
+    assert both.props == ["conservation", "full-empty"] and both.kills
     passed = results["test_conservation_order_capacity[1p1c-max1-even]"]
     assert (passed.outcome, passed.seconds, passed.kills) == ("passed", 0.04, False)
     skipped = results["test_put_after_shutdown_raises"]
@@ -88,8 +88,8 @@ def test_group_of_strips_parametrization(test_id, group):
 
 
 @pytest.mark.parametrize(("output", "violated"), [
-    ("...\nprodcon violated: order (3), linearizability (1)\nprodcon replay: ...",
-     ["order", "linearizability"]),
+    ("...\nprodcon violated: order (3), full-empty (1)\nprodcon replay: ...",
+     ["order", "full-empty"]),
     ("prodcon violated: none\n", []),
     ("prodcon violated: queue-shutdown (2)", ["queue-shutdown"]),
     ("no summary at all (the run crashed)", None),

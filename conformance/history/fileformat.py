@@ -21,6 +21,7 @@ from collections.abc import Hashable, Iterable, Sequence
 from typing import IO, Any
 
 from prodcon.errors import FormatError
+from prodcon.items import describe
 
 OPS = ("put", "get")
 #: The errors that have a meaning for a queue; any other error marks a call that
@@ -168,7 +169,7 @@ def write(ops: Sequence[Op], stream: IO[str]) -> None:
 
 
 def from_calls(calls: Iterable[Any]) -> list[Op]:
-    """The kit's recorded calls (`history.Call`) as a public history.
+    """The kit's recorded calls (`engine.recording.Call`) as a public history.
 
     Items are matched by identity in the kit, so each distinct object gets its own
     integer value here and its name (`p0#3`, `stop#1`, `None`) as the label: values
@@ -176,9 +177,13 @@ def from_calls(calls: Iterable[Any]) -> list[Op]:
     their items, so no id is reused while this runs.) Calls other than
     put and get (task_done, qsize, ...) are left out; times are nanoseconds from
     the first call.
-    """
-    from prodcon.items import describe
 
+    The call's form (put_nowait, get with a timeout, ...) is not carried over: the
+    format knows only put and get, so that any language can write it, and the rules,
+    the search and the pictures judge a call by its outcome alone (Full, Empty, a
+    value). A `form` key would be ignored by readers, but every page and saved
+    history the kit writes would change, so it stays out.
+    """
     selected = [c for c in calls if c.op in ("put", "put_nowait", "get", "get_nowait")]
     origin = min((c.start for c in selected), default=0)
     keys: dict[int, int] = {}

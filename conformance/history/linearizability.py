@@ -20,7 +20,7 @@ into a full queue, Full with room to spare). The per-call notion is the same rul
 a weaker Empty rule, one that allows for the gets under way.
 
 Capacity and FIFO order can together forbid a history that breaks no local rule, so for
-a bounded queue linearizability also runs the **exact search** (`exact_search`,
+a bounded queue linearizability also runs the **exact search** (`search`,
 Wing-Gong / Lowe with memoization), which alone decides the rest: repeated values, calls
 that never returned. Exponential in the worst case, so it runs under a time limit and
 may answer "unknown"; on histories recorded from real runs it places one call per step
@@ -47,6 +47,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from prodcon.history.fileformat import Op
+from prodcon.history.search import search
 
 INF = math.inf
 
@@ -186,8 +187,6 @@ def _end_text(op: Op, clock: Clock) -> str:
 
 
 def _search(ops: Sequence[Op], maxsize: int, time_limit: float, clock: Clock) -> Verdict:
-    from prodcon.history.search import search
-
     result = search(ops, maxsize, time_limit)
     if result.linearizable is None:
         return Verdict(None, "search", None,
@@ -224,6 +223,10 @@ class Rules:
         for op in ops:
             if op.op == "get" and op.error is None:
                 self.gets.setdefault(op.value, []).append(op)
+        # Per value, its first get to begin and its first get to return (`min` keeps
+        # the first of equal times): built once, the rules ask for them again and again.
+        self.first_taker = {v: min(gs, key=lambda g: g.start) for v, gs in self.gets.items()}
+        self.first_return = {v: min(gs, key=lambda g: g.end) for v, gs in self.gets.items()}
 
     def verdict(self) -> Verdict:
         """Linearizability as far as the rules decide it (see `check`)."""
@@ -247,9 +250,8 @@ class Rules:
     # --- conservation -------------------------------------------------------------
 
     def fresh(self):
-        for value, gets in self.gets.items():
+        for value, first in self.first_return.items():
             put = self.puts.get(value)
-            first = min(gets, key=lambda g: g.end)
             if put is None:
                 return ("invented",
                         f"{self.who(first)} returned {first.label}, which no put stored. "
@@ -282,7 +284,6 @@ class Rules:
         puts that ended before y's began finds the worst x for each y.
         """
         by_end = sorted(self.puts.values(), key=lambda op: op.end)
-        first_get_start = {v: min(g.start for g in gs) for v, gs in self.gets.items()}
         taken = sorted((self.puts[v] for v in self.gets), key=lambda op: op.start)
         worst: Op | None = None
         worst_start = -INF
@@ -290,11 +291,11 @@ class Rules:
         for put_y in taken:
             while i < len(by_end) and by_end[i].end < put_y.start:
                 x = by_end[i]
-                x_start = first_get_start.get(x.value, INF)
+                x_start = self._leaves(x)
                 if x_start > worst_start:
                     worst, worst_start = x, x_start
                 i += 1
-            get_y = min(self.gets[put_y.value], key=lambda g: g.end)
+            get_y = self.first_return[put_y.value]
             if worst is not None and get_y.end < worst_start:
                 return self._fifo_message(worst, put_y, get_y)
         return None
@@ -308,7 +309,7 @@ class Rules:
                     f"{before}, and {y} was taken ({self.who(get_y)}), but {x} never came "
                     f"out: it was lost. A FIFO queue hands out {x} before {y}.",
                     [put_x, put_y, get_y])
-        get_x = min(self.gets[put_x.value], key=lambda g: g.start)
+        get_x = self.first_taker[put_x.value]
         return ("order",
                 f"{before}, but {y} was taken before {x} was even asked for: "
                 f"{self.who(get_y)} returned before {self.who(get_x)} began. "
@@ -321,9 +322,8 @@ class Rules:
     def certain(self) -> list[tuple[float, float, Op]]:
         """Open intervals in which an item was certainly in the queue."""
         spans = []
-        for value, put in self.puts.items():
-            gets = self.gets.get(value)
-            leave = min(g.start for g in gets) if gets else INF
+        for put in self.puts.values():
+            leave = self._leaves(put)
             if put.end < leave:
                 spans.append((put.end, leave, put))
         return spans
@@ -439,18 +439,18 @@ class Rules:
         return None
 
     def _leaves(self, put: Op) -> float:
-        gets = self.gets.get(put.value)
-        return min(g.start for g in gets) if gets else INF
+        """When the item was first asked for: its first get's start (INF: never)."""
+        taker = self.first_taker.get(put.value)
+        return INF if taker is None else taker.start
 
     def _takers(self, puts: list[Op]) -> list[Op]:
-        return [min(self.gets[p.value], key=lambda g: g.start) for p in puts
-                if p.value in self.gets]
+        return [self.first_taker[p.value] for p in puts if p.value in self.first_taker]
 
     def _asked(self, put: Op) -> str:
-        gets = self.gets.get(put.value)
-        if not gets:
+        taker = self.first_taker.get(put.value)
+        if taker is None:
             return "never taken"
-        return f"first asked for at {self.clock(min(g.start for g in gets))}"
+        return f"first asked for at {self.clock(taker.start)}"
 
     def _pieces(self, spans, closed: bool):
         """Occupancy as a step function: coordinates, and counts on points and gaps.
@@ -654,9 +654,8 @@ class Rules:
         return None
 
     def _reserved(self, put: Op, full: Op, empty: Op) -> str:
-        taken = self.gets.get(put.value)
-        stay = (f"until {self.who(min(taken, key=lambda g: g.start))} began" if taken
-                else "to the end")
+        taker = self.first_taker.get(put.value)
+        stay = f"until {self.who(taker)} began" if taker is not None else "to the end"
         return (f"{self.who(put)} was under way when {self.who(full)} and when, later, "
                 f"{self.who(empty)}. The Full is true only if {put.label} already filled a "
                 f"place (without it the queue was never full during that call); the "
