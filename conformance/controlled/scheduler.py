@@ -16,12 +16,16 @@ from __future__ import annotations
 import threading as _real
 import traceback
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from prodcon.controlled.lines import LineSwitches
 from prodcon.controlled.trace import Step, Trace
 from prodcon.errors import KitError, SchedulerError
 
-RUNNABLE, BLOCKED, DONE = "runnable", "blocked", "done"
+#: A task's state. Plain strings, named once here: a trace shows them as they are.
+TaskState = Literal["runnable", "blocked", "done"]
+RUNNABLE, BLOCKED, DONE = get_args(TaskState)
+FindingKind = Literal["exception", "deadlock", "step-limit", "check"]
 
 _local = _real.local()
 
@@ -35,9 +39,17 @@ class _Abort(BaseException):
 
 @dataclass
 class Finding:
-    kind: str  # "exception", "deadlock", "step-limit", "check"
+    """What a run found: a task's exception, a deadlock, the step limit (a livelock, or
+    a run too long to judge), or a failed check of the run's end state."""
+
+    kind: FindingKind
     thread: str | None
     text: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in get_args(FindingKind):
+            raise ValueError(f"finding kind {self.kind!r} is not one of "
+                             f"{', '.join(get_args(FindingKind))}")
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.text}"
@@ -48,7 +60,7 @@ class Task:
     index: int
     name: str
     body: object
-    state: str = RUNNABLE
+    state: TaskState = RUNNABLE
     verb: str = ""
     blocked_on: object = None
     waitlist: list | None = None
