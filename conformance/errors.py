@@ -3,7 +3,7 @@ kept apart from verdicts on the implementation.
 
 A bug in prodcon must never read as a bug in the code under test. A test in which
 the kit itself fails judges nothing: it is reported as prodcon's, with the kit's
-frames (`run.explain_kit_error`), the run ends with `EXIT_CODE`, and grading takes
+frames (`session.explain.explain_kit_error`), the run ends with `EXIT_CODE`, and grading takes
 no points for it (`rubric.score`).
 """
 

@@ -1,5 +1,6 @@
 """The kit's dealings with other processes: the one builder of the PYTHONPATH a child
-needs to import this kit (`kit_import_root`), and the one process-group killer.
+needs to import this kit (`kit_pythonpath`, on `kit_import_root`), and the one process-group
+killer (`signal_group`).
 
 The folder to put on another process's PYTHONPATH so that `import prodcon` finds this kit:
 
@@ -37,6 +38,14 @@ def signal_group(pgid: int, sig: int = signal.SIGKILL) -> None:
         os.killpg(pgid, sig)
     except (ProcessLookupError, PermissionError):
         pass
+
+
+def kit_pythonpath(*folders: str, inherit: str | None = None) -> str:
+    """The PYTHONPATH of a child process that imports this kit: the kit's import root,
+    then `folders` (what else the child needs from here, e.g. pytest's), then the
+    PYTHONPATH the child would have inherited; each folder once, the first place kept."""
+    inherited = inherit.split(os.pathsep) if inherit else []
+    return os.pathsep.join(dict.fromkeys([kit_import_root(), *folders, *inherited]))
 
 
 def kit_import_root() -> str:

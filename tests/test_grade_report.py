@@ -302,9 +302,9 @@ def test_long_messages_are_clipped(tmp_path):
     write_all(tmp_path, [_graded("fay", records)], _rubric())
     md = (tmp_path / "feedback" / "fay.md").read_text(encoding="utf-8")
     assert "line 39:" in md and "line 40:" not in md and "clipped" in md
-    wide = reports.clip("x" * 10_000)
+    wide = reports.shorten_output("x" * 10_000)
     assert len(wide) < 4200 and "clipped" in wide
-    assert reports.clip("short\n") == "short"
+    assert reports.shorten_output("short\n") == "short"
 
 
 def test_a_message_cannot_close_its_code_block(tmp_path):

@@ -11,5 +11,6 @@ One job a module, each importing only those above it:
   plugin       the grading session (`-p prodcon.grading.plugin`): items, grades, files
   command      `prodcon grade`: find, plan, run the reference, start the session
 
-May import: the shared modules at the package's top and `prodcon.isolation`.
+May import: the shared modules at the package's top only (a submission's run is a
+separate pytest session, confined by `--prodcon-isolate`, not an import of `isolation`).
 """

@@ -15,7 +15,6 @@ from prodcon.grading import reports, rubric
 from prodcon.grading.plan import GradingPlan
 from prodcon.grading.submissions import Submission
 from prodcon.grading.suite_run import SuiteResult
-from prodcon.settings import PROFILES, Settings
 
 
 def grade(sub: Submission, result: SuiteResult, plan: GradingPlan,
@@ -25,10 +24,8 @@ def grade(sub: Submission, result: SuiteResult, plan: GradingPlan,
     at a time; a list of symptoms would hide it)."""
     reported = {r["test"] for r in result.records}
     done = sum(1 for test in plan.expected if test in reported)
-    settings = Settings(seed=plan.seed, profile=PROFILES[plan.profile],
-                        timeout_factor=plan.timeout_factor, strict=plan.strict)
     replay = shlex.join(["pytest", f"--prodcon-impl={Path(sub.module).name}",
-                         *settings.options()])
+                         *plan.settings().options()])
     graded = reports.Graded(sub.name, sub.path, None, chosen.max_score, replay=replay,
                             duration=round(result.duration, 2))
     if result.run is None:  # never got as far as the first test

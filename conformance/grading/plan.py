@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from prodcon.grading.submissions import Submission
+from prodcon.settings import PROFILES, Settings
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,12 @@ class GradingPlan:
     gradescope: bool
     #: --prodcon-strict for every run: the rubric counts strict-linearizability.
     strict: bool = False
+
+    def settings(self) -> Settings:
+        """The run settings every submission is graded with (their `--prodcon-*` words
+        come from `Settings.options`, for the graded run and for its replay alike)."""
+        return Settings(seed=self.seed, profile=PROFILES[self.profile],
+                        timeout_factor=self.timeout_factor, strict=self.strict)
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)), encoding="utf-8")

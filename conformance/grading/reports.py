@@ -205,7 +205,7 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def clip(text: str, lines: int = 40, chars: int = 4000) -> str:
+def shorten_output(text: str, lines: int = 40, chars: int = 4000) -> str:
     """The start of a long failure message, saying what was left out: a stress test's
     explanation can run to pages, and the first screen names the problem."""
     all_lines = text.splitlines()
@@ -327,7 +327,7 @@ def _judged_text(credit: rubric.Credit, criterion: rubric.Criterion) -> str:
                      f"\n\n{names}")
     if credit.failures:
         first = credit.failures[0]
-        message = clip(str(first.get("message") or "(the test gave no message)"))
+        message = shorten_output(str(first.get("message") or "(the test gave no message)"))
         parts.append(f"Example failure, from {_code(first.get('test', '?'))}:\n\n"
                      f"{_block(message)}")
     if criterion.hint:

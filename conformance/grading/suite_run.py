@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prodcon.grading.plan import GradingPlan
-from prodcon.processes import kit_import_root, signal_group
+from prodcon.processes import kit_pythonpath, signal_group
 
 #: Time a stopped run gets to close its sandbox and flush its records.
 STOP_GRACE = 15.0
@@ -60,15 +60,12 @@ def run_suite(impl: str | None, plan: GradingPlan, *, isolate: bool) -> SuiteRes
                    "--rootdir", str(work), "-p", "pytest_timeout", "-p", "prodcon.plugin",
                    "-p", "no:cacheprovider", "-q", "--no-header", "-rN", "--tb=no",
                    f"--prodcon-impl={impl_arg}", f"--prodcon-json={records}",
-                   f"--prodcon-seed={plan.seed}", f"--prodcon-profile={plan.profile}",
-                   f"--prodcon-timeout-factor={plan.timeout_factor:g}"]
+                   *plan.settings().options()]
         if isolate:
             command.append("--prodcon-isolate")
-        if plan.strict:
-            command.append("--prodcon-strict")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PRODCON_"))}
         env.update(PYTEST_DISABLE_PLUGIN_AUTOLOAD="1", PYTHONHASHSEED="0",
-                   PYTHONPATH=_kit_path(env.get("PYTHONPATH")))
+                   PYTHONPATH=kit_pythonpath(inherit=env.get("PYTHONPATH")))
         started = time.monotonic()
         with open(work / "output.log", "wb") as log:
             proc = subprocess.Popen(command, cwd=staged, env=env, stdin=subprocess.DEVNULL,
@@ -81,12 +78,6 @@ def run_suite(impl: str | None, plan: GradingPlan, *, isolate: bool) -> SuiteRes
         return SuiteResult(tests, run, exit_code, output, duration)
     finally:
         shutil.rmtree(work, ignore_errors=True)
-
-
-def _kit_path(existing: str | None) -> str:
-    """The kit and pytest import from where they do here, whatever the cwd."""
-    return os.pathsep.join(dict.fromkeys([kit_import_root(), *(existing.split(os.pathsep)
-                                                     if existing else [])]))
 
 
 def _wait(proc: subprocess.Popen, limit: float) -> int | None:

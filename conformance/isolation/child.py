@@ -200,6 +200,8 @@ class _Child(Endpoint):
     def _spec(self, obj: Any) -> list:
         if type(obj) in (int, float, str):
             return ["v", obj]
+        # Not items.describe: this text crosses the wire, where the parent bounds and
+        # cleans it again (protocol.clip); a plain cut keeps the child's side minimal.
         return ["f", type(obj).__name__, safe_repr(obj)[:200]]
 
     def _build(self, spec: list) -> Any:

@@ -59,7 +59,7 @@ from prodcon.isolation.protocol import (
     safe_str,
 )
 from prodcon.items import describe
-from prodcon.processes import kit_import_root, signal_group
+from prodcon.processes import kit_pythonpath, signal_group
 
 _MIRROR_LIMIT = 256  # kit-side threads serving threads the submission started
 _POLL = 0.25  # a waiting thread's second look at whether the child died
@@ -528,7 +528,7 @@ def _child_env(workdir: Path) -> dict[str, str]:
     """
     env = {key: os.environ[key] for key in ("PATH", "LANG", "LC_ALL") if key in os.environ}
     env.update(HOME=str(workdir), TMPDIR=str(workdir), PYTHONHASHSEED="0",
-               PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=kit_import_root(),
+               PYTHONDONTWRITEBYTECODE="1", PYTHONPATH=kit_pythonpath(),
                MALLOC_ARENA_MAX="2")
     env.update({k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")})
     return env

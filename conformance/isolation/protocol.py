@@ -198,7 +198,7 @@ class Stacks(Message):
 class Dying(Message):
     """Child: it ends for want of a resource (`note`: "memory"), checked where read.
 
-    Written by hand by the dying child (`child.Child.fatal`): no memory to spare."""
+    Written by hand by the dying child (`child._Child._fatal`): no memory to spare."""
 
     KIND = "dying"
     SHAPE = (object,)

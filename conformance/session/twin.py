@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from prodcon.errors import KitError, UnusableInterpreter
-from prodcon.processes import kit_import_root
+from prodcon.processes import kit_pythonpath
 from prodcon.verdict import Stuck, Violation
 
 #: How long one twin may run, scaled by the run's factor. Generous: the test's own
@@ -59,10 +59,7 @@ class Interpreter:
                if not k.startswith(("PYTEST_XDIST", "PYTEST_CURRENT_TEST"))}
         env["PYTHON_GIL"] = "0"
         env["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-        paths = _kit_paths()
-        if env.get("PYTHONPATH"):
-            paths.append(env["PYTHONPATH"])
-        env["PYTHONPATH"] = os.pathsep.join(paths)
+        env["PYTHONPATH"] = kit_pythonpath(*_pytest_folders(), inherit=env.get("PYTHONPATH"))
         return env
 
 
@@ -89,19 +86,15 @@ def probe(path: str, bound: float = PROBE_BOUND) -> Interpreter:
     return Interpreter(str(where), info["version"])
 
 
-def _kit_paths() -> list[str]:
-    """The folders this kit and pytest are imported from, for the twin's sys.path."""
+def _pytest_folders() -> list[str]:
+    """The folders pytest and its dependencies are imported from, for the twin's sys.path."""
     import _pytest
     import iniconfig
     import packaging
     import pluggy
 
-    folders = [kit_import_root()]
-    for module in (pytest, _pytest, pluggy, iniconfig, packaging):
-        folder = str(Path(module.__file__).resolve().parent.parent)
-        if folder not in folders:
-            folders.append(folder)
-    return folders
+    return [str(Path(module.__file__).resolve().parent.parent)
+            for module in (pytest, _pytest, pluggy, iniconfig, packaging)]
 
 
 def twin_name(name: str) -> str:
@@ -122,8 +115,8 @@ class FreeThreadedTwin(pytest.Item):
 
     def __init__(self, *, original: pytest.Item, interpreter: Interpreter, session_run,
                  **kwargs) -> None:
-        """`session_run`: the run's `state.SessionRun`, handed in by whoever adds the twins
-        (this module stays below the session's state, which names its `Interpreter`)."""
+        """`session_run`: the run's `state.SessionRun`, handed in by whoever adds the twins:
+        `state` imports this module (for `Interpreter`), so this one cannot import it."""
         super().__init__(**kwargs)
         self.original = original
         self.interpreter = interpreter
