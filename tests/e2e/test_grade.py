@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ZOO
 from prodcon.cli import main
 from prodcon.grading import command as grading
 from prodcon.grading import rubric
 
-ZOO = Path(__file__).parent / "zoo"
 CORRECT = {"stdlib_queue": ZOO / "correct" / "stdlib_reexport.py"}
 BROKEN = {"lifo": ZOO / "broken" / "lifo.py"}
 HOSTILE = {path.stem: path for path in sorted((ZOO / "hostile").glob("*.py"))}
