@@ -69,7 +69,7 @@ class Run:
 
     @property
     def caught(self) -> bool:
-        """As tests/test_zoo.py judges it: exit 1 and the declared property among the violated."""
+        """As tests/e2e/test_zoo.py judges it: exit 1, the declared property among the violated."""
         return self.returncode == 1 and self.caught_by in (self.violated or [])
 
 

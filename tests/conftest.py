@@ -5,7 +5,9 @@ behind, and those must die with their own process, not pile up in this one.
 """
 
 import ast
+import importlib.util
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,3 +65,15 @@ def caught_by(module: Path) -> str:
         ):
             return ast.literal_eval(node.value)
     raise LookupError(f"{module} declares no CAUGHT_BY")
+
+
+def load_benchmark(name: str):
+    """A script of benchmarks/ (not a package), imported by path, once per process."""
+    if f"bench_{name}" in sys.modules:
+        return sys.modules[f"bench_{name}"]
+    spec = importlib.util.spec_from_file_location(f"bench_{name}",
+                                                  REPO / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module

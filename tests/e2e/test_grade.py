@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import ZOO
 from prodcon.cli import main
 from prodcon.errors import UsageError
 from prodcon.grading import judge, rubric
@@ -21,7 +22,6 @@ from prodcon.grading.plan import GradingPlan
 from prodcon.grading.submissions import Submission, find_submissions
 from prodcon.grading.suite_run import STOP_GRACE, SuiteResult, read_records, run_suite
 
-ZOO = Path(__file__).parent / "zoo"
 CORRECT = {"stdlib_queue": ZOO / "correct" / "stdlib_reexport.py"}
 BROKEN = {"lifo": ZOO / "broken" / "lifo.py"}
 HOSTILE = {path.stem: path for path in sorted((ZOO / "hostile").glob("*.py"))}

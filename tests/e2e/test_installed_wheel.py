@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).parent.parent
+from conftest import REPO
+
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BOUND = 600  # seconds for any one command: pip from the registry, a whole suite run
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "conformance"
-REFERENCE = Path(__file__).resolve().parents[1] / "reference"
+PACKAGE = Path(__file__).resolve().parents[2] / "conformance"
+REFERENCE = Path(__file__).resolve().parents[2] / "reference"
 SHARED = {"errors", "verdict", "items", "settings", "contract", "processes"}
 DOORS = {"plugin", "cli", "__init__"}
 

@@ -22,7 +22,7 @@ from prodcon.reference import SENTINEL, Empty, Full, Queue, ShutDown, run_pipeli
 LONG = 10.0  # ceiling for anything that must happen
 SHORT = 0.1  # how long a call must stay blocked to count as blocked
 EPSILON = 1e-6  # float rounding of monotonic() differences; far below any real bug
-ZOO = Path(__file__).parent / "zoo" / "correct"
+ZOO = Path(__file__).parents[1] / "zoo" / "correct"
 HAS_STDLIB_SHUTDOWN = sys.version_info >= (3, 13)
 
 

@@ -18,7 +18,6 @@ import pytest
 
 from conftest import ZOO, caught_by
 from prodcon import errors
-from prodcon.session import twin
 
 RACES = sorted((ZOO / "races").glob("*.py"))
 CORRECT = ["reference", "stdlib_queue.py", ZOO / "correct" / "two_conditions.py"]
@@ -78,12 +77,6 @@ def _caught(result, module) -> bool:
 
 
 # --- without a free-threaded interpreter ---------------------------------------------
-
-
-def test_twin_names_stay_selectable():
-    name = "test_x[4p4c-max1-even]"
-    assert twin.twin_name(name) == "test_x[4p4c-max1-even-free-threaded]"
-    assert twin.twin_name("test_x") == "test_x[free-threaded]"
 
 
 def test_an_interpreter_with_the_gil_is_refused(pytester):

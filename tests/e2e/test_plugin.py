@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ZOO, parse
+from conftest import ZOO
 
 STDLIB = "from queue import Queue, Full, Empty\n"
 
@@ -110,18 +110,6 @@ def test_seed_replays_the_same_failure(pytester, run_kit):
     assert "Failing test case" in texts[0] and texts[0] == texts[1]
 
 
-def test_seed_fixes_every_random_choice():
-    from prodcon.items import make_batch
-    from prodcon.settings import PROFILES, Settings
-
-    def kinds(seed, label):
-        rng = Settings(seed, PROFILES["quick"]).rng(label)
-        return [type(i).__name__ for i in make_batch(0, 50, rng)], rng.random()
-
-    assert kinds(5, "t") == kinds(5, "t")
-    assert kinds(5, "t") != kinds(6, "t") and kinds(5, "t") != kinds(5, "u")
-
-
 def test_deadlock_is_reported_and_the_run_goes_on(pytester, run_kit):
     pytester.makepyfile(stuckq='''
 import threading
@@ -190,17 +178,6 @@ def test_verdicts_are_the_same_under_xdist(pytester, run_kit):
         assert serial.violated == parallel.violated
         assert serial.outcomes == parallel.outcomes, (serial, parallel)
         assert "--prodcon-seed=20261128" in parallel.output
-
-
-def test_parse_reads_the_summary_line(pytester):
-    class Fake:
-        outlines = ["prodcon violated: join (2), order (1)", "FAILED a.py::test_x - boom"]
-        errlines = []
-        ret = 1
-
-    parsed = parse(Fake())
-    assert parsed.violated == {"join", "order"}
-    assert parsed.outcomes == {"test_x": "failed"}
 
 
 def test_every_replay_selects_exactly_its_test(pytester):

@@ -1,27 +1,15 @@
-"""The pure parts of benchmarks/kill_matrix.py and benchmarks/kit_time.py, and one small
-kill-matrix run. benchmarks/ is not a package: the scripts are imported by path.
+"""The pure parts of benchmarks/kill_matrix.py and benchmarks/kit_time.py (its one small
+run is in tests/e2e/test_kill_matrix.py). benchmarks/ is not a package: the scripts are
+imported by path.
 """
 
-import importlib.util
-import json
-import sys
 
 import pytest
 
-from conftest import REPO, SEED
+from conftest import load_benchmark
 
-
-def _load(name):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}",
-                                                  REPO / "benchmarks" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    spec.loader.exec_module(module)
-    return module
-
-
-km = _load("kill_matrix")
-kt = _load("kit_time")
+km = load_benchmark("kill_matrix")
+kt = load_benchmark("kit_time")
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="2" skipped="1"
@@ -169,20 +157,3 @@ def test_kit_time_medians_and_totals():
 
 def test_kit_time_probe_is_valid_python():
     compile(kt.PLUGIN, "kit_time_probe.py", "exec")
-
-
-def test_kill_matrix_smoke_run_on_lifo(tmp_path, capsys):
-    out = tmp_path / "matrix.json"
-    assert km.main(["--only", "lifo", "--jobs", "2", "--seed", str(SEED),
-                    "--json", str(out)]) == 0
-    text = capsys.readouterr().out
-    assert "lifo" in text and "1/1 zoo modules caught" in text
-    report = json.loads(out.read_text())
-    assert report["reference"]["returncode"] == 0
-    (lifo,) = report["modules"]
-    assert lifo["module"] == "lifo" and lifo["caught_by"] == "order"
-    assert lifo["caught"] and "order" in lifo["violated"]
-    assert "test_fifo_one_producer" in lifo["killed_for_declared_property_by"]
-    rows = {row["test"]: row for row in report["tests"]}
-    assert rows and all(row["reference_seconds"] is not None for row in rows.values())
-    assert "lifo" in rows["test_fifo_one_producer"]["kills"]
