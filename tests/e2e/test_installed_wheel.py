@@ -81,7 +81,8 @@ def test_the_wheel_holds_one_import_name(installed, tmp_path):
     assert Path(bundled).parent.parent == Path(package).parent
     site = Path(package).parent.parent
     assert not (site / "conformance").exists() and not (site / "reference").exists()
-    assert (Path(package).parent / "default_rubric.toml").is_file()
+    assert (Path(package).parent / "grading" / "default_rubric.toml").is_file()
+    assert (Path(package).parent / "history" / "timeline_page" / "page.js").is_file()
 
 
 def test_the_first_command_passes_on_the_bundled_reference(installed, tmp_path):
