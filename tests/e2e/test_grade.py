@@ -16,11 +16,8 @@ import pytest
 
 from conftest import ZOO
 from prodcon.cli import main
-from prodcon.errors import UsageError
-from prodcon.grading import judge, rubric
 from prodcon.grading.plan import GradingPlan
-from prodcon.grading.submissions import Submission, find_submissions
-from prodcon.grading.suite_run import STOP_GRACE, SuiteResult, read_records, run_suite
+from prodcon.grading.suite_run import STOP_GRACE, run_suite
 
 CORRECT = {"stdlib_queue": ZOO / "correct" / "stdlib_reexport.py"}
 BROKEN = {"lifo": ZOO / "broken" / "lifo.py"}
@@ -180,102 +177,6 @@ def test_no_process_of_the_class_outlives_the_grading(graded_class):
 
 
 # --- pieces ----------------------------------------------------------------------------
-
-
-def test_finding_submissions(tmp_path):
-    (tmp_path / "a.py").write_text("")
-    (tmp_path / "b").mkdir()
-    (tmp_path / "b" / "q.py").write_text("")
-    (tmp_path / "c").mkdir()
-    (tmp_path / "c" / "x.py").write_text("")
-    (tmp_path / "c" / "y.py").write_text("")
-    (tmp_path / ".hidden.py").write_text("")
-    (tmp_path / "readme.txt").write_text("")
-    found = find_submissions([str(tmp_path)], None)
-    assert [(s.name, Path(s.module).name) for s in found] == [("a", "a.py"), ("b", "q.py")]
-    named = find_submissions([str(tmp_path / "c")], "y")
-    assert [(s.name, Path(s.module).name) for s in named] == [("c", "y.py")]
-    twice = find_submissions([str(tmp_path / "a.py"), str(tmp_path / "a.py")], None)
-    assert [s.name for s in twice] == ["a", "a-2"]
-    with pytest.raises(UsageError, match="no such file"):
-        find_submissions([str(tmp_path / "nope")], None)
-
-
-def _plan(expected):
-    return GradingPlan([], 1, "quick", 1.0, 60.0, expected, "/tmp/out", None, False)
-
-
-def _result(records, exit_code=1, run=True, output=""):
-    return SuiteResult(records, {"seed": 1} if run else None, exit_code, output, 1.0)
-
-
-def test_a_run_stopped_at_the_limit_says_how_far_it_got():
-    plan = _plan(["test_a", "test_b", "test_c"])
-    sub = Submission("s", "s.py", "s.py")
-    records = [{"test": "test_a", "outcome": "passed", "properties": []}]
-    graded = judge.grade(sub, _result(records, exit_code=None), plan, rubric.load())
-    assert graded.reason == "stopped at the time limit of 60 s after 1 of 3 tests"
-    assert graded.replay == "pytest --prodcon-impl=s.py --prodcon-seed=1 --prodcon-profile=quick"
-
-
-def test_a_strict_plan_replays_with_strict():
-    plan = GradingPlan([], 1, "quick", 1.0, 60.0, ["test_a"], "/tmp/out", None, False,
-                        strict=True)
-    records = [{"test": "test_a", "outcome": "passed", "properties": []}]
-    graded = judge.grade(Submission("s", "s.py", "s.py"), _result(records, 0),
-                           plan, rubric.load())
-    assert graded.replay.endswith("--prodcon-profile=quick --prodcon-strict")
-
-
-def test_a_run_that_never_started_scores_nothing_and_says_why():
-    output = ("ERROR: prodcon: importing 's.py' raised ImportError: no numpy\n"
-              "no tests ran in 0.1s\n")
-    graded = judge.grade(Submission("s", "s.py", "s.py"),
-                           _result([], exit_code=4, run=False, output=output),
-                           _plan(["test_a"]), rubric.load())
-    assert graded.score is None and graded.total == 0
-    assert graded.reason == ("the suite could not start: prodcon: importing 's.py' raised "
-                             "ImportError: no numpy")
-
-
-def test_a_child_that_died_is_named_with_the_test_it_died_in():
-    records = [{"test": "test_a", "outcome": "failed", "properties": [],
-                "message": "prodcon: the implementation's process is gone: killed (memory)\n"
-                           "The implementation's process is gone; ..."}]
-    graded = judge.grade(Submission("s", "s.py", "s.py"), _result(records),
-                           _plan(["test_a"]), rubric.load())
-    assert graded.reason.startswith("the submission's process died during test_a: ")
-
-
-def test_one_error_behind_most_failures_is_the_reason():
-    records = [{"test": f"test_{n}", "outcome": "failed", "properties": [],
-                "message": "Traceback ...\nE   RuntimeError: can't start new thread\n"}
-               for n in range(6)]
-    records.append({"test": "test_x", "outcome": "failed", "properties": ["order"],
-                    "message": "prodcon: property violated: order"})
-    graded = judge.grade(Submission("s", "s.py", "s.py"), _result(records),
-                           _plan([r["test"] for r in records]), rubric.load())
-    assert graded.reason == ("6 of 7 failing tests ended with the same error: "
-                             "RuntimeError: can't start new thread")
-
-
-def test_bad_usage_exits_2(tmp_path, capsys):
-    assert main(["grade", str(tmp_path / "missing"), "-o", str(tmp_path / "o")]) == 2
-    assert "no such file" in capsys.readouterr().err
-    bad = tmp_path / "r.toml"
-    bad.write_text("[criteria.nonsense]\npoints = 1\ntests = ['x']\n")
-    (tmp_path / "a.py").write_text("")
-    assert main(["grade", str(tmp_path / "a.py"), "-o", str(tmp_path / "o"),
-                 "--rubric", str(bad)]) == 2
-    assert "unknown property" in capsys.readouterr().err
-
-
-def test_the_records_the_grader_reads_skip_what_is_not_a_record(tmp_path):
-    path = tmp_path / "r.jsonl"
-    path.write_text('{"run": {"seed": 1}}\nnot json\n[1]\n{"test": "t", "outcome": "passed"}\n'
-                    '{"run": {"seed": 2}}\n')
-    run, tests = read_records(path)
-    assert run == {"seed": 1} and [t["test"] for t in tests] == ["t"]
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="process groups and /proc")

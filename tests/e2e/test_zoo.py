@@ -74,10 +74,21 @@ def test_a_failure_is_blamed_on_the_bug_not_on_its_consequence(run_kit, pytester
     assert result.violated == violated, result
 
 
+#: The correct modules that provide the Queue role: the controlled schedules explore them.
+QUEUE_ROLE = {"reference", "two_conditions", "polling", "stdlib_reexport", "semaphore_deque",
+              "semaphore_heap", "persistqueue_adapter", "workers_and_queue"}
+
+
 @pytest.mark.parametrize("module", CORRECT, ids=lambda p: p.stem if p.stem != "__init__" else
                          "reference")
 def test_correct_implementation_passes(run_kit, module):
+    """The whole quick profile passes; where the module provides a Queue, its four
+    controlled-schedule tests ran (150 schedules each) and passed too."""
     impl = "reference" if module.stem == "__init__" else module
     result = run_kit(impl)
     assert result.ret == 0, result
     assert result.violated == set(), result
+    controlled = {name: outcome for name, outcome in result.outcomes.items()
+                  if name.startswith("test_controlled")}
+    if getattr(impl, "stem", impl) in QUEUE_ROLE:
+        assert len(controlled) == 4 and set(controlled.values()) == {"passed"}, result

@@ -33,18 +33,6 @@ def test_default_rubric_is_100_points_over_known_properties():
     assert all(c.hint for c in default.criteria)
 
 
-def test_default_rubric_names_only_tests_the_suite_has(pytester):
-    """A pattern matching nothing would make its criterion free points."""
-    result = pytester.runpytest_subprocess("--prodcon-impl=reference", "--collect-only", "-q",
-                                           "-p", "no:cacheprovider")
-    names = [line.split("::")[-1] for line in result.outlines if "::" in line]
-    assert len(names) > 50
-    for criterion in rubric.load().criteria:
-        for pattern in criterion.tests:
-            probe = rubric.Criterion(criterion.prop, 1, (pattern,))
-            assert any(probe.covers(n) for n in names), f"{criterion.prop}: {pattern} is unused"
-
-
 def test_everything_passed_is_full_marks():
     score = rubric.score(_small(), [_rec(t) for t in EXPECTED], EXPECTED)
     assert score.total == 16 and not score.gated
