@@ -50,8 +50,9 @@ def explain_kit_error(fault: KitError, item: pytest.Item, kit: SessionRun) -> st
 
 
 def explain(finding: Violation | Stuck, item: pytest.Item, kit: SessionRun,
-            picture: str | None = None) -> str:
-    """The failure as a student reads it: property, what happened, what was due, replay."""
+            page_path: str | None = None) -> str:
+    """The failure as a student reads it: property, what happened, what was due, replay;
+    `page_path` is where its timeline page goes (`picture`), if it has one."""
     lines = []
     for prop in finding.props:
         lines.append(f"prodcon: property violated: {prop}")
@@ -71,8 +72,8 @@ def explain(finding: Violation | Stuck, item: pytest.Item, kit: SessionRun,
     lines.append("")
     shown_file = "" if (kit.impl.file or "").endswith(kit.impl_arg) else f" ({kit.impl.file})"
     lines.append(f"implementation: {kit.impl_arg}{shown_file}")
-    if picture:
-        lines.append(f"timeline: {picture}")
+    if page_path:
+        lines.append(f"timeline: {page_path}")
     lines.append(f"replay: {getattr(finding, 'replay', None) or kit.replay(item.name)}")
     return "\n".join(lines)
 

@@ -96,6 +96,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"prodcon {__version__}: implementation {kit.impl_arg}{version} "
         f"({impl.file or 'built-in'})",
         f"prodcon roles: {impl.roles_line()}",
+        # Every setting in force, defaults included (the schedules the profile chose):
+        # what the run did, where Settings.options() says only what a replay must repeat.
         f"prodcon run: --prodcon-seed={kit.settings.seed} --prodcon-profile="
         f"{kit.settings.profile.name} --prodcon-timeout-factor={kit.settings.timeout_factor:g}"
         f" --prodcon-explore={kit.settings.schedules}"

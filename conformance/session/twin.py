@@ -24,6 +24,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import _pytest
+import iniconfig
+import packaging
+import pluggy
 import pytest
 
 from prodcon.errors import KitError, UnusableInterpreter
@@ -88,11 +92,6 @@ def probe(path: str, bound: float = PROBE_BOUND) -> Interpreter:
 
 def _pytest_folders() -> list[str]:
     """The folders pytest and its dependencies are imported from, for the twin's sys.path."""
-    import _pytest
-    import iniconfig
-    import packaging
-    import pluggy
-
     return [str(Path(module.__file__).resolve().parent.parent)
             for module in (pytest, _pytest, pluggy, iniconfig, packaging)]
 
