@@ -229,28 +229,42 @@ def run_queue_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.
     except Stuck as stuck:
         run.explain_stuck(stuck)
         raise
-    if any(c.error is not None for c in run.consumers):
+    if _left_behind(run):
         _take_what_is_left(run.crew, run.history, run.queue,
                            bound=len(run.stops) + sum(len(batch) for batch in run.batches))
     run.raise_findings(settings, shape.maxsize)
 
 
+def _left_behind(run: _QueueRun) -> bool:
+    """Whether objects put may still sit in the queue after every consumer returned.
+
+    Two ways that happens: a consumer died, or the stop markers came out before
+    items put earlier (a LIFO or priority queue), so the consumers stopped early.
+    """
+    calls = run.history.calls()
+    return (any(c.error is not None for c in run.consumers)
+            or sum(map(gave, calls)) > sum(map(took, calls)))
+
+
 def _take_what_is_left(crew: Crew, history: History, queue: Any, bound: int) -> None:
-    """Items that consumers which died never took are still in the queue, not lost.
+    """Items still in the queue once the consumers returned are not lost: take them.
 
     Taking them (recorded like any get) leaves conservation to the items the queue
-    really lost: a get_nowait() that raises IndexError on an empty queue is a wrong
-    exception type, not a lost item, however many consumers it kills. At most `bound`
-    gets (every item and stop marker put): a queue that never says Empty cannot keep
-    the drain going. A get_nowait() that hangs is the queue's `blocking` bug.
+    really lost, and lets the order checker name what it is: a get_nowait() that
+    raises IndexError on an empty queue is a wrong exception type, however many
+    consumers it kills; a LIFO queue hands the stop markers out before the last
+    items, which is an order bug, not a loss. At most `bound` gets (every item and
+    stop marker put): a queue that never says Empty cannot keep the drain going. A
+    get_nowait() that hangs is the queue's `blocking` bug.
     """
     drainer = crew.start("drain", _drain, history.view(queue, "drain"), bound)
     try:
-        crew.wait([drainer], "taking the items the consumers that died left in the queue")
+        crew.wait([drainer], "taking the items left in the queue after the consumers returned")
     except Stuck as stuck:
         hang = Violation("blocking", "get_nowait() did not return while the kit took the "
-                         "items that consumers which died left in the queue: a non-blocking "
-                         f"get must answer at once, with an item or Empty.\n{stuck.message}")
+                         "items left in the queue after the consumers returned: a "
+                         "non-blocking get must answer at once, with an item or Empty."
+                         f"\n{stuck.message}")
         raise Violation.combine([*checkers.thread_errors(crew.workers), hang]) from None
 
 
