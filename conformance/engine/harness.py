@@ -173,7 +173,7 @@ class Pending:
     def __init__(self, fn: Callable, args: tuple = (), kwargs: dict | None = None) -> None:
         target = functools.partial(fn, **kwargs) if kwargs else fn
         self.worker = Worker(getattr(fn, "__name__", "call"), target, tuple(args))
-        self.started = time.monotonic()
+        self.started = time.perf_counter_ns()
         self.worker.thread.start()
 
     @property
@@ -182,7 +182,13 @@ class Pending:
 
     @property
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        """Seconds from the start to the end of the call (to now while it runs).
+
+        Frozen at the end: read later, by a kit thread the machine kept waiting, it
+        would otherwise say the call took that long too.
+        """
+        end = self.worker.ended or time.perf_counter_ns()
+        return (end - self.started) / 1e9
 
     def wait(self, seconds: float) -> bool:
         return self.worker.done.wait(seconds)

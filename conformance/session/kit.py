@@ -239,24 +239,42 @@ class Kit:
         """Start a call that is expected to block; see `must_block`."""
         return Pending(fn, args, kwargs)
 
-    def must_block(self, pending: Pending, what: str, prop: str = "blocking") -> None:
-        """`pending` must still be running after a short look (it should be waiting)."""
-        self.must_block_all([pending], what, prop)
+    def must_block(self, pending: Pending, what: str, prop: str = "blocking",
+                   expires: tuple[type[BaseException], float] | None = None) -> bool:
+        """`pending` must still be running after a short look (it should be waiting).
 
-    def must_block_all(self, pendings: list[Pending], what: str,
-                       prop: str = "blocking") -> None:
+        False if it may stop being watched: see `must_block_all`'s `expires`.
+        """
+        return bool(self.must_block_all([pending], what, prop, expires))
+
+    def must_block_all(self, pendings: list[Pending], what: str, prop: str = "blocking",
+                       expires: tuple[type[BaseException], float] | None = None
+                       ) -> list[Pending]:
         """Each of `pendings` must still be running after one short look at them all.
 
         One look for all: they were started together, so after the first one's
         probe every other one has been running at least as long.
+
+        `expires`, for timed calls: the exception their timeout raises, and the
+        timeout. A call that raised it once its whole timeout had passed did its job:
+        the look came late (a loaded machine can keep the kit's thread waiting longer
+        than a short timeout), not the answer. Such a call is left out of the list
+        returned, the calls still waiting, which are the ones a test can go on with.
         """
+        waiting = []
         for index, pending in enumerate(pendings):
-            if pending.wait(BLOCK_PROBE if index == 0 else 0):
-                worker = pending.worker
-                done = (f"raised {type(worker.error).__name__}" if worker.error is not None
-                        else f"returned {describe(worker.result)}")
-                raise Violation(prop, f"{what} {done} after {pending.elapsed:.3f} s instead "
-                                "of waiting.")
+            if not pending.wait(BLOCK_PROBE if index == 0 else 0):
+                waiting.append(pending)
+                continue
+            worker = pending.worker
+            if expires is not None and isinstance(worker.error, expires[0]) \
+                    and pending.elapsed >= expires[1]:
+                continue
+            done = (f"raised {type(worker.error).__name__}" if worker.error is not None
+                    else f"returned {describe(worker.result)}")
+            raise Violation(prop, f"{what} {done} after {pending.elapsed:.3f} s instead "
+                            "of waiting.")
+        return waiting
 
 
 def put_then_take(q: Any, item: Any) -> Any:
