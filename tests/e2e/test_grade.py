@@ -79,7 +79,9 @@ def test_the_command_grades_every_submission(graded_class):
 def test_correct_submissions_get_full_marks(graded_class):
     rows = _rows(graded_class[1])
     for name in ("reference_reexport", "folder_submission"):
-        assert float(rows[name]["score"]) == float(rows[name]["max_score"]) == 100, rows[name]
+        feedback = graded_class[1] / "feedback" / f"{name}.md"
+        assert float(rows[name]["score"]) == float(rows[name]["max_score"]) == 100, (
+            f"{rows[name]}\n{feedback.read_text()}")  # its failed tests, and their reports
         assert rows[name]["reason"] == ""
 
 

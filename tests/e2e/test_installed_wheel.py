@@ -115,8 +115,8 @@ def test_grading_quick_start_as_written(installed, tmp_path):
     assert "-j" in grade  # pytest-xdist comes with the kit
     csv = next(out for line, out in outputs.items() if line.startswith("cut "))
     scores = dict(row.split(",")[:2] for row in csv.splitlines()[1:])
-    assert float(scores["alice"]) == 100 and float(scores["bob"]) < 100, csv
     feedback = next(out for line, out in outputs.items() if "feedback/alice.md" in line)
+    assert float(scores["alice"]) == 100 and float(scores["bob"]) < 100, f"{csv}\n{feedback}"
     assert "alice" in feedback
 
 
