@@ -76,7 +76,8 @@ class QueuePlan:
     "steal-slot" (timed producers against a blocking consumer that frees slots in
     bursts: a producer woken for a slot may find that another one took it) or
     "steal-item" (timed consumers against a blocking producer that puts in bursts).
-    The other side sleeps `pauses` virtual seconds in turn before each of its calls."""
+    The other side sleeps `pauses` virtual seconds in turn before each of its calls.
+    `share`: the part of the test's schedules this plan runs."""
 
     producers: int
     consumers: int
@@ -87,6 +88,11 @@ class QueuePlan:
     granularity: str = "opcode"
     timeout: float = TIMEOUT
     pauses: tuple = ()
+    share: float = 1.0
+
+    def schedules(self, schedules: int) -> int:
+        """How many schedules this plan runs where the test runs `schedules`."""
+        return max(1, round(schedules * self.share)) if schedules > 0 else 0
 
     @property
     def id(self) -> str:
@@ -95,19 +101,30 @@ class QueuePlan:
                 f"{'-join' if self.join else ''}")
 
 
+#: A contest's timeout, in virtual seconds: longer than the poll of any polling queue
+#: likely to meet the kit (a fixed `sleep(0.1)` is common), since a wait as long as the
+#: whole timeout is not a poll (deadlines.py); short enough that a queue polling every
+#: millisecond stays far below MAX_STEPS (6,219 switch points at most at 2 ms).
+CONTEST_TIMEOUT = 0.2
 #: The pacing side of a contest: a pause shorter than the timeout, then a burst of two
 #: calls (two slots or items at once: two waiters woken, and one of them may take both),
 #: then a pause longer than the timeout, so that a call that found its slot or item
 #: taken with time left must give up: one that started its timeout again gives up late.
-CONTEST_PAUSES = (0.03, 0.0, 0.08)
+CONTEST_PAUSES = (0.12, 0.0, 0.32)
 
 PLANS = (
     QueuePlan(2, 2, 1, 2, "blocking"),
     QueuePlan(1, 2, 0, 2, "timed", join=False),
     QueuePlan(2, 2, 0, 1, "mixed"),
     QueuePlan(2, 1, 2, 2, "nowait"),
-    QueuePlan(2, 1, 2, 3, "steal-slot", join=False, timeout=0.05, pauses=CONTEST_PAUSES),
-    QueuePlan(1, 2, 0, 3, "steal-item", join=False, timeout=0.05, pauses=CONTEST_PAUSES),
+    # A contest's late call needs no bytecode-level race, only a slot or an item taken
+    # between a wake-up and the retry: line switch points, and a fifth of the schedules,
+    # show each late-timeout bug of the zoo within 16 schedules (5 seeds each), for
+    # a fifth of the time the other plans take.
+    QueuePlan(2, 1, 2, 3, "steal-slot", join=False, granularity="line", timeout=CONTEST_TIMEOUT,
+              pauses=CONTEST_PAUSES, share=0.2),
+    QueuePlan(1, 2, 0, 3, "steal-item", join=False, granularity="line", timeout=CONTEST_TIMEOUT,
+              pauses=CONTEST_PAUSES, share=0.2),
 )
 
 
