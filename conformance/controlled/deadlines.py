@@ -104,10 +104,9 @@ class TimedCall:
         if not forced and fired is not task:
             self.let_pass += span
             return
+        # forced, or its own timeout: the thread is blocked (a fired task always is)
         deadline = getattr(task, "deadline", None)
-        if deadline is None or task.state != "blocked":
-            # runnable (the scheduler fired its own timeout?) cannot be: a fired task
-            # was blocked; blocked with no timeout: all of it counts
+        if deadline is None or task.state != "blocked":  # waiting with no timeout: counts
             self._count(span, new, describe)
             return
         began = task.waiting_since

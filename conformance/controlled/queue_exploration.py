@@ -371,9 +371,6 @@ class _Run:
             raise Violation("timeout", call.message(refused))
 
     def _fail(self, violation: Violation) -> None:
-        sched, _ = current()
-        if sched is not None and sched.ending:  # unwinding after the run ended
-            raise _Failed
         note(f"VIOLATION: {violation.prop}")
         self.violations.append(violation)
         raise _Failed

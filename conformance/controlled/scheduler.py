@@ -140,13 +140,6 @@ class Scheduler:
         by (`deadlines.py`): the scheduler keeps no account of its own."""
         self._clock_listeners.append(listener)
 
-    @property
-    def ending(self) -> bool:
-        """The run is over and its parked threads are unwinding: what they raise now
-        (a lock released on the way out that the unwinding never took again) is not
-        part of the run."""
-        return self._aborting
-
     # -- the run -------------------------------------------------------------
 
     def run(self, bodies, names=None) -> RunResult:
