@@ -25,7 +25,11 @@ the clock while it is in flight (the scheduler firing the earliest timeout, from
   the call began before its deadline (allowing for the time let pass), shorter
   than its whole timeout (a wait as long as the timeout, begun after the call
   started, is the timeout started again, not a poll), may run to its end. Once per
-  call: a second wait begun after the deadline is counted.
+  call: a second wait begun after the deadline is counted. Shorter than the
+  timeout, because a get that waits ten timeouts in one wait also began it before
+  its deadline; so a fixed `sleep(0.1)` poll passes where the timeout is longer
+  (the contests' is 0.2 s), while get(timeout=0.05) sleeping 0.1 s blocks twice its
+  timeout on an idle machine and is late.
 
 A call is late when the counted time goes past its timeout: it returned or gave up
 later than its deadline plus the time let pass (plus one poll), or it was still
