@@ -185,7 +185,7 @@ LATE = [ZOO / "broken" / f"{name}.py" for name in (
 def test_each_late_timeout_is_caught_with_the_call_and_its_deadline(run_kit, module):
     result = run_kit(module, "-k", "controlled")
     assert result.ret == 1 and "timeout" in result.violated, result
-    assert re.search(r"\(timeout=(0\.2|5)\) by [cp]\d began at t=[\d.]+ and "
+    assert re.search(r"[(,] ?timeout=(0\.2|5)\) by [cp]\d began at t=[\d.]+ and "
                      r"(raised \w+|returned) at t=[\d.]+ virtual: it must return or give up "
                      r"by t=[\d.]+", result.output), result
 
