@@ -34,10 +34,11 @@ import traceback
 from dataclasses import asdict, dataclass, replace
 
 from prodcon.controlled import primitives
+from prodcon.controlled.deadlines import Deadlines
 from prodcon.controlled.explore import note, run_once
 from prodcon.controlled.loader import CannotLoad, NotManaged, load_again, uncontrolled_home
 from prodcon.controlled.minimize import Differences, Guided, ddmin
-from prodcon.controlled.scheduler import SchedulerError
+from prodcon.controlled.scheduler import SchedulerError, current
 from prodcon.controlled.strategies import PCT, RandomWalk
 from prodcon.engine import checkers
 from prodcon.engine.harness import withdraw_interrupts
@@ -70,8 +71,13 @@ LOAD_ROUNDS = 8
 @dataclass(frozen=True)
 class QueuePlan:
     """A controlled scenario's fixed part. `forms`: how the threads call put and get:
-    "blocking", "timed" (timeout=TIMEOUT), "nowait" (polling) or "mixed" (each
-    thread its own form, in turn)."""
+    "blocking", "timed" (timeout=`timeout`), "nowait" (polling) or "mixed" (each
+    thread its own form, in turn); or a contest for what timed calls wait for:
+    "steal-slot" (timed producers against a blocking consumer that frees slots in
+    bursts: a producer woken for a slot may find that another one took it) or
+    "steal-item" (timed consumers against a blocking producer that puts in bursts).
+    The other side sleeps `pauses` virtual seconds in turn before each of its calls.
+    `share`: the part of the test's schedules this plan runs."""
 
     producers: int
     consumers: int
@@ -80,6 +86,13 @@ class QueuePlan:
     forms: str = "blocking"
     join: bool = True
     granularity: str = "opcode"
+    timeout: float = TIMEOUT
+    pauses: tuple = ()
+    share: float = 1.0
+
+    def schedules(self, schedules: int) -> int:
+        """How many schedules this plan runs where the test runs `schedules`."""
+        return max(1, round(schedules * self.share)) if schedules > 0 else 0
 
     @property
     def id(self) -> str:
@@ -88,11 +101,30 @@ class QueuePlan:
                 f"{'-join' if self.join else ''}")
 
 
+#: A contest's timeout, in virtual seconds: longer than the poll of any polling queue
+#: likely to meet the kit (a fixed `sleep(0.1)` is common), since a wait as long as the
+#: whole timeout is not a poll (deadlines.py); short enough that a queue polling every
+#: millisecond stays far below MAX_STEPS (6,219 switch points at most at 2 ms).
+CONTEST_TIMEOUT = 0.2
+#: The pacing side of a contest: a pause shorter than the timeout, then a burst of two
+#: calls (two slots or items at once: two waiters woken, and one of them may take both),
+#: then a pause longer than the timeout, so that a call that found its slot or item
+#: taken with time left must give up: one that started its timeout again gives up late.
+CONTEST_PAUSES = (0.12, 0.0, 0.32)
+
 PLANS = (
     QueuePlan(2, 2, 1, 2, "blocking"),
     QueuePlan(1, 2, 0, 2, "timed", join=False),
     QueuePlan(2, 2, 0, 1, "mixed"),
     QueuePlan(2, 1, 2, 2, "nowait"),
+    # A contest's late call needs no bytecode-level race, only a slot or an item taken
+    # between a wake-up and the retry: line switch points, and a fifth of the schedules,
+    # show each late-timeout bug of the zoo within 16 schedules (5 seeds each), for
+    # a fifth of the time the other plans take.
+    QueuePlan(2, 1, 2, 3, "steal-slot", join=False, granularity="line", timeout=CONTEST_TIMEOUT,
+              pauses=CONTEST_PAUSES, share=0.2),
+    QueuePlan(1, 2, 0, 3, "steal-item", join=False, granularity="line", timeout=CONTEST_TIMEOUT,
+              pauses=CONTEST_PAUSES, share=0.2),
 )
 
 
@@ -169,11 +201,24 @@ class _Run:
         self.total = plan.producers * plan.items
         self.acks_begun = 0
         self.violations: list[Violation] = []
+        self.deadlines = Deadlines()
 
-    def form(self, index: int) -> str:
-        if self.plan.forms != "mixed":
-            return self.plan.forms
-        return ("blocking", "timed", "nowait")[index % 3]
+    def form(self, role: str, index: int) -> str:
+        """The form `role`'s thread `index` calls put or get in."""
+        forms = self.plan.forms
+        if forms == "mixed":  # in turn, the consumers one step on from the producers
+            return ("blocking", "timed", "nowait")[(index + (role == "consumer")) % 3]
+        if forms in ("steal-slot", "steal-item"):
+            contending = "producer" if forms == "steal-slot" else "consumer"
+            return "timed" if role == contending else "blocking"
+        return forms
+
+    def pause(self, role: str, count: int) -> None:
+        """The pacing side of a contest takes virtual time before its `count`-th call."""
+        plan = self.plan
+        slow = {"steal-slot": "consumer", "steal-item": "producer"}.get(plan.forms)
+        if role == slow and plan.pauses:
+            primitives.sleep(plan.pauses[count % len(plan.pauses)])
 
     # -- the threads ------------------------------------------------------------------
 
@@ -201,18 +246,20 @@ class _Run:
 
     def produce(self, index: int) -> None:
         view = self.history.view(self.queue, f"p{index}")
-        form = self.form(index)
-        for item in self.batches[index]:
+        form = self.form("producer", index)
+        for count, item in enumerate(self.batches[index]):
+            self.pause("producer", count)
             while not self._put(view, form, item):
                 pass
 
     def consume(self, index: int) -> None:
         view = self.history.view(self.queue, f"c{index}")
-        form = self.form(index + 1)
-        while True:
+        form = self.form("consumer", index)
+        for count in itertools.count():
+            self.pause("consumer", count)
             got, value = self._get(view, form)
-            if not got:
-                continue
+            while not got:
+                got, value = self._get(view, form)
             if isinstance(value, Stop):
                 return
             if self.plan.join:
@@ -241,12 +288,13 @@ class _Run:
     # -- the calls --------------------------------------------------------------------
 
     def _put(self, view, form: str, item) -> bool:
-        text = f"put({item!r}" + (", timeout=5)" if form == "timed" else ")")
+        text = f"put({item!r}" + (f", timeout={self.plan.timeout:g})" if form == "timed"
+                                  else ")")
         done, _ = self._put_or_get(
             form, self.full,
             f"{text} raised Full; a put() with no timeout waits for room instead",
             blocking=lambda: self._call(view, text, view.put, item),
-            timed=lambda: self._timed(view, text, view.put, item, timeout=TIMEOUT),
+            timed=lambda: self._timed(view, text, view.put, item, timeout=self.plan.timeout),
             nowait=lambda: self._call(view, f"put_nowait({item!r})", view.put_nowait, item))
         return done
 
@@ -255,7 +303,8 @@ class _Run:
             form, self.empty,
             "get() raised Empty; a get() with no timeout waits for an item instead",
             blocking=lambda: self._call(view, "get()", view.get),
-            timed=lambda: self._timed(view, "get(timeout=5)", view.get, timeout=TIMEOUT),
+            timed=lambda: self._timed(view, f"get(timeout={self.plan.timeout:g})", view.get,
+                                      timeout=self.plan.timeout),
             nowait=lambda: self._call(view, "get_nowait()", view.get_nowait))
 
     def _put_or_get(self, form: str, refused: tuple, blocking_refused: str, *,
@@ -293,10 +342,16 @@ class _Run:
         return value
 
     def _timed(self, view, text: str, method, *args, timeout: float):
+        """A timed call, judged from both sides: it must not give up before its
+        timeout has passed, nor wait past it (`deadlines.py` says how late is late
+        where time is virtual)."""
         start = primitives.monotonic()
+        sched, task = current()
+        call = self.deadlines.begin(sched, task, text, timeout)
         try:
-            return self._call(view, text, method, *args, timeout=timeout)
+            value = self._call(view, text, method, *args, timeout=timeout)
         except self.empty + self.full as exc:
+            Deadlines.end(call, primitives.monotonic(), type(exc).__name__)
             waited = primitives.monotonic() - start
             if waited < timeout - 1e-6:  # virtual time is a float: 0.01 + 5 - 0.01 < 5
                 raise Violation("timeout", f"{text} raised {type(exc).__name__} after "
@@ -304,7 +359,16 @@ class _Run:
                                 "a timed call gives up only once its timeout has passed "
                                 "(woken with nothing to take, it must wait again, for "
                                 "the time left)") from None
+            self._judge_late(call)
             raise
+        Deadlines.end(call, primitives.monotonic())
+        self._judge_late(call)
+        return value
+
+    def _judge_late(self, call) -> None:
+        if call.late():
+            refused = "Full" if call.text.startswith("put") else "Empty"
+            raise Violation("timeout", call.message(refused))
 
     def _fail(self, violation: Violation) -> None:
         note(f"VIOLATION: {violation.prop}")
@@ -591,10 +655,26 @@ def _join_stuck(findings, run: _Run) -> Violation | None:
                      "done.\n" + "\n".join(str(f) for f in findings))
 
 
+def _late_in_flight(findings, run: _Run) -> Violation | None:
+    """A run that never ended (a deadlock, the step limit) while a timed call was
+    already late, or waited with no timeout when nothing else could happen: the
+    timed call is what failed first (a correct one would have given up and let the
+    run go on)."""
+    if run.violations or not {f.kind for f in findings} & {"deadlock", "step-limit"}:
+        return None
+    late = run.deadlines.late_in_flight()
+    if not late:
+        return None
+    call = late[0]
+    refused = "Full" if call.text.startswith("put") else "Empty"
+    return Violation("timeout", call.message(refused) + "\n" +
+                     "\n".join(str(f) for f in findings))
+
+
 def _verdict(findings, run: _Run) -> tuple[tuple, str]:
     """(the properties broken, the message): what the report says, and what shrinking
     a schedule must keep."""
-    stuck = _join_stuck(findings, run)
+    stuck = _join_stuck(findings, run) or _late_in_flight(findings, run)
     if stuck is not None:
         return stuck.props, stuck.message
     if run.violations:

@@ -65,6 +65,7 @@ class Task:
     blocked_on: object = None
     waitlist: list | None = None
     deadline: float | None = None
+    waiting_since: float = 0.0  # the virtual time its current wait began
     timed_out: bool = False
     joiners: list = field(default_factory=list)
     handle: object = None  # the primitives' Thread object for current_thread(); set by them
@@ -107,6 +108,7 @@ class Scheduler:
         self.findings: list[Finding] = []
         self._names: dict[int, tuple[object, str]] = {}
         self._counts: dict[str, int] = {}
+        self._clock_listeners: list = []
         self._over = _real.Event()
         self._aborting = False
         self._internal: BaseException | None = None
@@ -129,6 +131,14 @@ class Scheduler:
         if self._aborting:  # the run is over; unwinding is not part of its story
             return
         self.trace.steps.append(Step(task.index, task.name, text, self.clock, mark))
+
+    def listen_to_clock(self, listener) -> None:
+        """Call `listener(old, new, fired, forced)` before the clock moves from `old` to
+        `new` firing the timeout of the task `fired` (still blocked, its deadline set);
+        `forced`: no thread could run instead. When nothing can run and nothing is due
+        (a deadlock), `new` and `fired` are None. What a timed call's lateness is judged
+        by (`deadlines.py`): the scheduler keeps no account of its own."""
+        self._clock_listeners.append(listener)
 
     # -- the run -------------------------------------------------------------
 
@@ -274,11 +284,14 @@ class Scheduler:
         if len(options) > 1:
             self.schedule.append(choice)
         if due is not None and choice == due.index:
-            self._time_out(due)
+            self._time_out(due, forced=len(options) == 1)
         return self.tasks[choice]
 
-    def _time_out(self, task: Task) -> None:
-        self.clock = max(self.clock, task.deadline)
+    def _time_out(self, task: Task, forced: bool) -> None:
+        new = max(self.clock, task.deadline)
+        for listener in self._clock_listeners:
+            listener(self.clock, new, task, forced)
+        self.clock = new
         task.timed_out = True
         if task.waitlist is not None and task in task.waitlist:
             task.waitlist.remove(task)
@@ -334,6 +347,7 @@ class Scheduler:
         try:
             task.state, task.verb, task.blocked_on = BLOCKED, verb, obj
             task.waitlist, task.deadline, task.timed_out = waitlist, deadline, False
+            task.waiting_since = self.clock
             if waitlist is not None:
                 waitlist.append(task)
             if obj is not None and verb != "wait on":
@@ -362,6 +376,8 @@ class Scheduler:
     # -- deadlock report -----------------------------------------------------
 
     def _record_deadlock(self, last: Task) -> None:
+        for listener in self._clock_listeners:
+            listener(self.clock, None, None, True)
         lines = ["no thread can run and no timeout is pending:"]
         for task in self.tasks:
             if task.state == BLOCKED:

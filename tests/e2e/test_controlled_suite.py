@@ -5,11 +5,15 @@ profile, for the property each declares, and the same seed shows the same trace
 byte for byte; correct queues pass, in the thorough profile too, the textbook
 semaphore buffers among them, which --prodcon-strict reports as not atomic; the option
 is honoured and replayed; a sandboxed submission is explored in its own process.
+Timeouts are judged from both sides there: each late-timeout bug of the zoo is caught
+with the call, its start, its end and its deadline, while a polling queue that
+overshoots by one poll passes.
 Queues are built by the module's Queue role, so an adapter over a library is
 explored with the library's class on managed primitives, or skipped with the reason.
 """
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +172,25 @@ def test_an_adapter_over_a_queue_the_kit_cannot_control_is_skipped_with_the_reas
     assert ("the queue cannot be loaded for controlled runs: it is (or builds on) "
             "multiprocessing.queues.Queue, of the standard library or built in"
             ) in result.output, result
+
+
+#: Timed calls that wait past their deadline: caught only where time is virtual.
+LATE = [ZOO / "broken" / f"{name}.py" for name in (
+    "timed_get_waits_tenfold", "timed_get_retries_with_full_timeout",
+    "timed_get_polls_three_timeouts", "timed_put_restarts_timeout",
+    "timed_put_untimed_after_wakeup")]
+
+
+@pytest.mark.parametrize("module", LATE, ids=lambda p: p.stem)
+def test_each_late_timeout_is_caught_with_the_call_and_its_deadline(run_kit, module):
+    result = run_kit(module, "-k", "controlled")
+    assert result.ret == 1 and "timeout" in result.violated, result
+    assert re.search(r"[(,] ?timeout=(0\.2|5)\) by [cp]\d began at t=[\d.]+ and "
+                     r"(raised \w+|returned) at t=[\d.]+ virtual: it must return or give up "
+                     r"by t=[\d.]+", result.output), result
+
+
+def test_a_polling_queue_that_overshoots_by_one_poll_passes(run_kit):
+    poller = Path(__file__).parent.parent / "unit" / "timed_designs" / "fixed_tick_poller.py"
+    result = run_kit(poller, "-k", "controlled")
+    assert result.ret == 0, result
