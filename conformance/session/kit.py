@@ -48,7 +48,7 @@ from prodcon.verdict import Violation, expect, judge
 __all__ = [
     "CALL_BOUND", "PLAIN_VALUES", "PLANS", "EqualsEverything", "FalsyItem", "Item", "Kit",
     "KitError", "Shape", "TouchyItem", "UnhashableItem", "Violation", "describe", "expect",
-    "judge", "put_then_take", "take_then_put",
+    "judge", "put_all", "put_then_take", "take_then_put",
 ]
 
 
@@ -285,6 +285,20 @@ def put_then_take(q: Any, item: Any) -> Any:
     """
     q.put_nowait(item)
     return q.get_nowait()
+
+
+def put_all(q: Any, count: int) -> int:
+    """put_nowait() producer 0's items 0 to count-1 until one fails: how many were stored.
+
+    Module-level, like put_then_take; it makes its items where it runs, so a sandboxed
+    run sends the child a number, not a thousand items, and gets a number back.
+    """
+    for seq in range(count):
+        try:
+            q.put_nowait(Item(0, seq))
+        except Exception:  # noqa: BLE001 - the caller asks again to show what it was
+            return seq
+    return count
 
 
 def take_then_put(q: Any, item: Any) -> None:

@@ -17,6 +17,7 @@ from prodcon.session.kit import (
     Violation,
     describe,
     expect,
+    put_all,
 )
 
 pytestmark = pytest.mark.prodcon_role("queue")
@@ -63,28 +64,23 @@ def test_bounded_capacity(prodcon, maxsize):
                    stuck="blocking", due=f"only {maxsize} items were put and all were taken")
 
 
-def _put_all(q, items):
-    """(how many were stored, the exception that stopped the loop or None)."""
-    for stored, item in enumerate(items):
-        try:
-            q.put_nowait(item)
-        except Exception as exc:  # noqa: BLE001 - judged by the caller
-            return stored, exc
-    return len(items), None
-
-
 @pytest.mark.parametrize("maxsize", UNBOUNDED)
 def test_unbounded_never_full(prodcon, maxsize):
     q = prodcon.queue(maxsize)
     count = 1000
-    items = [Item(0, seq) for seq in range(count)]
-    # One bounded call for the thousand puts: a thread per put would cost more than them.
-    stored, error = prodcon.returns(f"{count} put_nowait() calls", _put_all, q, items,
-                                    prop="capacity", due="put_nowait() returns")
-    if error is not None:
-        raise Violation("capacity", f"put_nowait({items[stored]!r}) raised "
-                        f"{type(error).__name__} after {stored} items were stored; maxsize="
-                        f"{maxsize} (<= 0) means unbounded: no put ever raises Full")
+    # One bounded call for the thousand puts, where the queue lives: a thread per put
+    # would cost more than them, and a sandboxed queue a round trip each.
+    what = f"{count} put_nowait() calls"
+    result = prodcon.at_once(what, put_all, q, count)
+    if result.error is not None:
+        raise Violation("capacity", f"{what} {result.text()}; put_nowait() returns.")
+    stored = result.value
+    if stored < count:
+        item = Item(0, stored)
+        again = prodcon.outcome(f"put_nowait({item!r})", q.put_nowait, item, prop="capacity")
+        raise Violation("capacity", f"put_nowait({item!r}) failed after {stored} items were "
+                        f"stored (asked again, it {again.text()}); maxsize={maxsize} (<= 0) "
+                        "means unbounded: no put ever raises Full")
     full = prodcon.returns("full()", q.full, prop="sizes", due="full() answers")
     expect(not full, "sizes", f"full() returned {full!r} for an unbounded queue "
            f"(maxsize={maxsize}); it is never full")
