@@ -229,32 +229,58 @@ def order_of_values(calls: list[Call], batches: Sequence[Sequence[Any]],
 
 def _out_of_order(thread: str, run: list[Call], owners: _Owners,
                   batches: Sequence[Sequence[Any]]) -> Violation | None:
-    """Greedy subsequence matching of one thread's takes against each producer's values."""
+    """Greedy subsequence matching of one thread's takes against each producer's values.
+
+    Matching each take to the earliest equal value after the last match is optimal:
+    it fails only when no order of p's values explains the thread's takes.
+    """
     keys = [[value_key(v) for v in batch] for batch in batches]
-    at: dict[int, int] = {}  # producer -> position of its value this thread took last
+    matched: dict[int, list[tuple[tuple[str, str], int]]] = {}  # producer -> (key, position)
     for c in run:
         key = value_key(c.value)
         producer = owners.producer(key)
         if producer is None:
             continue
         sequence = keys[producer]
-        start = at.get(producer, -1) + 1
+        done = matched.setdefault(producer, [])
         try:
-            at[producer] = sequence.index(key, start)
+            done.append((key, sequence.index(key, done[-1][1] + 1 if done else 0)))
             continue
         except ValueError:
             pass
-        before = at[producer]  # every position of key is <= it (conservation holds)
-        positions = [i for i, k in enumerate(sequence) if k == key]
-        return Violation(
-            "order",
-            f"{thread} took {name_value(c.value)} (p{producer}'s {_places(positions)} item"
-            f"{'s' if len(positions) > 1 else ''}) after {name_value(batches[producer][before])}"
-            f" (p{producer}'s {_ordinal(before + 1)} item), although p{producer} put it "
-            "first: one producer's values come out in the order it put them, whichever "
-            "consumer takes them, whatever the value.",
-        )
+        return _order_violation(thread, c.value, producer, done, batches[producer], sequence)
     return None
+
+
+def _order_violation(thread: str, value: Any, producer: int,
+                     done: list[tuple[tuple[str, str], int]], batch: Sequence[Any],
+                     sequence: list[tuple[str, str]]) -> Violation:
+    """`value`, taken by `thread`, fits nowhere after the producer's values it took before.
+
+    Named against the last different value the thread took (the anchor): after it,
+    the thread took `value` more often than the producer put it.
+    """
+    key = value_key(value)
+    p = f"p{producer}"
+    positions = [i for i, k in enumerate(sequence) if k == key]
+    where = f"{p}'s {_places(positions)} item{'s' if len(positions) > 1 else ''}"
+    anchor = next(((k, at) for k, at in reversed(done) if k != key), None)
+    if anchor is None:  # only a doubled value fits nowhere at all: conservation says so
+        what = f"{thread} took {name_value(value)} ({where}) more often than {p} put it"
+    else:
+        at = anchor[1]
+        after = sum(1 for i in positions if i > at)
+        taken = 1 + sum(1 for k, i in done if k == key and i > at)
+        anchor_name = f"{name_value(batch[at])} ({p}'s {_ordinal(at + 1)} item)"
+        what = (f"{thread} took {name_value(value)} ({where}) after {anchor_name}, although "
+                f"{p} put it before that one" if not after else
+                f"{thread} took {name_value(value)} ({where}) {_times(taken)} after "
+                f"{anchor_name}, but {p} put it only {_times(after)} after that one")
+    return Violation(
+        "order",
+        f"{what}: one producer's values come out in the order it put them, whichever "
+        "consumer takes them, whatever the value.",
+    )
 
 
 def ms(ns: float) -> str:
