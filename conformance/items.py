@@ -4,7 +4,9 @@ Every item knows its producer and its sequence number, so a failure can name it
 ("p2#17"). The odd kinds exist because the contract says *any* object is a valid
 item: an implementation that truth-tests, compares or hashes items breaks on them.
 Items are tracked by identity, never by equality: that is the only comparison an
-item whose `__eq__` lies can survive.
+item whose `__eq__` lies can survive. The everyday payloads at the end (ints, str,
+None...) are the exception: identity cannot tell their puts apart, so they are
+judged by value (`value_key`).
 """
 
 from __future__ import annotations

@@ -134,21 +134,20 @@ def conservation_of_values(calls: list[Call], batches: Sequence[Sequence[Any]],
     """Every value put was taken as many times as it was put, and nothing else taken.
 
     Values are compared by `value_key`, counted as a multiset; `extra` are objects
-    the kit itself put (its stop markers, matched by identity), legal to take.
+    the kit itself put (its stop markers), legal to take, told by their key too (a
+    queue that hands out equal copies hands out copies of them).
     """
-    kit = {id(o) for o in extra}
+    kit = {value_key(o) for o in extra}
     owners = _Owners(batches)
     put: Counter = Counter()
     taken: Counter = Counter()
     sample: dict[tuple[str, str], Any] = {}
     takers: dict[tuple[str, str], list[str]] = {}
     for c in calls:
-        if gave(c) and id(c.item) not in kit:
-            key = value_key(c.item)
+        if gave(c) and (key := value_key(c.item)) not in kit:
             put[key] += 1
             sample.setdefault(key, c.item)
-        elif took(c) and id(c.value) not in kit:
-            key = value_key(c.value)
+        elif took(c) and (key := value_key(c.value)) not in kit:
             taken[key] += 1
             sample.setdefault(key, c.value)
             takers.setdefault(key, []).append(c.thread)
@@ -206,11 +205,11 @@ def order_of_values(calls: list[Call], batches: Sequence[Sequence[Any]],
     thread whose takes all began after every other thread's had ended (the kit's
     drain of what was left): its takes continue every other thread's.
     """
-    kit = {id(o) for o in extra}
+    kit = {value_key(o) for o in extra}
     owners = _Owners(batches)
     runs: dict[str, list[Call]] = {}
     for c in sorted(calls, key=lambda c: c.start):
-        if took(c) and id(c.value) not in kit:
+        if took(c) and value_key(c.value) not in kit:
             runs.setdefault(c.thread, []).append(c)
     tail = runs.pop(last, []) if last is not None else []
     chains = []

@@ -2,14 +2,20 @@
 value (the multiset taken against the multiset put; each producer's sequence), on
 hand-made histories: each rule fires exactly when it must."""
 
+import copy
 import math
+import queue
 import random
+import types
 
 import pytest
 
 from prodcon.engine import checkers
 from prodcon.engine.recording import Call
+from prodcon.engine.scenario import Stop, run_payload_scenario
 from prodcon.items import CONSTANTS, make_payloads, name_value, value_key
+from prodcon.settings import PROFILES, Settings, Shape
+from prodcon.verdict import Violation
 
 
 def call(thread, op, start, end, item=None, value=None):
@@ -139,6 +145,12 @@ def test_the_kits_stop_markers_are_not_values():
     assert checkers.conservation_of_values(calls, [[1]], extra=[stop]) == []
 
 
+def test_an_equal_copy_of_a_stop_marker_is_the_kits_own():
+    stop = Stop(0)
+    calls = history([[1]], [("c0", 1), ("c0", copy.copy(stop))])
+    assert checkers.conservation_of_values(calls, [[1]], extra=[stop]) == []
+
+
 # --- order by value ---------------------------------------------------------------------
 
 
@@ -185,3 +197,53 @@ def test_values_several_producers_put_are_counted_not_ordered():
     batches = [[0, 1], [0]]
     takes = [("c0", 1), ("c0", 0), ("c0", 0)]
     assert judge(batches, takes) == []
+
+
+# --- the scenario, in-process -----------------------------------------------------------
+
+SETTINGS = Settings(seed=20261128, profile=PROFILES["quick"])
+
+
+def impl(cls):
+    return types.SimpleNamespace(Queue=cls, Empty=queue.Empty, Full=queue.Full)
+
+
+class SetLikeQueue(queue.Queue):
+    """Drops a put whose value equals one still inside."""
+
+    def _put(self, item):
+        if not any(type(x) is type(item) and x == item for x in self.queue):
+            self.queue.append(item)
+
+
+class SmallestNumberFirst(queue.Queue):
+    def _get(self):
+        numbers = [x for x in self.queue if type(x) in (int, float) and x == x]
+        if numbers:
+            smallest = min(numbers)
+            index = next(i for i, x in enumerate(self.queue) if x is smallest)
+            item = self.queue[index]
+            del self.queue[index]
+            return item
+        return self.queue.popleft()
+
+
+@pytest.mark.parametrize("shape", [Shape(1, 1, 0), Shape(3, 2, 2, "slow-consumers")])
+def test_a_correct_queue_passes(shape):
+    for seed in range(3):
+        run_payload_scenario(SETTINGS, impl(queue.Queue), shape, random.Random(seed), 60)
+
+
+def test_a_set_like_queue_loses_repeats():
+    with pytest.raises(Violation) as raised:
+        run_payload_scenario(SETTINGS, impl(SetLikeQueue), Shape(1, 1, 0, "slow-consumers"),
+                             random.Random(1), 80)
+    assert raised.value.props == ("conservation",), raised.value.message
+    assert "never taken" in raised.value.message
+
+
+def test_numbers_served_first_is_an_order_bug():
+    with pytest.raises(Violation) as raised:
+        run_payload_scenario(SETTINGS, impl(SmallestNumberFirst),
+                             Shape(1, 1, 0, "slow-consumers"), random.Random(1), 80)
+    assert raised.value.props == ("order",), raised.value.message
