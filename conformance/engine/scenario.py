@@ -7,6 +7,8 @@ history to the checkers. Three kinds:
   under test through every form of put and get.
 - `run_join_scenario`: the same, each item acknowledged with task_done(), and
   join() called while the consumers are still at work.
+- `run_payload_scenario`: the same as the first with everyday values for items
+  (ints, floats, str, None, repeats...), judged by value.
 - `run_worker_scenario`: the user's `producer` and `consumer` run against a
   known-good queue, coordinated by the N-sentinel protocol of the contract.
 """
@@ -27,7 +29,7 @@ from prodcon.engine.harness import Crew, Worker, call, probe_state
 from prodcon.engine.recording import History, gave, took
 from prodcon.errors import kit_code
 from prodcon.history import fileformat
-from prodcon.items import Item, describe, make_batch
+from prodcon.items import Item, describe, make_batch, make_payloads
 from prodcon.settings import Settings, Shape, gil_disabled
 from prodcon.verdict import Evidence, Stuck, Violation, judge
 
@@ -166,19 +168,22 @@ class _QueueRun:
     crew: Crew
     consumers: list[Worker]
     producers: list[Worker]
+    by_value: bool = False  # everyday payloads: judged by value, not identity
 
     @classmethod
     def start(cls, settings: Settings, impl: Any, shape: Shape, rng: random.Random,
               items_per_producer: int, odd_share: float, retry: float,
-              ack: bool) -> _QueueRun:
+              ack: bool, payloads: bool = False) -> _QueueRun:
         """A new queue, and every consumer then every producer started on it.
 
         Each thread's generator is drawn from `rng` in that order, after the items:
-        the same seed gives the same items, forms and pauses.
+        the same seed gives the same items, forms and pauses. With `payloads` the
+        items are everyday values (`make_payloads`), not the kit's own objects.
         """
         queue = call(settings, impl.Queue, shape.maxsize, what=f"Queue({shape.maxsize})")
         history = History()
-        batches = [make_batch(p, items_per_producer, rng, odd_share)
+        batches = [make_payloads(p, shape.producers, items_per_producer, rng) if payloads
+                   else make_batch(p, items_per_producer, rng, odd_share)
                    for p in range(shape.producers)]
         crew = _crew(settings, queue, history)
         consumers = [crew.start(f"c{i}", _consume, history.view(queue, f"c{i}"),
@@ -190,7 +195,7 @@ class _QueueRun:
                                 impl.Full, retry)
                      for p, batch in enumerate(batches)]
         stops = [Stop(i) for i in range(shape.consumers)]
-        return cls(queue, history, batches, stops, crew, consumers, producers)
+        return cls(queue, history, batches, stops, crew, consumers, producers, payloads)
 
     def stop_consumers(self) -> None:
         """Put one stop marker per consumer and wait until every consumer has returned."""
@@ -213,16 +218,19 @@ class _QueueRun:
 
     def raise_findings(self, settings: Settings, maxsize: int) -> None:
         """Raise what the threads and the history show, together, or nothing."""
-        judge(checkers.thread_errors(self.crew.workers)
-              + _queue_findings(self.history, self.batches, self.stops, maxsize,
-                                settings.strict))
+        findings = (_value_findings if self.by_value else _queue_findings)(
+            self.history, self.batches, self.stops, maxsize, settings.strict)
+        judge(checkers.thread_errors(self.crew.workers) + findings)
 
 
 def run_queue_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.Random,
-                       items_per_producer: int) -> None:
-    """M producers and N consumers through the Queue under test; raise what breaks."""
+                       items_per_producer: int, payloads: bool = False) -> None:
+    """M producers and N consumers through the Queue under test; raise what breaks.
+
+    With `payloads`, everyday values instead of the kit's objects (`run_payload_scenario`).
+    """
     run = _QueueRun.start(settings, impl, shape, rng, items_per_producer, odd_share=0.25,
-                          retry=0.0002, ack=False)
+                          retry=0.0002, ack=False, payloads=payloads)
     try:
         run.crew.wait(run.producers, "waiting for the producers to put their items")
         run.stop_consumers()
@@ -287,6 +295,26 @@ def _queue_findings(history: History, batches, stops, maxsize: int,
     with kit_code("checking the recorded history"):
         return (checkers.conservation(calls, batches, extra=stops)
                 or checkers.fifo_queue(calls, maxsize, strict))
+
+
+def run_payload_scenario(settings: Settings, impl: Any, shape: Shape, rng: random.Random,
+                         items_per_producer: int) -> None:
+    """The queue scenario with the values people put in queues: small and large ints,
+    floats (nan, -0.0), str, bytes, tuples, dicts, lists, None, bools, equal repeats."""
+    run_queue_scenario(settings, impl, shape, rng, items_per_producer, payloads=True)
+
+
+def _value_findings(history: History, batches, stops, maxsize: int,
+                    strict: bool) -> list[Violation]:
+    """Everyday values conserved as a multiset, then each producer's values in order.
+
+    Capacity and the Full/Empty answers are left to the identity-judged scenarios:
+    their rules need every put's item to be told apart from every other's.
+    """
+    calls = history.calls()
+    with kit_code("checking the recorded history by value"):
+        return (checkers.conservation_of_values(calls, batches, extra=stops)
+                or checkers.order_of_values(calls, batches, extra=stops, last="drain"))
 
 
 def _with_consequence(findings: list[Violation], stuck: Stuck) -> Violation:

@@ -115,6 +115,11 @@ class Kit:
         """Producers and consumers on the implementation's queue (`scenario.run_queue_scenario`)."""
         scenario.run_queue_scenario(self.settings, self.impl, shape, rng, items)
 
+    def run_payload_scenario(self, shape: Shape, rng: random.Random, items: int) -> None:
+        """The same with everyday values for items (ints, floats, str, None, repeats...),
+        judged by value (`scenario.run_payload_scenario`)."""
+        scenario.run_payload_scenario(self.settings, self.impl, shape, rng, items)
+
     def run_join_scenario(self, shape: Shape, rng: random.Random, items: int) -> None:
         """The same, consumers acknowledging each item and the kit joining the queue."""
         scenario.run_join_scenario(self.settings, self.impl, shape, rng, items)
