@@ -23,7 +23,9 @@ What counts:
   assigns or deletes; `self.n += 1` is both. Changing the container an
   attribute holds writes that attribute: `self._items.append(x)` (and the other
   mutating methods in `MUTATORS`), `self._items[i] = x`, `del self._items[0]`,
-  `heapq.heappush(self._heap, x)`. What a line touches is read from its source
+  `heapq.heappush(self._heap, x)`, and so through a name that holds the
+  attribute's container (`line.append(me)`, `line` being `self._getters`; not
+  through a name for an element of it). What a line touches is read from its source
   (the module's syntax tree) once per file: every access the line names counts,
   including one in a branch of the line that did not run.
 - The locks a thread *holds*: each Lock and RLock whose owner it is (a
@@ -129,17 +131,22 @@ def _path(node) -> tuple | None:
 
 
 def _changed(node) -> tuple | None:
-    """(line, receiver, attribute) of an attribute node whose container a call changes."""
+    """(line, receiver, attribute) of a container that a line changes: an attribute
+    (`self._items`), or a name (`line`, a local bound to one of the queue's
+    containers: the attribute is "", found at run time by what the name holds)."""
     if isinstance(node, ast.Attribute):
         receiver = _path(node.value)
         if receiver is not None:
             return node.lineno, receiver, node.attr
+    if isinstance(node, ast.Name):
+        return node.lineno, (node.id,), ""
     return None
 
 
 def line_accesses(source: str) -> dict[int, tuple]:
-    """Per line of `source`: ((receiver, attribute, write), ...) in source order, each
-    receiver a tuple of names (`_path`); one entry per distinct access of the line."""
+    """Per line of `source`: ((receiver, attribute, write), ...), each receiver a tuple
+    of names (`_path`), one entry per distinct access of the line; an attribute "" is
+    the container the receiver names, changed."""
     table: dict[int, dict] = {}
 
     def add(line: int, receiver: tuple, attr: str, write: bool) -> None:
@@ -252,13 +259,17 @@ class Observer:
         scope = frame.f_locals
         locks = None
         for receiver, attr, write in named:
-            owner = self._resolve(receiver, scope, frame.f_globals)
-            if owner is None:
+            if attr:
+                owner = self._resolve(receiver, scope, frame.f_globals)
+                field = None if owner is None else f"{owner}.{attr}"
+            else:
+                field = self._container(receiver[0], scope, frame.f_globals)
+            if field is None:
                 continue
             if locks is None:
                 locks = self._held(sched, task)
-            self.accesses.setdefault(Access(f"{owner}.{attr}", task.name, write, file,
-                                            line, locks, bool(sched.findings)))
+            self.accesses.setdefault(Access(field, task.name, write, file, line, locks,
+                                            bool(sched.findings)))
 
     def _table(self, file: str) -> dict:
         table = self._tables.get(file)
@@ -291,6 +302,21 @@ class Observer:
                 self._walk(value, f"{entry[1]}.{attr}", 0)  # owned, met since the start
             obj, entry = value, self.owned.get(id(value))
         return None if entry is None or entry[0] is not obj else entry[1]
+
+    def _container(self, name: str, scope, module_globals) -> str | None:
+        """The field whose value the name holds (`line` in `line.append(me)`, handed
+        `self._getters`), or None."""
+        obj = scope.get(name, _MISSING)
+        if obj is _MISSING:
+            obj = module_globals.get(name, _MISSING)
+        if obj is _MISSING or isinstance(obj, (type(None), bool, int, float, str, bytes,
+                                               tuple, frozenset)):
+            return None  # not a container a line can change
+        for owner, owner_name in list(self.owned.values()):
+            for attr, value in list((_instance_dict(owner) or {}).items()):
+                if value is obj:
+                    return f"{owner_name}.{attr}"
+        return None
 
     def _held(self, sched: Scheduler, task) -> tuple:
         held = sched.held_by(task)
