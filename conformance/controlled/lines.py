@@ -29,9 +29,10 @@ other thread (the kit's own, another run's, a plain thread the implementation
 starts) runs on unswitched.
 
 An observer (`observe(frame, line_number)`, optional) is called in the managed
-thread at each line it starts, before the line's switch point: the lockset pass
-(lockset.py) watches which fields a line touches, on the one replay of a failure
-it asks for. Without one, no event costs anything more.
+thread at each line it starts, after the line's switch point (with opcode switch
+points, before those of the line's opcodes): the lockset pass (lockset.py) watches
+which fields a line touches, on the one replay of a failure it asks for. Without
+one, no event costs anything more.
 """
 
 from __future__ import annotations
@@ -188,9 +189,9 @@ class LineSwitches:
 
         def on_line_observed(code, line):
             if active.switches is self:
-                observe(sys._getframe(1), line)  # a callback's caller is the monitored frame
                 if not self.opcodes:
                     callback(line)
+                observe(sys._getframe(1), line)  # a callback's caller is the monitored frame
 
         def on_jump(code, source, target):
             # where a jump goes is fixed per location: DISABLE before the thread check
@@ -237,8 +238,8 @@ class LineSwitches:
         return self._local_trace
 
     def _observed_trace(self, frame, event, arg):
-        if event == "line":
-            self.observe(frame, frame.f_lineno)
         if event == "line" or event == "opcode":
             self.callback(frame.f_lineno)
+        if event == "line":
+            self.observe(frame, frame.f_lineno)
         return self._observed_trace

@@ -12,7 +12,10 @@ one of them writing, with no lock in common between some such pair of accesses,
 is listed with both lines, the pairs where both threads wrote first. A run ends
 where a thread fails, often just before the write its read raced with: in this
 one run the other threads run on (the default schedule, no preemption, a bounded
-number of steps), and an access made then is shown as made after the failure.
+number of steps), and an access whose line started then is shown as made after
+the failure (a line's accesses are noted as it starts: with opcode switch points,
+as the suite's plans have, a thread may start a line before the failure and make
+its write after it).
 
 What counts:
 - A *field* is an attribute of the queue (`self._unfinished`) or of an object
