@@ -93,6 +93,8 @@ class LineSwitches:
         self.opcodes = opcodes
         self.callback = callback
         self.observe = observe
+        # settrace: a frame's trace function, chosen once (no per-event check without one)
+        self._local = self._local_trace if observe is None else self._observed_trace
         self.backend: str | None = None  # "monitoring" or "settrace" once started
         self.tool: int | None = None
         self._watched: set = set()  # code objects with local events, to clear in stop()
@@ -224,7 +226,7 @@ class LineSwitches:
 
     def _global_trace(self, frame, event, arg):
         if frame.f_code.co_filename in self.files:
-            local = self._local_trace if self.observe is None else self._observed_trace
+            local = self._local
             if self.opcodes:
                 # 3.12+ instruments opcodes only for a frame that already has f_trace
                 frame.f_trace = local
