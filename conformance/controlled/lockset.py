@@ -57,7 +57,7 @@ from prodcon.controlled.minimize import default_choice
 from prodcon.controlled.primitives.semaphores import Semaphore
 from prodcon.controlled.scheduler import Scheduler
 from prodcon.controlled.strategies import Replay
-from prodcon.errors import KitError
+from prodcon.errors import KitError, SchedulerError
 
 #: Method calls that change the container an attribute holds (list, deque, dict, set,
 #: bytearray, heap...): `self._items.append(x)` writes `_items`.
@@ -379,7 +379,7 @@ def observe_replay(root, bodies, names, schedule, files, steps: int,
     When a thread raises, the others run on, for at most RUN_ON more switch points:
     the write that the failing thread's read raced with often comes just after. What
     the run finds is not judged again: only which fields it touched, how. Raises the
-    kit's error if observing failed."""
+    kit's error if observing itself failed."""
     observer = Observer(root, files)
     strategy = _ReplayThenRunOn(schedule)
     strategy.begin_run()
@@ -387,6 +387,11 @@ def observe_replay(root, bodies, names, schedule, files, steps: int,
         Scheduler(strategy, line_files=files, max_steps=steps + RUN_ON,
                   granularity=granularity, observer=observer.observe,
                   run_on=True).run(bodies, names)
+    except (SchedulerError, KitError):
+        # The run could not go on (a thread blocked outside the scheduler's control, the
+        # kit's threads in a state no judged run reaches): the accesses seen until then
+        # were made, and stand; the failure's verdict and trace do not depend on them.
+        pass
     finally:
         strategy.end_run()
     if observer.error is not None:

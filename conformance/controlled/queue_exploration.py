@@ -568,12 +568,9 @@ def _fields(role: ManagedRole, plan: QueuePlan, strict: bool, result) -> str:
     """The fields two threads touched with no lock in common in the shown schedule
     (`result`'s), run once more under an observer (`lockset`): only a failure pays."""
     run = _Run(role, plan, strict)
-    try:
-        found = lockset.observe_replay(run.queue, [run.body(run.main)], ["main"],
-                                       result.schedule, role.files, result.steps,
-                                       plan.granularity)
-    except SchedulerError:  # blocked outside control this time: the trace stands alone
-        return ""
+    found = lockset.observe_replay(run.queue, [run.body(run.main)], ["main"],
+                                   result.schedule, role.files, result.steps,
+                                   plan.granularity)
     return lockset.section(found, role.files)
 
 

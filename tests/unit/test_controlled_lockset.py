@@ -26,6 +26,7 @@ from prodcon.controlled.minimize import Guided
 from prodcon.controlled.queue_exploration import QueuePlan, explore_queue
 from prodcon.controlled.scheduler import Scheduler
 from prodcon.controlled.strategies import PCT, RandomWalk
+from prodcon.errors import KitError
 
 SEED = 20261128
 
@@ -368,3 +369,40 @@ def test_the_threads_that_run_on_after_the_failure_are_watched_and_say_so():
     assert (write.thread, write.locks, write.after) == ("p0", (), True)
     assert write.describe().endswith(
         "holding no lock (after the failure, as the other threads ran on)")
+
+
+def test_an_observer_that_fails_is_the_kits_error_never_the_implementations(monkeypatch):
+    def broken(self, *args):
+        raise LookupError("the observer's own bug")
+    monkeypatch.setattr(lockset.Observer, "_observe", broken)
+    module = load(str(ZOO / "races" / "counter_outside_lock.py"))
+    queue = module.Queue()
+    with pytest.raises(KitError, match="lockset pass") as caught:
+        lockset.observe_replay(queue, [lambda: queue.put(1)], ["p0"], [],
+                               module.__prodcon_line_files__, 100, "line")
+    assert "LookupError: the observer's own bug" in caught.value.trace
+    assert queue._unfinished == 1, "the implementation ran on, untouched"
+
+
+def test_the_section_shows_a_handful_with_their_lines_and_unambiguous_files(tmp_path):
+    files = []
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        path = tmp_path / folder / "queue.py"
+        path.write_text("x = 1\nself.n += 1\n")
+        files.append(str(path))
+
+    def access(thread, write, file, locks=()):
+        return lockset.Access("self.n", thread, write, file, 2, locks)
+    found = [lockset.Conflict(f"self.f{i}", access("p0", True, files[0]),
+                              access("c0", False, files[1], ("Lock#1",)))
+             for i in range(7)]
+    text = lockset.section(found, files)
+    lines = text.splitlines()
+    assert lines[:3] == ["", "", f"{lockset.HEADING}:"]
+    assert lines[3] == ("  `self.f0`: written by p0 at line 2 holding no lock, "
+                        "read by c0 at line 2 holding Lock#1")
+    assert lines[4:6] == ["      a/queue.py:2  self.n += 1", "      b/queue.py:2  self.n += 1"]
+    assert sum(line.startswith("  `") for line in lines) == lockset.SHOWN
+    assert "  ... and 2 more fields" in lines
+    assert lockset.section([], files) == ""
