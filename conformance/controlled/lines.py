@@ -27,6 +27,12 @@ Monitoring events are global: every thread of the process sees them. Only a
 thread that entered this object's run (`enter_thread`) gets its callback; any
 other thread (the kit's own, another run's, a plain thread the implementation
 starts) runs on unswitched.
+
+An observer (`observe(frame, line_number)`, optional) is called in the managed
+thread at each line it starts, after the line's switch point (with opcode switch
+points, before those of the line's opcodes): the lockset pass (lockset.py) watches
+which fields a line touches, on the one replay of a failure it asks for. Without
+one, no event costs anything more.
 """
 
 from __future__ import annotations
@@ -79,12 +85,16 @@ def _claim_tool() -> int | None:
 
 class LineSwitches:
     """One run's line switch points; `callback(line_number)` runs in the managed
-    thread that is about to execute that line (or opcode)."""
+    thread that is about to execute that line (or opcode), after `observe(frame,
+    line_number)` if given, at each line the thread starts."""
 
-    def __init__(self, files, opcodes: bool, callback):
+    def __init__(self, files, opcodes: bool, callback, observe=None):
         self.files = frozenset(files)
         self.opcodes = opcodes
         self.callback = callback
+        self.observe = observe
+        # settrace: a frame's trace function, chosen once (no per-event check without one)
+        self._local = self._local_trace if observe is None else self._observed_trace
         self.backend: str | None = None  # "monitoring" or "settrace" once started
         self.tool: int | None = None
         self._watched: set = set()  # code objects with local events, to clear in stop()
@@ -177,6 +187,14 @@ class LineSwitches:
             if active.switches is self:
                 callback(line)
 
+        observe = self.observe
+
+        def on_line_observed(code, line):
+            if active.switches is self:
+                if not self.opcodes:
+                    callback(line)
+                observe(sys._getframe(1), line)  # a callback's caller is the monitored frame
+
         def on_jump(code, source, target):
             # where a jump goes is fixed per location: DISABLE before the thread check
             if target > source:
@@ -198,6 +216,8 @@ class LineSwitches:
             handlers.update({events.INSTRUCTION: on_instruction, events.LINE: _ignore})
         else:
             handlers.update({events.LINE: on_line, events.JUMP: on_jump})
+        if observe is not None:
+            handlers[events.LINE] = on_line_observed
         for event, handler in handlers.items():
             mon.register_callback(tool, event, handler)
         mon.set_events(tool, events.PY_START | events.PY_RESUME)
@@ -206,14 +226,22 @@ class LineSwitches:
 
     def _global_trace(self, frame, event, arg):
         if frame.f_code.co_filename in self.files:
+            local = self._local
             if self.opcodes:
                 # 3.12+ instruments opcodes only for a frame that already has f_trace
-                frame.f_trace = self._local_trace
+                frame.f_trace = local
                 frame.f_trace_opcodes = True
-            return self._local_trace
+            return local
         return None
 
     def _local_trace(self, frame, event, arg):
         if event == "line" or event == "opcode":
             self.callback(frame.f_lineno)
         return self._local_trace
+
+    def _observed_trace(self, frame, event, arg):
+        if event == "line" or event == "opcode":
+            self.callback(frame.f_lineno)
+        if event == "line":
+            self.observe(frame, frame.f_lineno)
+        return self._observed_trace

@@ -33,7 +33,7 @@ import random
 import traceback
 from dataclasses import asdict, dataclass, replace
 
-from prodcon.controlled import primitives
+from prodcon.controlled import lockset, primitives
 from prodcon.controlled.deadlines import Deadlines
 from prodcon.controlled.explore import note, run_once
 from prodcon.controlled.loader import CannotLoad, NotManaged, load_again, uncontrolled_home
@@ -410,7 +410,7 @@ class Exploration:
     strategy: str = ""
     props: tuple = ()
     message: str = ""
-    trace: str = ""
+    trace: str = ""  # and after it, the fields two threads touched with no lock in common
     switches: int = 0  # forced switches left after minimizing
     switches_before: int = 0
     steps: int = 0
@@ -488,7 +488,8 @@ def _explored(role: ManagedRole, plan: QueuePlan, seed: int, schedules: int,
     first_calls = _calls(failure[2])
     small, small_failure, found_again = _fewer_calls(attempt, plan, seed, failure, target)
     exploration = _minimized(lambda strategy: attempt(small, strategy), *small_failure,
-                             target=target, most_calls=first_calls)
+                             target=target, most_calls=first_calls,
+                             fields=lambda result: _fields(role, small, strict, result))
     exploration.schedules, exploration.failed_at = index + 1, index + 1
     exploration.strategy = description
     exploration.plan, exploration.calls_before = small.id, first_calls
@@ -590,10 +591,11 @@ def _fewer_calls(attempt, plan: QueuePlan, seed: int, failure, target: tuple):
 
 
 def _minimized(attempt, result, findings, run, target: tuple,
-               most_calls: int) -> Exploration:
+               most_calls: int, fields=lambda result: "") -> Exploration:
     """The failure, with its schedule shrunk to the fewest forced switches, breaking
     the `target` properties (the failure's own) in no more than `most_calls` calls
-    (the first failure's: with fewer switches a run may get further before it fails)."""
+    (the first failure's: with fewer switches a run may get further before it fails);
+    `fields(its run's result)` is the report's section after the trace."""
     recorder = Differences(result.schedule)
     first = attempt(recorder)
     overrides = recorder.overrides
@@ -621,8 +623,19 @@ def _minimized(attempt, result, findings, run, target: tuple,
     props, message = _verdict(findings, run)
     return Exploration(
         schedules=0, props=props, message=message,
-        trace=_shown(result.trace), switches=switches, switches_before=len(overrides),
+        trace=_shown(result.trace) + fields(result), switches=switches,
+        switches_before=len(overrides),
         steps=result.steps, steps_before=first[0].steps, calls=_calls(run))
+
+
+def _fields(role: ManagedRole, plan: QueuePlan, strict: bool, result) -> str:
+    """The fields two threads touched with no lock in common in the shown schedule
+    (`result`'s), run once more under an observer (`lockset`): only a failure pays."""
+    run = _Run(role, plan, strict)
+    found = lockset.observe_replay(run.queue, [run.body(run.main)], ["main"],
+                                   result.schedule, role.files, result.steps,
+                                   plan.granularity)
+    return lockset.section(found, role.files)
 
 
 def _shown(trace) -> str:

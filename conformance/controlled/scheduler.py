@@ -92,7 +92,8 @@ class Scheduler:
     """Runs one scenario under one strategy; build a new one for every run."""
 
     def __init__(self, strategy, line_files=(), max_steps: int = 200_000,
-                 safety: float = 30.0, granularity: str = "line"):
+                 safety: float = 30.0, granularity: str = "line", observer=None,
+                 run_on: bool = False):
         if granularity not in ("line", "opcode"):
             raise ValueError("granularity is 'line' or 'opcode'")
         self.strategy = strategy
@@ -100,6 +101,12 @@ class Scheduler:
         self.opcodes = granularity == "opcode"
         self.max_steps = max_steps
         self.safety = safety
+        # observer(scheduler, task, frame, line) at each line a managed thread starts in
+        # line_files (lockset.py's, on the one replay of a failure); None costs nothing
+        self.observer = observer
+        # after a thread raises, the others run on until the run ends (lockset.py watches
+        # what they go on to do); the run's first finding stays its finding
+        self.run_on = run_on
         self.tasks: list[Task] = []
         self.clock = 0.0
         self.steps = 0
@@ -127,6 +134,12 @@ class Scheduler:
             self._names[id(obj)] = entry
         return entry[1]
 
+    def held_by(self, task: Task) -> list[str]:
+        """The names of the locks (Lock, RLock, a Condition's lock) `task` holds now,
+        in the order they were first used: every lock a run takes is named when taken."""
+        return [name for obj, name in self._names.values()
+                if getattr(obj, "_holder", None) is not None and obj._holder() is task]
+
     def note(self, task: Task, text: str, mark: bool = False) -> None:
         if self._aborting:  # the run is over; unwinding is not part of its story
             return
@@ -147,7 +160,8 @@ class Scheduler:
             raise RuntimeError("a Scheduler runs once; build a new one for the next run")
         if not bodies:
             raise ValueError("a run needs at least one thread body")
-        self._lines = LineSwitches(self.line_files, self.opcodes, self._line_switch)
+        observe = self._line_observed if self.observer is not None else None
+        self._lines = LineSwitches(self.line_files, self.opcodes, self._line_switch, observe)
         try:
             self._lines.start()
             for i, body in enumerate(bodies):
@@ -201,6 +215,9 @@ class Scheduler:
             self.note(task, f"raised {text}", mark=True)
             tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
             self.findings.append(Finding("exception", task.name, f"{task.name}: {tb}"))
+            if self.run_on:
+                self._finish(task)
+                return
             self._stop_others(task)
             return
         finally:
@@ -372,6 +389,11 @@ class Scheduler:
         task = _local.task
         if task is not None:
             self.switch(task, f"line {line}")
+
+    def _line_observed(self, frame, line) -> None:
+        task = _local.task
+        if task is not None and not self._aborting:
+            self.observer(self, task, frame, line)
 
     # -- deadlock report -----------------------------------------------------
 

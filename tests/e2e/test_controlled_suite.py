@@ -7,7 +7,8 @@ semaphore buffers among them, which --prodcon-strict reports as not atomic; the 
 is honoured and replayed; a sandboxed submission is explored in its own process.
 Timeouts are judged from both sides there: each late-timeout bug of the zoo is caught
 with the call, its start, its end and its deadline, while a polling queue that
-overshoots by one poll passes.
+overshoots by one poll passes. A race on a field is shown with the field and both lines
+(the lockset pass, controlled/lockset.py).
 Queues are built by the module's Queue role, so an adapter over a library is
 explored with the library's class on managed primitives, or skipped with the reason.
 """
@@ -33,6 +34,10 @@ CORRECT = ["reference", ZOO / "correct" / "two_conditions.py", ZOO / "correct" /
 #: suite's seed, --prodcon-strict shows each on the polling plan, with one of the
 #: explanations of what shows it (which one depends on the schedule found, and so on the
 #: Python version's bytecode: on 3.13 the heap's failure is a slot reserved early too).
+#: The field each race of RACES is on, as the report names it; the other races of RACES
+#: happen with the lock held (a wake-up lost, a condition not checked again), so their
+#: reports name no field.
+FIELDS = {"counter_outside_lock": "self._unfinished", "pop_after_release": "self._items"}
 NOT_ATOMIC = ("it reserves its slot before it publishes its item",
               "updates its items and its count of items to take in separate steps")
 
@@ -53,10 +58,36 @@ def test_each_race_is_caught_and_shown_again_byte_for_byte(run_kit, module):
     _shrunk_no_longer(first)
     again = run_kit(module, "-k", "controlled")
     assert reports(first.output) and reports(again.output) == reports(first.output)
+    for report in reports(first.output):
+        if module.stem in FIELDS:  # the field comes right after the heading
+            assert re.search(rf"^Fields touched by two threads with no lock in common:\n"
+                             rf"  `{re.escape(FIELDS[module.stem])}`: ", report, re.M), report
+        else:
+            assert "Fields touched by two threads" not in report, report
     if module.stem == "pop_after_release":
         # its blocking plan has two items per producer and two consumers: fewer show it
         calls = re.findall(r"shrunk to (\d+) queue calls from (\d+)", first.output)
         assert any(int(after) < int(before) for after, before in calls), first
+
+
+def test_a_race_on_a_field_is_named_with_both_lines(run_kit):
+    """A counter updated outside the lock: every report names `self._done`, the line
+    that writes it with no lock held, and the other thread's access to it."""
+    module = ZOO / "broken" / "unlocked_done_counter.py"
+    line = next(i for i, text in enumerate(module.read_text().splitlines(), 1)
+                if text.strip() == "self._done = done + 1")
+    result = run_kit(module, "-k", "controlled")
+    assert result.ret == 1 and "join" in result.violated, result
+    found = reports(result.output)
+    assert found, result
+    for report in found:
+        assert re.search(r"^  `self\._done`: written by c\d at line " + str(line)
+                         + r" holding no lock, (written|read) by (c\d|main) at line \d+ "
+                         r"holding [^\n]+$", report, re.M), report
+        assert f"unlocked_done_counter.py:{line}  self._done = done + 1" in report
+        # after the trace, before the closing sentence
+        assert (report.index("\n>>") < report.index("Fields touched by two threads")
+                < report.index("Only one thread ran at a time"))
 
 
 def _shrunk_no_longer(result) -> None:

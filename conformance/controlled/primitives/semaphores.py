@@ -3,6 +3,7 @@ managed Condition: their waits are the Condition's, so they are switch points to
 
 from __future__ import annotations
 
+from prodcon.controlled.primitives.caller import caller
 from prodcon.controlled.primitives.clock import monotonic
 from prodcon.controlled.primitives.condition import Condition
 from prodcon.controlled.primitives.locks import Lock
@@ -16,6 +17,11 @@ class Semaphore:
             raise ValueError("semaphore initial value must be >= 0")
         self._cond = Condition(Lock())
         self._value = value
+        # Semaphore(1) used as a mutex: the task whose acquire took it, until the next
+        # release (by anyone). Only the lockset pass (controlled/lockset.py) reads it; a
+        # counting semaphore lets several threads in, so it guards nothing there.
+        self._binary = value == 1
+        self._taker = None
 
     def acquire(self, blocking: bool = True, timeout: float | None = None) -> bool:
         if not blocking and timeout is not None:
@@ -37,6 +43,8 @@ class Semaphore:
             else:
                 self._value -= 1
                 rc = True
+                if self._binary:
+                    self._taker = caller()[1]
         return rc
 
     __enter__ = acquire
@@ -46,6 +54,7 @@ class Semaphore:
             raise ValueError("n must be one or more")
         with self._cond:
             self._value += n
+            self._taker = None
             self._cond.notify(n)
 
     def __exit__(self, *exc) -> None:
@@ -64,4 +73,5 @@ class BoundedSemaphore(Semaphore):
             if self._value + n > self._initial_value:
                 raise ValueError("Semaphore released too many times")
             self._value += n
+            self._taker = None
             self._cond.notify(n)
