@@ -1,9 +1,10 @@
 """Loading an implementation again on managed primitives, as the controlled runs do.
 
-The module is run again by its name, and with it the library its Queue returns a
-class of (a package, its `queue` submodule imported relatively and absolutely);
-everything else is the real module, so a library's Empty keeps its identity, and
-the real modules are left untouched.
+The module is run again by its name, with the whole package it belongs to, and with
+it the library its Queue returns a class of or holds the locks of (a package, its
+`queue` submodule imported relatively and absolutely); everything else is the real
+module, a library's Empty keeps its identity, and the real modules are left
+untouched.
 """
 
 import sys
@@ -16,8 +17,9 @@ import pytest
 from conftest import REPO, ZOO
 from prodcon import contract
 from prodcon.controlled import primitives
-from prodcon.controlled.loader import CannotLoad, Facades, load_again, uncontrolled_home
+from prodcon.controlled.loader import CannotLoad, Facades, load_again
 from prodcon.controlled.queue_exploration import managed_role
+from prodcon.controlled.reach import uncontrolled_home
 
 
 @pytest.fixture
@@ -50,13 +52,16 @@ def test_the_library_behind_an_adapter_runs_on_managed_primitives(imported):
 
 
 def test_a_package_module_is_loaded_again_with_its_package(imported):
-    managed = load_again(imported("reference"), {"prodcon.reference.bounded_queue"})
+    """The bundled reference is run again whole (its modules import each other); the
+    kit around it is not."""
+    managed = load_again(imported("reference"))
     facades = managed.__prodcon_facades__
     assert facades.runs_managed(type(managed.Queue(1)))
     assert managed.bounded_queue is facades.loaded["prodcon.reference.bounded_queue"]
-    # not asked for: the real one
-    assert managed.workers is sys.modules["prodcon.reference.workers"]
-    assert uncontrolled_home(type(managed.Queue(1)), facades) is None
+    assert managed.workers is facades.loaded["prodcon.reference.workers"]
+    assert managed.workers is not sys.modules["prodcon.reference.workers"]
+    assert not facades.manages("prodcon.controlled.loader") and facades.manages("prodcon")
+    assert uncontrolled_home(managed.Queue(1), facades) is None
 
 
 def test_a_class_without_python_source_is_a_reason_not_a_crash(monkeypatch):
