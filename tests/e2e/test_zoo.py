@@ -4,10 +4,10 @@ one passes. Each run is a real `pytest --prodcon-impl=FILE` in its own process.
 
 import pytest
 
-from conftest import REPO, ZOO, caught_by
+from conftest import REPO, ZOO, caught_by, zoo_modules
 
-BROKEN = sorted((ZOO / "broken").glob("*.py"))
-CORRECT = [REPO / "reference" / "__init__.py", *sorted((ZOO / "correct").glob("*.py")),
+BROKEN = zoo_modules(ZOO / "broken")
+CORRECT = [REPO / "reference" / "__init__.py", *zoo_modules(ZOO / "correct"),
            *sorted((ZOO / "adapters").glob("*.py"))]
 
 
@@ -76,7 +76,7 @@ def test_a_failure_is_blamed_on_the_bug_not_on_its_consequence(run_kit, pytester
 
 #: The correct modules that provide the Queue role: the controlled schedules explore them.
 QUEUE_ROLE = {"reference", "two_conditions", "polling", "stdlib_reexport", "semaphore_deque",
-              "semaphore_heap", "persistqueue_adapter", "workers_and_queue"}
+              "semaphore_heap", "persistqueue_adapter", "workers_and_queue", "split_package"}
 
 
 @pytest.mark.parametrize("module", CORRECT, ids=lambda p: p.stem if p.stem != "__init__" else
