@@ -1,10 +1,11 @@
 """The contract loader: from `--prodcon-impl=NAME` to the roles the suite tests.
 
 NAME is a dotted module importable from the invocation directory, or a path to a
-`.py` file or to a package's folder (or its `__init__.py`: the package). What the module lacks is filled in from `reference`, and the report
-header says which parts are the user's. A module that cannot be imported, or that
-provides neither role, is a usage error with a message a student can act on, never
-a traceback from inside the kit.
+`.py` file or to a package's folder (or its `__init__.py`: the package). What the
+module lacks is filled in from `reference`, and the report header says which parts
+are the user's. A module that cannot be imported, or that provides neither role, is
+a usage error with a message a student can act on, never a traceback from inside the
+kit.
 """
 
 from __future__ import annotations

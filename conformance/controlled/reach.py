@@ -116,9 +116,9 @@ def _reached_modules(queue, facades: Facades):
             continue
         seen.add(id(obj))
         if isinstance(obj, type):
-            if facades.runs_managed(obj):
+            if _class_runs_managed(obj, facades):
                 for klass in obj.__mro__:
-                    if facades.runs_managed(klass):
+                    if _class_runs_managed(klass, facades):
                         todo.extend(vars(klass).values())
             else:
                 yield obj.__module__
@@ -143,10 +143,17 @@ def _reached_modules(queue, facades: Facades):
 
 
 def _runs_managed(function: types.FunctionType, facades: Facades) -> bool:
-    home = facades.loaded.get(function.__module__)
-    if home is None and function.__module__ == "queue":
-        home = facades.modules.get("queue")
+    """The function's module was run here: told by its globals, not its `__module__`,
+    which libraries rewrite (aiologic names its public package)."""
+    name = function.__globals__.get("__name__")
+    home = facades.modules.get("queue") if name == "queue" else facades.loaded.get(name)
     return home is not None and function.__globals__ is vars(home)
+
+
+def _class_runs_managed(cls: type, facades: Facades) -> bool:
+    return facades.runs_managed(cls) or any(
+        isinstance(value, types.FunctionType) and _runs_managed(value, facades)
+        for value in vars(cls).values())
 
 
 def _named(function: types.FunctionType) -> list:
