@@ -1,10 +1,11 @@
 """The contract loader: from `--prodcon-impl=NAME` to the roles the suite tests.
 
 NAME is a dotted module importable from the invocation directory, or a path to a
-`.py` file. What the module lacks is filled in from `reference`, and the report
-header says which parts are the user's. A module that cannot be imported, or that
-provides neither role, is a usage error with a message a student can act on, never
-a traceback from inside the kit.
+`.py` file or to a package's folder (or its `__init__.py`: the package). What the
+module lacks is filled in from `reference`, and the report header says which parts
+are the user's. A module that cannot be imported, or that provides neither role, is
+a usage error with a message a student can act on, never a traceback from inside the
+kit.
 """
 
 from __future__ import annotations
@@ -182,12 +183,18 @@ def _import(name: str, search_dir: Path) -> ModuleType:
         return importlib.import_module("prodcon.reference")
     if _is_path(name):
         path = (search_dir / name).resolve()
-        if not path.is_file():
+        if path.name == "__init__.py":  # a package's face: the package
+            path = path.parent
+        package = path.is_dir() and (path / "__init__.py").is_file()
+        if not package and not path.is_file():
             raise ContractError(f"no such file: {path}")
         # A private module name: a student file called queue.py must not replace
-        # the standard library's queue for the rest of the session.
+        # the standard library's queue for the rest of the session. A package folder
+        # is imported as a package under it, so its relative imports work.
         module_name = f"_prodcon_impl_{path.stem}_{zlib.crc32(str(path).encode()):08x}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
+        spec = importlib.util.spec_from_file_location(
+            module_name, path / "__init__.py" if package else path,
+            submodule_search_locations=[str(path)] if package else None)
         if spec is None or spec.loader is None:
             raise ContractError(f"{path} is not a Python module")
         module = importlib.util.module_from_spec(spec)
@@ -198,6 +205,8 @@ def _import(name: str, search_dir: Path) -> ModuleType:
         try:
             spec.loader.exec_module(module)
         except BaseException:
+            for loaded in [n for n in sys.modules if n.startswith(module_name + ".")]:
+                sys.modules.pop(loaded, None)
             sys.modules.pop(module_name, None)
             raise
         return module
@@ -209,7 +218,8 @@ def _import(name: str, search_dir: Path) -> ModuleType:
         if exc.name and name.startswith(exc.name):
             raise ContractError(
                 f"no module named {name!r} importable from {search_dir} "
-                "(give a dotted module name importable from there, or a path to a .py file)"
+                "(give a dotted module name importable from there, or a path to a .py file "
+                "or a package's folder)"
             ) from None
         raise
 

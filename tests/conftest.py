@@ -57,7 +57,10 @@ def run_kit(pytester):
 
 
 def caught_by(module: Path) -> str:
-    """The property a zoo module declares, read without importing it."""
+    """The property a zoo module (or package: its `__init__.py`) declares, read without
+    importing it."""
+    if module.is_dir():
+        module = module / "__init__.py"
     tree = ast.parse(module.read_text())
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
@@ -65,6 +68,13 @@ def caught_by(module: Path) -> str:
         ):
             return ast.literal_eval(node.value)
     raise LookupError(f"{module} declares no CAUGHT_BY")
+
+
+def zoo_modules(folder: Path) -> list[Path]:
+    """The zoo's modules in `folder`: its .py files and its package-shaped ones (a
+    folder with an `__init__.py`, given to the kit as the folder), by name."""
+    return sorted(path for path in folder.iterdir()
+                  if path.suffix == ".py" or (path / "__init__.py").is_file())
 
 
 def load_benchmark(name: str):

@@ -6,9 +6,10 @@ the implementation is a point where another thread may be made to run, time is
 virtual, a deadlock is detected exactly, and a seed replays a schedule exactly.
 
 Owns: the scheduler, its strategies, the primitives it hands the implementation
-(threading, time, queue), the loader that imports an implementation against them,
-exploring and shrinking, the account of each timed call's virtual time (`deadlines`:
-never early, never late), the field a found race is on (`lockset`), and the suite's
+(threading, time, queue), the loader that imports an implementation against them
+(with its whole package, and the libraries its queue waits in: `reach`), exploring
+and shrinking, the account of each timed call's virtual time (`deadlines`: never
+early, never late), the field a found race is on (`lockset`), and the suite's
 controlled runs (`queue_exploration`).
 May import: the shared modules at the package's top and `prodcon.engine`.
 """

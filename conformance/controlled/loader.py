@@ -1,21 +1,28 @@
 """Load an implementation so that its threading, time and queue are the managed ones.
 
 The module is executed from its source into a fresh module object whose
-`__builtins__` carries an `__import__` that answers `threading`, `time` and
-`queue` with facades; every spelling of the import (`import threading`,
-`from time import monotonic as now`, `from queue import Queue`) goes through it,
-and nothing is patched globally, so the kit's own threads keep the real modules.
+`__builtins__` carries an `__import__` that answers `threading`, `time`,
+`queue` (and `_thread`, `_queue`, `importlib`) with facades; every spelling of the
+import (`import threading`, `from time import monotonic as now`, `from queue import
+Queue`, `importlib.import_module("_thread")`) goes through it, and nothing is
+patched globally, so the kit's own threads keep the real modules.
 
 The `queue` facade is CPython's own queue.py run the same way, so an
 implementation that re-exports or subclasses queue.Queue is controlled too. Its
 Empty, Full (and ShutDown) stay the real classes, so `except queue.Empty` in code
 that never saw the facade still catches what a managed queue raises.
 
-`load_again` runs an implementation's module again this way, by its name, as a
-package's module if it is one, with any modules it names (a library whose class
-its `Queue` returns): what those import from each other is managed too, and
-everything else is the real, shared module, so classes like a library's Empty keep
-their identity.
+`load_again` runs an implementation's module again this way, by its name, with the
+whole package it belongs to (its relative imports, its other modules, their
+module-level locks and state) and the packages named in `also` (a library its
+`Queue` returns a class of, or whose code the queue runs: `reach.uncontrolled_home`
+finds them). A module of those packages is run again when managed code first
+imports it, once a load: a controlled test loads afresh, its schedules share the
+load, as the many queues of one process share their modules. Everything else is
+the real, shared module; a module with no Python source (a C extension) is the
+real one too, and a queue whose class is one is skipped with that reason. An
+exception class defined at a module's top level is the real module's class, so
+`except Empty` catches it on either side of the border.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import types
 
 from prodcon.controlled import primitives
 
-FACADE_NAMES = ("threading", "time", "queue", "_thread")
+FACADE_NAMES = ("threading", "time", "queue", "_thread", "_queue", "importlib")
 
 _THREADING_NAMES = ("Lock", "RLock", "Condition", "Semaphore", "BoundedSemaphore", "Event",
                     "Barrier", "BrokenBarrierError", "Timer", "Thread", "current_thread",
@@ -42,6 +49,12 @@ _TIME_NAMES = ("monotonic", "monotonic_ns", "time", "time_ns", "perf_counter",
 #: that defines one of them runs code of the queue, so it must be managed.
 QUEUE_METHODS = ("put", "get", "put_nowait", "get_nowait", "task_done", "join", "qsize",
                  "empty", "full")
+
+
+#: The kit's own package, whose code never runs on managed primitives, and the bundled
+#: reference inside it, which is an implementation like any other.
+_KIT = __name__.partition(".")[0]
+_BUNDLED = f"{_KIT}.reference"
 
 
 class CannotLoad(Exception):
@@ -108,34 +121,99 @@ def time_facade() -> types.ModuleType:
 
 class Facades:
     """The managed modules one load shares: the facades (`queue` built lazily from
-    queue.py), and the modules named in `reloaded` (with their packages), each run
-    again from its source when first imported."""
+    queue.py), and the packages named in `reloaded` (each name stands for its whole
+    package: `_root`), each module run again from its source when first imported."""
 
     def __init__(self, reloaded=()):
         self.modules = {"threading": threading_facade(), "time": time_facade(),
                         "_thread": thread_facade()}
         self.files: set[str] = set()
-        self.reloaded = frozenset(_with_packages(reloaded))
+        self.roots = frozenset(_root(name) for name in reloaded)
+        # the roots and the packages above them: `a.b` is reached through `a`, so a
+        # real `a` would hand out the real `a.b`
+        self.reloaded = frozenset(_with_packages(self.roots))
         self._tops = frozenset(name.partition(".")[0] for name in self.reloaded)
         self.loaded: dict[str, types.ModuleType] = {}
+        self._real: dict[str, types.ModuleType] = {}  # the imported twins of those loaded
+
+    def manages(self, name: str) -> bool:
+        """Module `name` is run again here (if it has Python source)."""
+        return name in self.reloaded or any(name.startswith(root + ".")
+                                            for root in self.roots)
 
     def get(self, name: str) -> types.ModuleType:
-        if name == "queue" and name not in self.modules:
-            self.modules["queue"] = self._queue()
+        if name not in self.modules:
+            self.modules[name] = {"queue": self._queue, "_queue": self._c_queue,
+                                  "importlib": self._importlib}[name]()
         return self.modules[name]
 
     def _queue(self) -> types.ModuleType:
+        c_layer = self.modules.get("_queue") or self._c_queue()
+        self.modules["_queue"] = c_layer  # queue.py imports it: the real names for now
         module = self.execute(_real_queue.__file__, "queue")
         for name in ("Empty", "Full", "ShutDown"):
             if hasattr(_real_queue, name):
                 setattr(module, name, getattr(_real_queue, name))
         # _queue.SimpleQueue is C and blocks for real; the pure Python one is managed
-        module.SimpleQueue = module._PySimpleQueue
+        module.SimpleQueue = c_layer.SimpleQueue = module._PySimpleQueue
+        return module
+
+    def _c_queue(self) -> types.ModuleType:
+        """`_queue`, for code that takes SimpleQueue from the C layer (aiologic does):
+        the pure Python one on managed primitives (set by `_queue`), the real Empty."""
+        import _queue as real
+
+        module = types.ModuleType("_queue", "managed _queue (prodcon controlled run)")
+        _passthrough(module, real, ())
+        module.Empty = real.Empty
+        if "queue" in self.modules:
+            module.SimpleQueue = self.modules["queue"].SimpleQueue
+        else:
+            module.SimpleQueue = real.SimpleQueue  # until queue.py has run, below
+            self.modules["_queue"] = module
+            self.get("queue")
+        return module
+
+    def _importlib(self) -> types.ModuleType:
+        """`importlib`, whose `import_module` answers as the managed `import` does:
+        libraries that look modules up by name (aiologic's `import_original`) get the
+        facades and the managed modules too."""
+        import importlib as real
+
+        module = types.ModuleType("importlib", "managed importlib (prodcon controlled run)")
+
+        def __getattr__(name: str):  # `from importlib import metadata` imports it
+            if not hasattr(real, name):
+                real.import_module(f"importlib.{name}")
+            return getattr(real, name)
+
+        module.__getattr__ = __getattr__
+
+        def import_module(name, package=None):
+            if name.startswith(".") and package:
+                name = importlib.util.resolve_name(name, package)
+            return self.import_module(name) if not name.startswith(".") else \
+                real.import_module(name, package)  # the real error: no package
+
+        module.import_module = import_module
+        return module
+
+    def import_module(self, name: str) -> types.ModuleType:
+        """The module `name` itself, as managed code sees it."""
+        if name in FACADE_NAMES:
+            return self.get(name)
+        if name.partition(".")[0] not in self._tops:
+            return importlib.import_module(name)
+        parts = name.split(".")
+        module = None
+        for end in range(1, len(parts) + 1):
+            module = self._module(".".join(parts[:end]))
         return module
 
     def builtins(self) -> dict:
         table = dict(vars(builtins))
         real_import = builtins.__import__
+        real_build_class = builtins.__build_class__
 
         def managed_import(name, globals=None, locals=None, fromlist=(), level=0):
             if level == 0 and name in FACADE_NAMES:
@@ -147,51 +225,64 @@ class Facades:
                 return real_import(name, globals, locals, fromlist, 0)
             return self._import(name, fromlist)
 
+        def build_class(body, name, *bases, **keywords):
+            """A `class` statement; an exception class at a module's top level is the
+            imported module's own class of that name, if it has one."""
+            cls = real_build_class(body, name, *bases, **keywords)
+            real = self._real.get(body.__globals__.get("__name__"))
+            twin = getattr(real, name, None)
+            if (isinstance(cls, type) and issubclass(cls, BaseException)
+                    and cls.__qualname__ == name and isinstance(twin, type)
+                    and issubclass(twin, BaseException) and twin.__qualname__ == name
+                    and twin.__module__ == cls.__module__):
+                return twin
+            return cls
+
         table["__import__"] = managed_import
+        table["__build_class__"] = build_class
         return table
 
     def _import(self, name: str, fromlist) -> types.ModuleType:
         """`__import__` for a name within a package that has reloaded modules: each
         part managed if reloaded, else the real module; the top package or, with a
         `fromlist`, the module itself, as `__import__` answers."""
-        parts = name.split(".")
-        module = None
-        for end in range(1, len(parts) + 1):
-            module = self._module(".".join(parts[:end]))
+        module = self.import_module(name)
         if not fromlist:
-            return self._module(parts[0])
+            return self._module(name.partition(".")[0])
         for entry in fromlist:
             if entry != "*" and not hasattr(module, entry) and hasattr(module, "__path__"):
                 try:
-                    self._import(f"{name}.{entry}", ())
+                    self.import_module(f"{name}.{entry}")
                 except ModuleNotFoundError:  # not a submodule: the name lookup says so
                     pass
         return module
 
     def _module(self, name: str) -> types.ModuleType:
         """The module `name`: if reloaded, run again from its source (once a load, its
-        package first, as `_import` walks the parts), else the real one."""
+        package first, as `import_module` walks the parts), else the real one; so is
+        one with no Python source (a C extension cannot be run twice)."""
         managed = self.loaded.get(name)
         if managed is not None:
             return managed
-        if name not in self.reloaded:
+        spec = _spec(name) if self.manages(name) else None
+        is_package = spec is not None and spec.submodule_search_locations is not None
+        runs = spec is not None and bool(spec.origin) and spec.origin.endswith(".py")
+        if not runs and not is_package:  # not ours, or no source: the real, shared one
             module = importlib.import_module(name)
             self._attach(name, module)
             return module
-        spec = _spec(name)
         module = types.ModuleType(name)
         module.__spec__, module.__loader__ = spec, spec.loader
-        is_package = spec.submodule_search_locations is not None
         module.__package__ = name if is_package else name.rpartition(".")[0]
         if is_package:
             module.__path__ = list(spec.submodule_search_locations)
         self.loaded[name] = module  # before it runs: an import cycle meets it half made
+        if name in sys.modules:
+            self._real[name] = sys.modules[name]
         self._attach(name, module)
         try:
-            if spec.origin and spec.origin.endswith(".py"):
+            if runs:  # a namespace package has nothing to run
                 self._run(module, spec.origin)
-            elif not is_package:  # a namespace package has nothing to run
-                raise CannotLoad(f"{name} has no Python source ({spec.origin})")
         except BaseException:
             del self.loaded[name]
             raise
@@ -225,8 +316,6 @@ class Facades:
         return module
 
     def _run(self, module: types.ModuleType, path: str) -> None:
-        with open(path, encoding="utf-8") as handle:
-            source = handle.read()
         name = module.__name__
         module.__file__ = path
         module.__builtins__ = self.builtins()
@@ -235,12 +324,37 @@ class Facades:
         previous = sys.modules.get(name)
         sys.modules[name] = module
         try:
-            exec(compile(source, path, "exec"), module.__dict__)
+            exec(_compiled(path), module.__dict__)
         finally:
             if previous is None:
                 sys.modules.pop(name, None)
             else:
                 sys.modules[name] = previous
+
+
+#: Compiled sources, by path and the file's stamp: a library is run again for every
+#: controlled test, and compiling aiologic's 20,000 lines takes longer than running them.
+_COMPILED: dict[tuple[str, int, int], types.CodeType] = {}
+
+
+def _compiled(path: str) -> types.CodeType:
+    stat = os.stat(path)
+    key = (os.path.abspath(path), stat.st_mtime_ns, stat.st_size)
+    code = _COMPILED.get(key)
+    if code is None:
+        with open(path, encoding="utf-8") as handle:
+            code = _COMPILED[key] = compile(handle.read(), path, "exec")
+    return code
+
+
+def _root(name: str) -> str:
+    """The package a module is run again with: its top-level package, all of it (its
+    modules import each other, relatively or not, and share module-level state); the
+    bundled reference alone, never the kit around it."""
+    top = name.partition(".")[0]
+    if top != _KIT:
+        return top
+    return _BUNDLED if (name + ".").startswith(_BUNDLED + ".") else name
 
 
 def _with_packages(names) -> set[str]:
@@ -295,41 +409,6 @@ def load_again(module: types.ModuleType, also=()) -> types.ModuleType:
     managed = facades.loaded[module.__name__]
     managed.__prodcon_facades__ = facades
     return managed
-
-
-#: The kit's own package, whose code never runs on managed primitives, and the bundled
-#: reference inside it, which is an implementation like any other.
-_KIT = __name__.partition(".")[0]
-_BUNDLED = f"{_KIT}.reference"
-
-
-def uncontrolled_home(cls: type, facades: Facades) -> str | None:
-    """The module to load again so that a queue of class `cls` waits on managed
-    primitives: that of `cls` or of the first class after it (in method resolution
-    order) that defines a queue method and is the real module's. None when all are
-    managed; `CannotLoad` when that module cannot be run again."""
-    for klass in cls.__mro__:
-        if klass is not cls and not any(name in vars(klass) for name in QUEUE_METHODS):
-            continue
-        if facades.runs_managed(klass):
-            continue
-        home = klass.__module__
-        named = f"{home}.{klass.__qualname__}"
-        top = home.partition(".")[0]
-        if top in sys.stdlib_module_names:  # builtins among them
-            raise CannotLoad(f"it is (or builds on) {named}, of the standard library or "
-                             "built in, which the kit does not run on managed primitives")
-        if top == _KIT and not (home + ".").startswith(_BUNDLED + "."):
-            raise CannotLoad(f"it is (or builds on) {named}, prodcon's own code")
-        if home in facades.reloaded:
-            raise CannotLoad(f"it is (or builds on) {named}, made outside the code the kit "
-                             "ran again on managed primitives")
-        path = getattr(sys.modules.get(home), "__file__", None)
-        if not path or not path.endswith(".py"):
-            raise CannotLoad(f"it is (or builds on) {named}, which has no Python source "
-                             "(C code?): its waits cannot be scheduled")
-        return home
-    return None
 
 
 def managed_queue() -> types.ModuleType:

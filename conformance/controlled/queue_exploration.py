@@ -36,8 +36,9 @@ from dataclasses import asdict, dataclass, replace
 from prodcon.controlled import lockset, primitives
 from prodcon.controlled.deadlines import Deadlines
 from prodcon.controlled.explore import note, run_once
-from prodcon.controlled.loader import CannotLoad, NotManaged, load_again, uncontrolled_home
+from prodcon.controlled.loader import CannotLoad, NotManaged, load_again
 from prodcon.controlled.minimize import Differences, Guided, ddmin
+from prodcon.controlled.reach import uncontrolled_home
 from prodcon.controlled.scheduler import SchedulerError, current
 from prodcon.controlled.strategies import PCT, RandomWalk
 from prodcon.engine import checkers
@@ -158,7 +159,7 @@ def managed_role(module, maxsize: int) -> ManagedRole:
             tuple({real_queue.Empty, getattr(managed, "Empty", real_queue.Empty)}),
             tuple({real_queue.Full, getattr(managed, "Full", real_queue.Full)}),
             frozenset(facades.files))
-        home = uncontrolled_home(type(_build(role, maxsize)), facades)
+        home = uncontrolled_home(_build(role, maxsize), facades)
         if home is None:  # building it may have imported more: their lines count too
             return replace(role, files=frozenset(facades.files))
         also.add(home)

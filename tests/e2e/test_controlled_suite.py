@@ -11,6 +11,9 @@ overshoots by one poll passes. A race on a field is shown with the field and bot
 (the lockset pass, controlled/lockset.py).
 Queues are built by the module's Queue role, so an adapter over a library is
 explored with the library's class on managed primitives, or skipped with the reason.
+A package is explored whole (its modules, their module-level locks): the package-shaped
+zoo module's race is caught, and culsans' synchronous queue (a real library, waiting
+in aiologic's primitives) passes over several seeds.
 """
 
 import re
@@ -18,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ZOO, caught_by
+from conftest import REPO, SEED, ZOO, caught_by
+from prodcon.controlled.queue_exploration import PLANS
 
 #: The issue's five: a counter updated outside the lock, popleft() after the lock is
 #: released, one condition shared by both sides with notify(), `if` around wait(),
@@ -225,3 +229,47 @@ def test_a_polling_queue_that_overshoots_by_one_poll_passes(run_kit):
     poller = Path(__file__).parent.parent / "unit" / "timed_designs" / "fixed_tick_poller.py"
     result = run_kit(poller, "-k", "controlled")
     assert result.ret == 0, result
+
+
+PACKAGE_RACE = ZOO / "broken" / "package_adds_after_release"
+
+
+def test_a_race_inside_a_package_is_caught_and_shown_again_byte_for_byte(run_kit):
+    """A queue split over two modules (relative imports, a module-level lock in the
+    other one), given as its folder: explored, not skipped; the race is shrunk and the
+    same seed shows the same trace."""
+    first = run_kit(PACKAGE_RACE, "-k", "controlled")
+    assert first.ret == 1 and caught_by(PACKAGE_RACE) in first.violated, first
+    assert "skipped" not in first.outcomes.values(), first
+    assert "forced thread switches" in first.output and ">>" in first.output
+    assert "Lock#2" in first.output  # the store module's lock: managed, in the trace
+    _shrunk_no_longer(first)
+    again = run_kit(PACKAGE_RACE, "-k", "controlled")
+    assert reports(first.output) and reports(again.output) == reports(first.output)
+
+
+@pytest.mark.parametrize("form", ["folder", "init", "dotted"])
+def test_a_package_is_explored_however_it_is_named(run_kit, pytester, form):
+    """The package's folder, its __init__.py, or its dotted name: the same package."""
+    impl = {"folder": ZOO / "correct" / "split_package",
+            "init": ZOO / "correct" / "split_package" / "__init__.py",
+            "dotted": "split_package"}[form]
+    if form == "dotted":
+        (pytester.path / "split_package").symlink_to(ZOO / "correct" / "split_package")
+    result = run_kit(impl, "-k", "controlled and 2p2c-max1")
+    assert result.ret == 0 and set(result.outcomes.values()) == {"passed"}, result
+
+
+CULSANS = REPO / "examples" / "culsans_adapter.py"
+
+
+@pytest.mark.parametrize("seed", [SEED, 1, 2])
+def test_culsans_sync_queue_is_explored_and_passes(run_kit, seed):
+    """culsans (a package over aiologic, which takes its locks through importlib and
+    _thread): every controlled test runs, none is skipped, and it passes."""
+    pytest.importorskip("culsans")
+    result = run_kit(CULSANS, "-k", "controlled", seed=seed)
+    assert result.ret == 0, result
+    controlled = {name: outcome for name, outcome in result.outcomes.items()
+                  if name.startswith("test_controlled")}
+    assert len(controlled) == len(PLANS) and set(controlled.values()) == {"passed"}, result

@@ -4,10 +4,11 @@ one passes. Each run is a real `pytest --prodcon-impl=FILE` in its own process.
 
 import pytest
 
-from conftest import REPO, ZOO, caught_by
+from conftest import REPO, ZOO, caught_by, zoo_modules
+from prodcon.controlled.queue_exploration import PLANS
 
-BROKEN = sorted((ZOO / "broken").glob("*.py"))
-CORRECT = [REPO / "reference" / "__init__.py", *sorted((ZOO / "correct").glob("*.py")),
+BROKEN = zoo_modules(ZOO / "broken")
+CORRECT = [REPO / "reference" / "__init__.py", *zoo_modules(ZOO / "correct"),
            *sorted((ZOO / "adapters").glob("*.py"))]
 
 
@@ -76,14 +77,14 @@ def test_a_failure_is_blamed_on_the_bug_not_on_its_consequence(run_kit, pytester
 
 #: The correct modules that provide the Queue role: the controlled schedules explore them.
 QUEUE_ROLE = {"reference", "two_conditions", "polling", "stdlib_reexport", "semaphore_deque",
-              "semaphore_heap", "persistqueue_adapter", "workers_and_queue"}
+              "semaphore_heap", "persistqueue_adapter", "workers_and_queue", "split_package"}
 
 
 @pytest.mark.parametrize("module", CORRECT, ids=lambda p: p.stem if p.stem != "__init__" else
                          "reference")
 def test_correct_implementation_passes(run_kit, module):
-    """The whole quick profile passes; where the module provides a Queue, its four
-    controlled-schedule tests ran (150 schedules each) and passed too."""
+    """The whole quick profile passes; where the module provides a Queue, its
+    controlled-schedule tests (one a plan) ran and passed too."""
     impl = "reference" if module.stem == "__init__" else module
     result = run_kit(impl)
     assert result.ret == 0, result
@@ -91,4 +92,4 @@ def test_correct_implementation_passes(run_kit, module):
     controlled = {name: outcome for name, outcome in result.outcomes.items()
                   if name.startswith("test_controlled")}
     if getattr(impl, "stem", impl) in QUEUE_ROLE:
-        assert len(controlled) == 4 and set(controlled.values()) == {"passed"}, result
+        assert len(controlled) == len(PLANS) and set(controlled.values()) == {"passed"}, result
