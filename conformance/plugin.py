@@ -20,7 +20,7 @@ _OPTIONS = [
     # (option, ini, type, help)
     ("--prodcon-impl", "prodcon_impl", str,
      "run the prodcon conformance suite against NAME: a dotted module importable from the "
-     "current directory, or a path to a .py file"),
+     "current directory, a path to a .py file, or a path to a package's folder"),
     ("--prodcon-seed", "prodcon_seed", int,
      "seed every random choice of the run (default: a fresh one, printed in the header)"),
     ("--prodcon-timeout-factor", "prodcon_timeout_factor", float,

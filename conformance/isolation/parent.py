@@ -477,11 +477,17 @@ class Sandbox(Endpoint):
 # --- starting the child ------------------------------------------------------------------
 
 
+def _copy_package(source: Path, target: Path) -> None:
+    shutil.copytree(source, target, symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
+
+
 def _stage(name: str, search_dir: Path) -> tuple[Path, Path, str]:
     """Copy the submission into a fresh directory: (that directory, where it came from, NAME there).
 
-    A path is copied as its file; a dotted name as its top-level package or module
-    from `search_dir` (a name found nowhere there is left to the child's import).
+    A path is copied as its file, or as its package (a package's folder, or its
+    `__init__.py`), imported there by the folder's name; a dotted name as its top-level
+    package or module from `search_dir` (a name found nowhere there is left to the child's import).
     A path's folder is not copied with it, helper modules beside it included: a
     submission is one module (`prodcon grade` stages only that file too), and what
     lies beside it (other submissions, the grader's files) is not the child's to read.
@@ -492,14 +498,18 @@ def _stage(name: str, search_dir: Path) -> tuple[Path, Path, str]:
             return workdir, search_dir.resolve(), name
         if contract._is_path(name):
             source = (search_dir / name).resolve()
+            if source.name == "__init__.py":  # a package's face: the package
+                source = source.parent
+            if source.is_dir() and (source / "__init__.py").is_file():
+                _copy_package(source, workdir / source.name)
+                return workdir, source.parent, source.name
             if not source.is_file():
-                raise contract.ContractError(f"no such file: {source}")
+                raise contract.ContractError(f"no such file or package folder: {source}")
             shutil.copy2(source, workdir / source.name)
             return workdir, source.parent, source.name
         top = name.split(".")[0]
         if (search_dir / top).is_dir():
-            shutil.copytree(search_dir / top, workdir / top, symlinks=True,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
+            _copy_package(search_dir / top, workdir / top)
         elif (search_dir / f"{top}.py").is_file():
             shutil.copy2(search_dir / f"{top}.py", workdir / f"{top}.py")
         return workdir, search_dir.resolve(), name

@@ -63,6 +63,18 @@ def test_reference_passes_isolated(run_kit):
     assert "--prodcon-isolate" in result.output.split("prodcon replay:")[-1]
 
 
+def test_a_package_folder_is_staged_whole_and_its_race_caught(run_kit):
+    """A package (two modules, relative imports) goes into the sandbox as a package, by
+    its folder or its __init__.py, and is explored there like a single file."""
+    for impl in (ZOO / "correct" / "split_package",
+                 ZOO / "correct" / "split_package" / "__init__.py"):
+        result = run_kit(impl, "--prodcon-isolate", "-k", "fifo_one_producer or semantics")
+        assert result.ret == 0, result
+    broken = ZOO / "broken" / "package_adds_after_release"
+    result = run_kit(broken, "--prodcon-isolate", "-k", "controlled and nowait")
+    assert result.ret == 1 and result.violated == {"capacity"}, result
+
+
 def test_deadlock_report_shows_where_the_submission_waits(run_kit):
     result = run_kit(ZOO / "broken" / "deadlock_everywhere.py", "--prodcon-isolate", "-k",
                      "fifo_one_producer or test_conservation_order_capacity[1p1c")
