@@ -110,7 +110,8 @@ def managed_workers(module, borrowed: frozenset) -> ManagedWorkers:
     queue_home = bundled.Queue.__module__
     reference = _managed_parts(bundled, ("Queue", "producer", "consumer"), {queue_home})
     own = not {"producer", "consumer"} <= borrowed
-    workers = _managed_parts(module, ("producer", "consumer"), set()) if own else reference
+    mine = own and module is not bundled
+    workers = _managed_parts(module, ("producer", "consumer"), set()) if mine else reference
 
     def part(name: str):
         found = getattr(reference if name in borrowed else workers, name, None)
@@ -393,12 +394,14 @@ class _Spins(Exception):
     """A run took MAX_STEPS switch points without ending."""
 
 
-def explore_workers(module, plan: str, borrowed: list, seed: int, schedules: int) -> str:
+def explore_workers(module, plan: str, borrowed: str, seed: int, schedules: int) -> str:
     """Up to `schedules` schedules of the plan (JSON of a `WorkerPlan`) on the worker
-    role of `module` (`borrowed`: its parts filled from the reference); the first
-    failure, minimized, if any, as JSON of an `Exploration`."""
+    role of `module` (`borrowed`: its parts filled from the reference, comma-separated);
+    the first failure, minimized, if any, as JSON of an `Exploration`. Only numbers and
+    strings cross into the sandbox's child, hence the JSON and the joined names."""
     parsed = WorkerPlan(**json.loads(plan))
-    return json.dumps(_explore(module, parsed, frozenset(borrowed), seed, schedules))
+    parts = frozenset(filter(None, borrowed.split(",")))
+    return json.dumps(_explore(module, parsed, parts, seed, schedules))
 
 
 def _explore(module, plan: WorkerPlan, borrowed: frozenset, seed: int, schedules: int) -> dict:

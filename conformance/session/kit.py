@@ -170,8 +170,8 @@ class Kit:
         schedules, in the submission's process when it is sandboxed; what the exploration
         found, as `explore_workers` tells it (the same keys as `explore`)."""
         bound = SECONDS_TO_SHRINK + SECONDS_PER_SCHEDULE * schedules
-        args = (self.impl.module, json.dumps(asdict(plan)), sorted(self.impl.borrowed), seed,
-                schedules)
+        args = (self.impl.module, json.dumps(asdict(plan)), ",".join(sorted(self.impl.borrowed)),
+                seed, schedules)
         what = f"exploring {schedules} controlled schedules of the workers, {plan.id}"
         sandbox = getattr(self.impl, "sandbox", None)
         if sandbox is not None:

@@ -97,7 +97,7 @@ def _explore(module_path, seed: int = SEED, schedules: int = 40,
              plan: WorkerPlan = PLANS[0]) -> dict:
     path = Path(module_path)
     impl = contract.load(str(path), path.parent)
-    found = explore_workers(impl.module, json.dumps(asdict(plan)), sorted(impl.borrowed),
+    found = explore_workers(impl.module, json.dumps(asdict(plan)), ",".join(sorted(impl.borrowed)),
                             seed, schedules)
     return json.loads(found)
 
