@@ -20,6 +20,8 @@ import pytest
 
 from prodcon.contract import Implementation
 from prodcon.controlled.queue_exploration import PLANS, explore_queue
+from prodcon.controlled.worker_exploration import PLANS as WORKER_PLANS
+from prodcon.controlled.worker_exploration import explore_workers
 from prodcon.engine import scenario
 from prodcon.engine.harness import Crew, Pending, call
 from prodcon.engine.recording import History
@@ -47,8 +49,8 @@ from prodcon.verdict import Violation, expect, judge
 
 __all__ = [
     "CALL_BOUND", "PLAIN_VALUES", "PLANS", "EqualsEverything", "FalsyItem", "Item", "Kit",
-    "KitError", "Shape", "TouchyItem", "UnhashableItem", "Violation", "describe", "expect",
-    "judge", "put_all", "put_then_take", "take_then_put",
+    "KitError", "Shape", "TouchyItem", "UnhashableItem", "Violation", "WORKER_PLANS", "describe",
+    "expect", "judge", "put_all", "put_then_take", "take_then_put",
 ]
 
 
@@ -158,6 +160,25 @@ class Kit:
             found = self.call(sandbox.run_in_child, explore_queue, *args, bound=bound, what=what)
         else:
             found = self.call(explore_queue, *args, bound=bound, what=what)
+        found = json.loads(found)
+        if found["kit_error"]:
+            raise KitError(f"{what}: {found['kit_doing']}", found["kit_error"])
+        return found
+
+    def explore_workers(self, plan, seed: int, schedules: int) -> dict:
+        """Run the worker `plan` (one of `WORKER_PLANS`) under `schedules` controlled
+        schedules, in the submission's process when it is sandboxed; what the exploration
+        found, as `explore_workers` tells it (the same keys as `explore`)."""
+        bound = SECONDS_TO_SHRINK + SECONDS_PER_SCHEDULE * schedules
+        args = (self.impl.module, json.dumps(asdict(plan)), ",".join(sorted(self.impl.borrowed)),
+                seed, schedules)
+        what = f"exploring {schedules} controlled schedules of the workers, {plan.id}"
+        sandbox = getattr(self.impl, "sandbox", None)
+        if sandbox is not None:
+            found = self.call(sandbox.run_in_child, explore_workers, *args, bound=bound,
+                              what=what)
+        else:
+            found = self.call(explore_workers, *args, bound=bound, what=what)
         found = json.loads(found)
         if found["kit_error"]:
             raise KitError(f"{what}: {found['kit_doing']}", found["kit_error"])

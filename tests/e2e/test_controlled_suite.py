@@ -14,6 +14,9 @@ explored with the library's class on managed primitives, or skipped with the rea
 A package is explored whole (its modules, their module-level locks): the package-shaped
 zoo module's race is caught, and culsans' synchronous queue (a real library, waiting
 in aiologic's primitives) passes over several seeds.
+Workers run under control too (handle() taking virtual seconds): those that give up
+on a full queue, leave an empty one, or reorder or shed once behind are caught and
+shown again byte for byte; correct ones pass.
 """
 
 import re
@@ -273,3 +276,51 @@ def test_culsans_sync_queue_is_explored_and_passes(run_kit, seed):
     controlled = {name: outcome for name, outcome in result.outcomes.items()
                   if name.startswith("test_controlled")}
     assert len(controlled) == len(PLANS) and set(controlled.values()) == {"passed"}, result
+
+
+#: Workers that need time to fail: they give up on a full queue, leave an empty one, or
+#: reorder or shed items once a handle() took seconds. Free-running runs never keep a
+#: queue full or empty that long; under control handle() takes virtual seconds.
+SLOW_WORKERS = [ZOO / "broken" / f"{name}.py" for name in (
+    "producer_gives_up_on_full", "producer_defers_on_full", "consumer_leaves_on_quiet",
+    "consumer_freshest_first_when_behind", "consumer_sheds_when_behind")]
+WORKERS_TEST = "test_workers_under_controlled_schedules"
+
+
+@pytest.mark.parametrize("module", SLOW_WORKERS, ids=lambda p: p.stem)
+def test_each_worker_that_needs_time_is_caught_and_shown_again(run_kit, module):
+    first = run_kit(module, "-k", "controlled")
+    assert first.ret == 1 and caught_by(module) in first.violated, first
+    assert set(first.outcomes.values()) == {"failed"} and len(first.outcomes) == 1, first
+    # what made it fail: a timed call that ran out, or a handle() that took seconds
+    assert re.search(r"times out at t=|handle\(p\d#\d\) [\d.]+ s", first.output), first
+    assert "forced thread switches" in first.output, first
+    _shrunk_no_longer(first)
+    assert re.search(rf"^replay: .* -k '{WORKERS_TEST}\[2p2c-max1-3each-workers\]'$",
+                     first.output, re.M), first
+    again = run_kit(module, "-k", "controlled")
+    assert reports(first.output) and reports(again.output) == reports(first.output)
+
+
+@pytest.mark.parametrize("impl", ["reference", ZOO / "correct" / "student_workers.py",
+                                  ZOO / "correct" / "workers_and_queue.py"],
+                         ids=["reference", "student_workers", "workers_and_queue"])
+def test_correct_workers_pass_under_control(run_kit, impl):
+    result = run_kit(impl, "-k", WORKERS_TEST)
+    assert result.ret == 0 and list(result.outcomes.values()) == ["passed"], result
+
+
+def test_explore_sets_the_worker_schedules_and_zero_skips_them(run_kit):
+    module = ZOO / "broken" / "consumer_leaves_on_quiet.py"
+    result = run_kit(module, "-k", WORKERS_TEST, "--prodcon-explore=40")
+    assert result.ret == 1 and re.search(r"controlled schedule \d+ of 40 failed", result.output)
+    assert re.search(r"^replay: .*--prodcon-explore=40 ", result.output, re.M), result
+    result = run_kit(module, "-k", WORKERS_TEST, "--prodcon-explore=0")
+    assert result.ret == 0 and set(result.outcomes.values()) == {"skipped"}, result
+
+
+def test_sandboxed_workers_are_explored_in_their_own_process(run_kit):
+    module = ZOO / "broken" / "producer_gives_up_on_full.py"
+    result = run_kit(module, "-k", WORKERS_TEST, "--prodcon-isolate")
+    assert result.ret == 1 and "conservation" in result.violated, result
+    assert "never put" in result.output, result
