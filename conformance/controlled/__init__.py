@@ -10,7 +10,7 @@ Owns: the scheduler, its strategies, the primitives it hands the implementation
 (with its whole package, and the libraries its queue waits in: `reach`), exploring
 and shrinking, the account of each timed call's virtual time (`deadlines`: never
 early, never late), the field a found race is on (`lockset`), and the suite's
-controlled runs (`queue_exploration`).
+controlled runs (`queue_exploration`, and `worker_exploration` for the worker role).
 May import: the shared modules at the package's top and `prodcon.engine`.
 """
 
