@@ -105,7 +105,8 @@ class QueuePlan:
 #: A contest's timeout, in virtual seconds: longer than the poll of any polling queue
 #: likely to meet the kit (a fixed `sleep(0.1)` is common), since a wait as long as the
 #: whole timeout is not a poll (deadlines.py); short enough that a queue polling every
-#: millisecond stays far below MAX_STEPS (6,219 switch points at most at 2 ms).
+#: 2 ms stays below MAX_STEPS (6,219 switch points at most). One polling finer than
+#: about 0.5 ms runs out of them: that plan is skipped for it (`_polled_out`).
 CONTEST_TIMEOUT = 0.2
 #: The pacing side of a contest: a pause shorter than the timeout, then a burst of two
 #: calls (two slots or items at once: two waiters woken, and one of them may take both),
@@ -453,6 +454,11 @@ def _explore(module, plan: QueuePlan, seed: int, schedules: int, strict: bool) -
     except _Uncontrolled as exc:
         return Exploration(0, skipped=f"a thread blocked outside the scheduler's control: "
                        f"{exc}").asdict()
+    except _PollsTooFinely:
+        return Exploration(0, skipped=(
+            f"a run of {plan.id} took {MAX_STEPS} switch points without ending: the queue "
+            "polls more finely than this plan's virtual pauses can be explored (each poll "
+            "is a switch point); the other controlled plans judge it")).asdict()
     except CannotLoad as exc:
         return Exploration(0, skipped=f"the queue cannot be explored: {exc}").asdict()
     except _QueueNotBuilt as exc:
@@ -468,6 +474,7 @@ def _explored(role: ManagedRole, plan: QueuePlan, seed: int, schedules: int,
               strict: bool) -> Exploration:
     """The search and, on a failure, its shrinking: what the test reports."""
     latest: list[_Run] = []
+    shrinking: list[bool] = []
 
     def attempt(plan: QueuePlan, strategy):
         def scenario():
@@ -479,11 +486,17 @@ def _explored(role: ManagedRole, plan: QueuePlan, seed: int, schedules: int,
                                         plan.granularity, names=["main"])
         except SchedulerError as exc:
             raise _Uncontrolled(str(exc)) from None
-        return result, findings, latest[0]
+        run = latest[0]
+        if _polled_out(plan, findings, run):
+            if not shrinking:
+                raise _PollsTooFinely
+            return result, [], run  # while shrinking: not the failure being shrunk
+        return result, findings, run
 
     found = _search(attempt, plan, seed, schedules)
     if found is None:
         return Exploration(schedules)
+    shrinking.append(True)
     index, description, failure = found
     target = _verdict(failure[1], failure[2])[0]  # what every smaller failure must break
     first_calls = _calls(failure[2])
@@ -500,6 +513,19 @@ def _explored(role: ManagedRole, plan: QueuePlan, seed: int, schedules: int,
 
 class _Uncontrolled(Exception):
     pass
+
+
+class _PollsTooFinely(Exception):
+    """A contest's run reached MAX_STEPS with nothing wrong seen: a queue that polls."""
+
+
+def _polled_out(plan: QueuePlan, findings, run: _Run) -> bool:
+    """Whether a run of a plan with virtual pauses ran out of switch points and nothing
+    else: a correct queue polling every 0.1 ms spends 20,000 of them polling through
+    the contest's 0.44 virtual seconds of pauses. A livelock, or a late call, is still
+    judged by the plans without pauses (and a late call in flight by this one too)."""
+    return (bool(plan.pauses) and {f.kind for f in findings} == {"step-limit"}
+            and not run.violations and _late_in_flight(findings, run) is None)
 
 
 def _search(attempt, plan: QueuePlan, seed: int, schedules: int, like=None, steps=None):

@@ -166,7 +166,10 @@ def test_every_design_of_timed_waits_passes_the_timed_plans(imported, design):
     module = imported(design)
     for plan in TIMED_PLANS:
         found = _explore(module, plan, SEED, 30)
-        assert found["failed_at"] is None and not found["skipped"], (plan.id, found["message"])
+        assert found["failed_at"] is None, (plan.id, found["message"])
+        # a busy poll runs out of switch points in a contest's pauses: skipped, not failed
+        fine = Path(str(design)).stem == "fine_tick_poller" and plan.pauses
+        assert bool(found["skipped"]) == bool(fine), (plan.id, found["skipped"])
 
 
 @pytest.mark.parametrize("module", LATE, ids=lambda p: p.stem)
