@@ -283,7 +283,7 @@ class Kit:
         probe every other one has been running at least as long.
 
         `expires`, for timed calls: the exception their timeout raises, and the
-        timeout. A call that raised it once its whole timeout had passed did its job:
+        timeout (less the clock slack the test allows). A call that raised it once its whole timeout had passed did its job:
         the look came late (a loaded machine can keep the kit's thread waiting longer
         than a short timeout), not the answer. Such a call is left out of the list
         returned, the calls still waiting, which are the ones a test can go on with.
@@ -294,6 +294,8 @@ class Kit:
                 waiting.append(pending)
                 continue
             worker = pending.worker
+            # elapsed counts from before the thread started: a call that gave up a
+            # little early may pass for on time here, never the other way round
             if expires is not None and isinstance(worker.error, expires[0]) \
                     and pending.elapsed >= expires[1]:
                 continue

@@ -100,7 +100,7 @@ def test_timed_get_returns_item_that_arrives_in_time(prodcon):
     timeout = prodcon.bound(LONG)
     pending = prodcon.start(q.get, timeout=timeout)
     if not prodcon.must_block(pending, f"get(timeout={timeout:g}) on an empty queue",
-                              expires=(prodcon.Empty, timeout)):
+                              expires=(prodcon.Empty, timeout - SLACK)):
         pytest.skip(TOO_LATE)
     item = Item(0, 0)
     prodcon.returns(f"put({item!r})", q.put, item, prop="capacity", due="the queue has room")
@@ -120,7 +120,7 @@ def test_timed_put_stores_item_when_room_appears_in_time(prodcon):
     waiting = Item(1, 0)
     pending = prodcon.start(q.put, waiting, timeout=timeout)
     if not prodcon.must_block(pending, f"put(x, timeout={timeout:g}) on a full queue",
-                              expires=(prodcon.Full, timeout)):
+                              expires=(prodcon.Full, timeout - SLACK)):
         pytest.skip(TOO_LATE)
     prodcon.get_item(q, first)
     try:
@@ -182,7 +182,7 @@ def _still_waiting(prodcon, queues, waiters, expired, what):
     to judge.
     """
     waiting = prodcon.must_block_all(waiters, what, prop="timeout",
-                                     expires=(expired, STOLEN_TIMEOUT))
+                                     expires=(expired, STOLEN_TIMEOUT - SLACK))
     rounds = [(q, pending) for q, pending in zip(queues, waiters, strict=True)
               if pending in waiting]
     if not rounds:
