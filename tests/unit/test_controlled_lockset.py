@@ -384,6 +384,21 @@ def test_an_observer_that_fails_is_the_kits_error_never_the_implementations(monk
     assert queue._unfinished == 1, "the implementation ran on, untouched"
 
 
+def test_a_field_pass_that_fails_leaves_the_verdict_as_it_was(monkeypatch):
+    path = ZOO / "races" / "counter_outside_lock.py"
+    module = imported(path.parent, monkeypatch, "zoo_counter_outside_lock", path.read_text())
+    plan = QueuePlan(2, 2, 1, 2, "blocking")
+    found = explored(module, plan)
+
+    def broken(*args, **kwargs):
+        raise KitError("watching the shown schedule (the lockset pass)", "a trace")
+    monkeypatch.setattr(lockset, "observe_replay", broken)
+    again = explored(module, plan)
+    assert again["props"] == found["props"] and again["message"] == found["message"]
+    assert not again["kit_error"], again
+    assert "not shown: the kit failed while watching" in section(again["trace"])
+
+
 def test_the_section_shows_a_handful_with_their_lines_and_unambiguous_files(tmp_path):
     files = []
     for folder in ("a", "b"):
