@@ -284,9 +284,10 @@ class Kit:
 
         `expires`, for timed calls: the exception their timeout raises, and the
         timeout (less the clock slack the test allows). A call that raised it once its
-        whole timeout had passed did its job: the look came late (a loaded machine can keep the kit's thread waiting longer
-        than a short timeout), not the answer. Such a call is left out of the list
-        returned, the calls still waiting, which are the ones a test can go on with.
+        whole timeout had passed did its job: the look came late (a loaded machine can
+        keep the kit's thread waiting longer than a short timeout), not the answer.
+        Such a call is left out of the list returned, the calls still waiting, which
+        are the ones a test can go on with.
         """
         waiting = []
         for index, pending in enumerate(pendings):
