@@ -486,7 +486,7 @@ def _stage(name: str, search_dir: Path) -> tuple[Path, Path, str]:
     """Copy the submission into a fresh directory: (that directory, where it came from, NAME there).
 
     A path is copied as its file, or as its package (a package's folder, or its
-    `__init__.py`), imported there by the folder's name; a dotted name as its top-level
+    `__init__.py`), loaded there from its folder; a dotted name as its top-level
     package or module from `search_dir` (a name found nowhere there is left to the child's import).
     A path's folder is not copied with it, helper modules beside it included: a
     submission is one module (`prodcon grade` stages only that file too), and what
@@ -502,7 +502,9 @@ def _stage(name: str, search_dir: Path) -> tuple[Path, Path, str]:
                 source = source.parent
             if source.is_dir() and (source / "__init__.py").is_file():
                 _copy_package(source, workdir / source.name)
-                return workdir, source.parent, source.name
+                # as a path: imported by name, a folder called `queue` would be the
+                # standard library's, and one called `my-queue` nothing at all
+                return workdir, source.parent, f"{source.name}/"
             if not source.is_file():
                 raise contract.ContractError(f"no such file or package folder: {source}")
             shutil.copy2(source, workdir / source.name)

@@ -5,6 +5,8 @@ nothing it does in its own process (patching pytest or the kit, exiting, printin
 can change what the kit in this one decides.
 """
 
+import shutil
+
 from conftest import ZOO
 
 LIFO_THAT_CHEATS = '''
@@ -63,14 +65,18 @@ def test_reference_passes_isolated(run_kit):
     assert "--prodcon-isolate" in result.output.split("prodcon replay:")[-1]
 
 
-def test_a_package_folder_is_staged_whole_and_its_race_caught(run_kit):
+def test_a_package_folder_is_staged_whole_and_its_race_caught(pytester, run_kit):
     """A package (two modules, relative imports) goes into the sandbox as a package, by
     its folder or its __init__.py, and is explored there like a single file."""
     for impl in (ZOO / "correct" / "split_package",
                  ZOO / "correct" / "split_package" / "__init__.py"):
         result = run_kit(impl, "--prodcon-isolate", "-k", "fifo_one_producer or semantics")
         assert result.ret == 0, result
-    broken = ZOO / "broken" / "package_adds_after_release"
+    # named like the standard library's queue: the sandbox must test the student's (in
+    # a folder of its own: in the working directory it would shadow pytest's queue too)
+    broken = pytester.path / "submission" / "queue"
+    shutil.copytree(ZOO / "broken" / "package_adds_after_release", broken,
+                    ignore=shutil.ignore_patterns("__pycache__"))
     result = run_kit(broken, "--prodcon-isolate", "-k", "controlled and nowait")
     assert result.ret == 1 and result.violated == {"capacity"}, result
 
