@@ -384,9 +384,11 @@ def observe_replay(root, bodies, names, schedule, files, steps: int,
     strategy = _ReplayThenRunOn(schedule)
     strategy.begin_run()
     try:
+        # a short safety wait: running on, a thread may go where no judged run went
+        # and block outside the scheduler's control; the hint is not worth 30 s
         Scheduler(strategy, line_files=files, max_steps=steps + RUN_ON,
                   granularity=granularity, observer=observer.observe,
-                  run_on=True).run(bodies, names)
+                  run_on=True, safety=2.0).run(bodies, names)
     except (SchedulerError, KitError):
         # The run could not go on (a thread blocked outside the scheduler's control, the
         # kit's threads in a state no judged run reaches): the accesses seen until then
