@@ -39,6 +39,7 @@ from prodcon import contract
 from prodcon.controlled import primitives
 from prodcon.controlled.explore import note, run_once
 from prodcon.controlled.loader import QUEUE_METHODS, CannotLoad, load_again
+
 # The search, its shrinking and the verdict of a run are queue_exploration's, used here
 # by their private names: the worker role landed beside the queue role without
 # reshaping it (another change was editing that module). They belong in a public
