@@ -523,7 +523,7 @@ def test_exit_at_import_is_a_contract_error(isolate):
 
 
 @pytest.mark.parametrize("name, message", [
-    ("missing.py", "no such file: "),
+    ("missing.py", "no such file or package folder: "),
     ("missing_module", "no module named 'missing_module' importable from "),
     ("os", "os provides neither role of the contract"),
 ])
