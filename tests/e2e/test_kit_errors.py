@@ -28,7 +28,8 @@ prodcon.engine.checkers.fifo_queue = fifo_queue
 
 def test_a_fault_in_the_kit_is_reported_as_prodcons_and_not_graded(pytester, run_kit):
     pytester.makeconftest(CHECKER_FAULT)
-    result = run_kit("reference", "-k", "test_conservation_order_capacity or controlled",
+    result = run_kit("reference", "-k",
+                     "test_conservation_order_capacity or test_controlled_schedules",
                      "--prodcon-explore=5", "--prodcon-json=records.jsonl")
     # (a) each report says it is the kit's bug, names the test, shows the kit's frames
     assert result.ret == errors.EXIT_CODE, result

@@ -165,7 +165,8 @@ def test_workers_role_only_deselects_queue_tests(pytester, run_kit):
     result = run_kit(ZOO / "correct" / "student_workers.py")
     assert result.ret == 0, result
     assert "Queue from reference" in result.output
-    assert all("pipeline" in n or "consumers" in n or "items" in n for n in result.outcomes)
+    assert all("pipeline" in n or "consumers" in n or "items" in n
+               or "workers_under_controlled" in n for n in result.outcomes), result.outcomes
 
 
 def test_verdicts_are_the_same_under_xdist(pytester, run_kit):
