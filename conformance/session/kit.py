@@ -151,35 +151,30 @@ class Kit:
     def explore(self, plan, seed: int, schedules: int) -> dict:
         """Run `plan` under `schedules` controlled schedules (in the submission's process
         when it is sandboxed); what the exploration found, as `explore_queue` tells it."""
-        bound = SECONDS_TO_SHRINK + SECONDS_PER_SCHEDULE * schedules
         # the module, not a queue: each run builds its own, as the module's Queue role does
         args = (self.impl.module, json.dumps(asdict(plan)), seed, schedules,
                 self.settings.strict)
-        what = f"exploring {schedules} controlled schedules of {plan.id}"
-        sandbox = getattr(self.impl, "sandbox", None)
-        if sandbox is not None:
-            found = self.call(sandbox.run_in_child, explore_queue, *args, bound=bound, what=what)
-        else:
-            found = self.call(explore_queue, *args, bound=bound, what=what)
-        found = json.loads(found)
-        if found["kit_error"]:
-            raise KitError(f"{what}: {found['kit_doing']}", found["kit_error"])
-        return found
+        return self._exploration(explore_queue, args, schedules,
+                                 f"exploring {schedules} controlled schedules of {plan.id}")
 
     def explore_workers(self, plan, seed: int, schedules: int) -> dict:
         """Run the worker `plan` (one of `WORKER_PLANS`) under `schedules` controlled
         schedules, in the submission's process when it is sandboxed; what the exploration
         found, as `explore_workers` tells it (the same keys as `explore`)."""
-        bound = SECONDS_TO_SHRINK + SECONDS_PER_SCHEDULE * schedules
         args = (self.impl.module, json.dumps(asdict(plan)), ",".join(sorted(self.impl.borrowed)),
                 seed, schedules)
-        what = f"exploring {schedules} controlled schedules of the workers, {plan.id}"
+        return self._exploration(explore_workers, args, schedules, f"exploring {schedules} "
+                                 f"controlled schedules of the workers, {plan.id}")
+
+    def _exploration(self, explorer, args: tuple, schedules: int, what: str) -> dict:
+        """`explorer(*args)` within a bound for `schedules`, where the queue lives; its
+        JSON read, and a failure of the kit's own raised as the kit's error."""
+        bound = SECONDS_TO_SHRINK + SECONDS_PER_SCHEDULE * schedules
         sandbox = getattr(self.impl, "sandbox", None)
         if sandbox is not None:
-            found = self.call(sandbox.run_in_child, explore_workers, *args, bound=bound,
-                              what=what)
+            found = self.call(sandbox.run_in_child, explorer, *args, bound=bound, what=what)
         else:
-            found = self.call(explore_workers, *args, bound=bound, what=what)
+            found = self.call(explorer, *args, bound=bound, what=what)
         found = json.loads(found)
         if found["kit_error"]:
             raise KitError(f"{what}: {found['kit_doing']}", found["kit_error"])
