@@ -246,9 +246,10 @@ def test_a_failing_schedule_names_the_racy_field_and_blames_no_harmless_read(
     ("races/pop_after_release", "self._items", "item = self._items.popleft()"),
     ("broken/unlocked_done_counter", "self._done", "self._done = done + 1"),
 ])
-def test_a_zoo_race_is_shown_with_its_field_and_both_lines(monkeypatch, name, field, written):
+def test_a_zoo_race_is_shown_with_its_field_and_both_lines(tmp_path, monkeypatch, name, field,
+                                                          written):
     path = ZOO / f"{name}.py"
-    module = imported(path.parent, monkeypatch, f"zoo_{path.stem}", path.read_text())
+    module = imported(tmp_path, monkeypatch, f"zoo_{path.stem}", path.read_text())
     found = explored(module, QueuePlan(2, 2, 1, 2, "blocking"))
     assert found["failed_at"] is not None, found
     text = section(found["trace"])
@@ -259,9 +260,9 @@ def test_a_zoo_race_is_shown_with_its_field_and_both_lines(monkeypatch, name, fi
 
 
 @pytest.mark.parametrize("name", ["if_not_while", "shared_condition_notify"])
-def test_a_failure_in_a_correctly_locked_queue_lists_no_field(monkeypatch, name):
+def test_a_failure_in_a_correctly_locked_queue_lists_no_field(tmp_path, monkeypatch, name):
     path = ZOO / "broken" / f"{name}.py"
-    module = imported(path.parent, monkeypatch, f"zoo_{name}", path.read_text())
+    module = imported(tmp_path, monkeypatch, f"zoo_{name}", path.read_text())
     found = explored(module, QueuePlan(2, 2, 1, 2, "blocking"))
     assert found["failed_at"] is not None, found
     assert lockset.HEADING not in found["trace"]
@@ -384,9 +385,9 @@ def test_an_observer_that_fails_is_the_kits_error_never_the_implementations(monk
     assert queue._unfinished == 1, "the implementation ran on, untouched"
 
 
-def test_a_field_pass_that_fails_leaves_the_verdict_as_it_was(monkeypatch):
+def test_a_field_pass_that_fails_leaves_the_verdict_as_it_was(tmp_path, monkeypatch):
     path = ZOO / "races" / "counter_outside_lock.py"
-    module = imported(path.parent, monkeypatch, "zoo_counter_outside_lock", path.read_text())
+    module = imported(tmp_path, monkeypatch, "zoo_counter_outside_lock", path.read_text())
     plan = QueuePlan(2, 2, 1, 2, "blocking")
     found = explored(module, plan)
 
