@@ -100,7 +100,15 @@ def test_a_missing_interpreter_is_refused(pytester):
 
 
 @pytest.mark.parametrize("module", RACES, ids=lambda p: p.stem)
-def test_option_reports_a_race_the_gil_hides(run_kit, ft_python, module):
+def test_option_reports_a_race_the_gil_hides(run_kit, on_free_threaded, monkeypatch, module):
+    """The option from an interpreter with the GIL: here the free-threaded one with its
+    GIL switched back on (PYTHON_GIL=1), since a race shows only when threads really run
+    at once, on cores of their own: under the load of the oldest and coverage runs (six
+    workers on two cores) the race went unseen for three seeds (CI on b9d4c68), and
+    beside three busy loops the twin's threads ran in slices of 17 us. So it runs in
+    tox's free-threaded environment, two workers on two cores."""
+    monkeypatch.setenv("PYTHON_GIL", "1")
+    ft_python = sys.executable
     for attempt in range(ATTEMPTS):
         result = run_kit(module, f"--prodcon-free-threaded={ft_python}", "-k", "unpaced_stress",
                          seed=1000 + attempt)
