@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("-j", "--jobs", type=int, default=1, metavar="N",
                        help="grade N submissions at a time (pytest-xdist)")
     grade.add_argument("--module", metavar="NAME",
-                       help="in folder submissions, the module to test (default: the only .py)")
+                       help="in folder submissions, the module or package to test (default: the "
+                       "only .py, or else the only package folder)")
     grade.add_argument("--time-limit", type=float, default=300.0, metavar="SECONDS",
                        help="wall-clock limit per submission (default 300)")
     grade.add_argument("--seed", type=int, help="the seed every submission runs with "

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 import shlex
-from pathlib import Path
 
 from prodcon.grading import reports, rubric
 from prodcon.grading.plan import GradingPlan
-from prodcon.grading.submissions import Submission
+from prodcon.grading.submissions import Submission, impl_name
 from prodcon.grading.suite_run import SuiteResult
 
 
@@ -24,7 +23,7 @@ def grade(sub: Submission, result: SuiteResult, plan: GradingPlan,
     at a time; a list of symptoms would hide it)."""
     reported = {r["test"] for r in result.records}
     done = sum(1 for test in plan.expected if test in reported)
-    replay = shlex.join(["pytest", f"--prodcon-impl={Path(sub.module).name}",
+    replay = shlex.join(["pytest", f"--prodcon-impl={impl_name(sub.module)}",
                          *plan.settings().options()])
     graded = reports.Graded(sub.name, sub.path, None, chosen.max_score, replay=replay,
                             duration=round(result.duration, 2))

@@ -1,6 +1,6 @@
 """Finding a class's submissions: which files and folders on the command line are
-submissions, which module of each the kit imports, and a name for each that is unique
-in the class (the feedback files and the gradebook's rows are keyed by it).
+submissions, which module or package of each the kit imports, and a name for each that
+is unique in the class (the feedback files and the gradebook's rows are keyed by it).
 """
 
 from __future__ import annotations
@@ -15,21 +15,33 @@ from prodcon.errors import UsageError
 class Submission:
     name: str  # unique in the class: the file's stem or the folder's name
     path: str  # as found
-    module: str  # the .py file the kit imports
+    module: str  # the .py file the kit imports, or its package's folder
+
+
+def is_package(path: Path) -> bool:
+    return path.is_dir() and (path / "__init__.py").is_file()
 
 
 def find_submissions(paths: list[str], module: str | None) -> list[Submission]:
-    """Each path is a submission (a .py file, or a folder holding the module and no folder
-    that does), or a folder of submissions (each .py file and each such folder in it)."""
+    """Each path is a submission (a .py file, a package's folder, or a folder holding the
+    module or package and no folder that is a submission of its own), or a folder of
+    submissions (each .py file and each such folder in it).
+
+    A folder whose one submission-shaped content is a package is that package's
+    submission, named after the folder: alice/ holding myqueue/ is alice's, as alice/
+    holding myqueue.py is.
+    """
     found: list[Submission] = []
     for raw in paths:
         path = Path(raw)
         if not path.exists():
             raise UsageError(f"{raw}: no such file or folder")
         entry = _as_submission(path, module)
-        holds_submissions = path.is_dir() and any(
-            child.is_dir() and _as_submission(child, module) is not None
-            for child in path.iterdir() if not child.name.startswith((".", "_")))
+        inner_folders = [child for child in path.iterdir()
+                         if child.is_dir() and not child.name.startswith((".", "_"))
+                         and _as_submission(child, module) is not None] if path.is_dir() else []
+        holds_submissions = bool(inner_folders) and not (
+            entry is not None and [str(f) for f in inner_folders] == [entry.module])
         if entry is not None and not holds_submissions:
             found.append(entry)
             continue
@@ -48,11 +60,29 @@ def _as_submission(path: Path, module: str | None) -> Submission | None:
         return Submission(path.stem, str(path), str(path)) if path.suffix == ".py" else None
     if not path.is_dir():
         return None
+    if is_package(path):
+        return Submission(path.name, str(path), str(path))
     if module is not None:
-        chosen = path / (module if module.endswith(".py") else f"{module}.py")
-        return Submission(path.name, str(path), str(chosen)) if chosen.is_file() else None
+        stem = module.removesuffix(".py")
+        for chosen in (path / f"{stem}.py", path / stem):
+            if chosen.is_file() or is_package(chosen):
+                return Submission(path.name, str(path), str(chosen))
+        return None
     modules = [p for p in path.glob("*.py") if not p.name.startswith(("_", "."))]
-    return Submission(path.name, str(path), str(modules[0])) if len(modules) == 1 else None
+    if len(modules) == 1:
+        return Submission(path.name, str(path), str(modules[0]))
+    packages = [p for p in path.iterdir() if not p.name.startswith(("_", ".")) and is_package(p)]
+    if not modules and len(packages) == 1:
+        return Submission(path.name, str(path), str(packages[0]))
+    return None
+
+
+def impl_name(module: str) -> str:
+    """What `--prodcon-impl` names `module` by, in the folder that holds it: the file's
+    name, or a package's folder in path form (`myqueue/`: by a bare name, a folder
+    called `queue` would be the standard library's)."""
+    path = Path(module)
+    return f"{path.name}/" if is_package(path) else path.name
 
 
 def _unique(found: list[Submission]) -> list[Submission]:

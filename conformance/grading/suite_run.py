@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prodcon.grading.plan import GradingPlan
+from prodcon.grading.submissions import impl_name, is_package
 from prodcon.processes import kit_pythonpath, signal_group
 
 #: Time a stopped run gets to close its sandbox and flush its records.
@@ -37,7 +38,8 @@ class SuiteResult:
 
 
 def run_suite(impl: str | None, plan: GradingPlan, *, isolate: bool) -> SuiteResult:
-    """Run the conformance suite on `impl` (a .py file; None: the reference) in a fresh
+    """Run the conformance suite on `impl` (a .py file or a package's folder; None: the
+    reference) in a fresh
     private directory.
 
     The pytest started here is trusted code; the submission only ever runs in the
@@ -52,8 +54,12 @@ def run_suite(impl: str | None, plan: GradingPlan, *, isolate: bool) -> SuiteRes
         if impl is None:
             impl_arg = "reference"
         else:
-            impl_arg = Path(impl).name
-            shutil.copy2(impl, staged / impl_arg)
+            impl_arg = impl_name(impl)
+            if is_package(Path(impl)):
+                shutil.copytree(impl, staged / Path(impl).name, symlinks=True,
+                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            else:
+                shutil.copy2(impl, staged / impl_arg)
         (work / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
         records = work / "records.jsonl"
         command = [sys.executable, "-m", "pytest", "-c", str(work / "pytest.ini"),

@@ -19,7 +19,7 @@ from prodcon.cli import main
 from prodcon.grading.plan import GradingPlan
 from prodcon.grading.suite_run import STOP_GRACE, run_suite
 
-CORRECT = {"stdlib_queue": ZOO / "correct" / "stdlib_reexport.py"}
+CORRECT = {"split_package": ZOO / "correct" / "split_package"}
 BROKEN = {"lifo": ZOO / "broken" / "lifo.py"}
 HOSTILE = {path.stem: path for path in sorted((ZOO / "hostile").glob("*.py"))}
 TIME_LIMIT = 150.0
@@ -28,15 +28,18 @@ JOBS = 2
 
 @pytest.fixture(scope="module")
 def graded_class(tmp_path_factory):
-    """A class: the reference and queue.Queue, a broken queue, every hostile submission."""
+    """A class: the reference, a package in a student's folder, a broken queue, every
+    hostile submission."""
     root = tmp_path_factory.mktemp("grading")
     cls = root / "class"
     cls.mkdir()
     (cls / "reference_reexport.py").write_text(
         "from prodcon.reference import SENTINEL, Empty, Full, Queue, consumer, producer  # noqa\n")
+    # a student's folder holding a package (relative imports, two modules) and notes
     folder = cls / "folder_submission"
     folder.mkdir()
-    shutil.copy(CORRECT["stdlib_queue"], folder / "my_queue.py")
+    shutil.copytree(CORRECT["split_package"], folder / "my_queue",
+                    ignore=shutil.ignore_patterns("__pycache__"))
     (folder / "notes.txt").write_text("not a module\n")
     for name, path in {**BROKEN, **HOSTILE}.items():
         shutil.copy(path, cls / f"{name}.py")
@@ -83,6 +86,9 @@ def test_correct_submissions_get_full_marks(graded_class):
         assert float(rows[name]["score"]) == float(rows[name]["max_score"]) == 100, (
             f"{rows[name]}\n{feedback.read_text()}")  # its failed tests, and their reports
         assert rows[name]["reason"] == ""
+    report = json.loads((graded_class[1] / "grades.json").read_text())
+    package = next(s for s in report["submissions"] if s["submission"] == "folder_submission")
+    assert package["replay"].startswith("pytest --prodcon-impl=my_queue/ "), package
 
 
 def test_broken_and_hostile_ones_get_less_each_with_a_reason(graded_class):

@@ -10,7 +10,7 @@ from prodcon.cli import main
 from prodcon.errors import UsageError
 from prodcon.grading import judge, rubric
 from prodcon.grading.plan import GradingPlan
-from prodcon.grading.submissions import Submission, find_submissions
+from prodcon.grading.submissions import Submission, find_submissions, impl_name
 from prodcon.grading.suite_run import SuiteResult, read_records
 
 
@@ -31,6 +31,47 @@ def test_finding_submissions(tmp_path):
     assert [s.name for s in twice] == ["a", "a-2"]
     with pytest.raises(UsageError, match="no such file"):
         find_submissions([str(tmp_path / "nope")], None)
+
+
+def _package(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text("from .core import Queue\n")
+    (folder / "core.py").write_text("")
+    return folder
+
+
+def test_finding_package_submissions(tmp_path):
+    """A package is a submission: given itself, held alone in a student's folder (named
+    after the folder, as a lone module is), or named by --module."""
+    cls = tmp_path / "class"
+    _package(cls / "alice" / "myqueue")  # alice's folder holds her package
+    _package(cls / "bob_pkg")  # a package handed in as it is
+    (cls / "carol").mkdir()
+    (cls / "carol" / "q.py").write_text("")
+    _package(cls / "dave" / "pkg")  # a module and a package beside it: the module, as before
+    (cls / "dave" / "q.py").write_text("")
+    found = {s.name: s.module for s in find_submissions([str(cls)], None)}
+    assert found == {"alice": str(cls / "alice" / "myqueue"), "bob_pkg": str(cls / "bob_pkg"),
+                     "carol": str(cls / "carol" / "q.py"), "dave": str(cls / "dave" / "q.py")}
+    assert [impl_name(found[n]) for n in sorted(found)] == ["myqueue/", "bob_pkg/", "q.py",
+                                                           "q.py"]
+    alone = find_submissions([str(cls / "alice")], None)
+    assert [(s.name, s.module) for s in alone] == [("alice", str(cls / "alice" / "myqueue"))]
+    named = find_submissions([str(cls / "dave")], "pkg")
+    assert [(s.name, s.module) for s in named] == [("dave", str(cls / "dave" / "pkg"))]
+    two = tmp_path / "two"
+    _package(two / "p1")
+    _package(two / "p2")
+    assert [s.name for s in find_submissions([str(two)], None)] == ["p1", "p2"]
+
+
+def test_a_package_submission_replays_by_its_folder(tmp_path):
+    package = _package(tmp_path / "alice" / "myqueue")
+    graded = judge.grade(Submission("alice", str(package.parent), str(package)),
+                         _result([], exit_code=None, run=False), _plan(["test_a"]),
+                         rubric.load())
+    assert graded.replay == ("pytest --prodcon-impl=myqueue/ --prodcon-seed=1 "
+                             "--prodcon-profile=quick")
 
 
 def _plan(expected):
