@@ -71,22 +71,23 @@ class UnhashableItem(Item):
 
 
 class TouchyItem(Item):
-    """Raises on ==, bool() and hash(): a queue has no business doing any of them."""
+    """Raises on ==, bool() and hash(): neither a queue nor a worker has any business doing
+    them."""
 
     __slots__ = ()
     kind = "raises on ==, bool() and hash()"
 
     def __eq__(self, other: object) -> bool:
-        raise TypeError("prodcon: a queue must not compare items")
+        raise TypeError("prodcon: neither a queue nor its workers may compare items")
 
     def __ne__(self, other: object) -> bool:
-        raise TypeError("prodcon: a queue must not compare items")
+        raise TypeError("prodcon: neither a queue nor its workers may compare items")
 
     def __bool__(self) -> bool:
-        raise TypeError("prodcon: a queue must not truth-test items")
+        raise TypeError("prodcon: neither a queue nor its workers may truth-test items")
 
     def __hash__(self) -> int:
-        raise TypeError("prodcon: a queue must not hash items")
+        raise TypeError("prodcon: neither a queue nor its workers may hash items")
 
 
 ODD_KINDS = (FalsyItem, EqualsEverything, UnhashableItem, TouchyItem)

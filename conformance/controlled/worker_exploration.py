@@ -60,7 +60,7 @@ from prodcon.engine.harness import withdraw_interrupts
 from prodcon.engine.recording import History
 from prodcon.engine.scenario import _WorkerJudge
 from prodcon.errors import KitError, kit_code, kit_traceback
-from prodcon.items import Item, describe, make_batch
+from prodcon.items import ODD_KINDS, Item, describe
 from prodcon.verdict import Violation
 
 #: The longest a handle() call takes, in virtual seconds: far beyond the timeout of a
@@ -212,6 +212,16 @@ class _Handler:
         entry[2] = self.clock()
 
 
+def worker_batches(plan: WorkerPlan) -> list[list[Item]]:
+    """Each producer's items: a plain one first, then the odd kinds in turn, every kind
+    once in the default plan. The same in every run; a worker that trips over a falsy
+    item, one equal to everything, an unhashable one or one that refuses ==, bool()
+    and hash() is shown in a shrunk schedule, as the free-running tests find it."""
+    kinds = itertools.cycle(ODD_KINDS)
+    return [[Item(p, 0), *(next(kinds)(p, seq) for seq in range(1, plan.items))]
+            for p in range(plan.producers)]
+
+
 class _WorkerRun:
     """One schedule's objects; built afresh for every run."""
 
@@ -222,9 +232,7 @@ class _WorkerRun:
         self.clock = itertools.count().__next__
         self.history = History(clock=self.clock)
         self.queue = roles.queue(plan.maxsize)
-        rng = random.Random(0)  # the same items in every run
-        self.batches = [make_batch(p, plan.items, rng, odd_share=0.0)
-                        for p in range(plan.producers)]
+        self.batches = worker_batches(plan)
         times = {id(item): handle_time(random.Random(zlib.crc32(f"{times_key}:{item.label}"
                                                                 .encode())))
                  for batch in self.batches for item in batch if isinstance(item, Item)}

@@ -24,7 +24,9 @@ from prodcon.controlled.worker_exploration import (
     WorkerPlan,
     explore_workers,
     handle_time,
+    worker_batches,
 )
+from prodcon.items import ODD_KINDS, Item
 
 SEED = 20261128
 ZOO = Path(__file__).resolve().parents[1] / "zoo"
@@ -155,6 +157,23 @@ def test_a_consumer_that_leaves_shows_the_timeout_that_made_it_leave():
     found = _explore(ZOO / "broken" / "consumer_leaves_on_quiet.py")
     assert "get(timeout=2.0)" in found["trace"] and "get raised Empty" in found["trace"]
     assert "returned before its sentinel" in found["message"], found
+
+
+@pytest.mark.parametrize("name, odd", [
+    ("consumer_stops_on_falsy", "(falsy)"),
+    ("consumer_eq_sentinel", "(raises on =="),  # the trace cuts the rest of its label
+])
+def test_workers_that_trip_over_an_odd_item_are_shown_with_it(name, odd):
+    """The plan's items include every odd kind: a consumer that stops on a falsy item, or
+    compares items with ==, is shown taking it."""
+    found = _explore(ZOO / "broken" / f"{name}.py")
+    assert found["failed_at"] is not None and "sentinel-shutdown" in found["props"], found
+    assert odd in found["trace"], found
+
+
+def test_every_odd_kind_is_in_the_default_plan():
+    kinds = {type(item) for batch in worker_batches(PLANS[0]) for item in batch}
+    assert set(ODD_KINDS) <= kinds and Item in kinds
 
 
 def test_the_same_seed_gives_the_same_report():
