@@ -121,8 +121,9 @@ class Scheduler:
         self._aborting = False
         self._internal: BaseException | None = None
         # who can run, kept from one switch point to the next: (the options, the due
-        # task), None once a task's state changes (spawn, block, wake, finish, stop)
-        self._options: tuple[list[int], Task | None] | None = None
+        # task, the one task to run without asking the strategy, if any), None once a
+        # task's state changes (spawn, block, wake, finish, stop)
+        self._options: tuple[list[int], Task | None, Task | None] | None = None
         # a strategy that makes no choice of a single option is not asked for one
         self._asks_single = not getattr(strategy, "single_is_free", False)
 
@@ -298,14 +299,14 @@ class Scheduler:
         a wake-up is found that way. Time then jumps to that deadline. When nobody
         else can run, the timeout is the only option.
         """
-        options_due = self._options
-        if options_due is None:
-            options_due = self._options = self._options_now()
-        options, due = options_due
+        known = self._options
+        if known is None:
+            known = self._options = self._options_now()
+        options, due, alone = known
+        if alone is not None:
+            return alone
         if not options:
             return None
-        if len(options) == 1 and due is None and not self._asks_single:
-            return self.tasks[options[0]]  # what the strategy would say, changing nothing
         current = me.index if me is not None and me.state == RUNNABLE else None
         choice = self.strategy.choose(options, current, due.index if due else None)
         if len(options) > 1:
@@ -314,9 +315,10 @@ class Scheduler:
             self._time_out(due, forced=len(options) == 1)
         return self.tasks[choice]
 
-    def _options_now(self) -> tuple[list[int], Task | None]:
+    def _options_now(self) -> tuple[list[int], Task | None, Task | None]:
         """The runnable threads in index order, then the timed waiter of the earliest
-        deadline (the lowest index among equal ones) if any; and that waiter."""
+        deadline (the lowest index among equal ones) if any; that waiter; and the only
+        option when it is the strategy's answer, which then changes nothing."""
         options = []
         due = None
         for t in self.tasks:
@@ -328,7 +330,10 @@ class Scheduler:
                 due = t
         if due is not None:
             options.append(due.index)
-        return options, due
+        alone = None
+        if len(options) == 1 and due is None and not self._asks_single:
+            alone = self.tasks[options[0]]
+        return options, due, alone
 
     def _time_out(self, task: Task, forced: bool) -> None:
         new = max(self.clock, task.deadline)
@@ -378,6 +383,9 @@ class Scheduler:
                 self.trace.mark_last()
                 self._over.set()
                 self._wait_turn(task)
+            known = self._options
+            if known is not None and known[2] is task:
+                return  # the only thread that can run, and no choice to count: go on
             nxt = self._choose(task)  # _pass(), inlined: most switch points go on
             if nxt is not task:
                 self._hand_over(task, nxt)
