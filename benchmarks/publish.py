@@ -37,6 +37,11 @@ SECTIONS = [
      "Per test: wall time, and how much of it the test's own thread spent waiting "
      "(probes that prove a call blocks, timeouts that must elapse).",
      [sys.executable, str(BENCH / "kit_time.py"), "--rounds", "1"]),
+    ("What a controlled switch point costs",
+     "Exploring each controlled plan on the reference in-process (the quick profile's "
+     "schedules, seed 1): CPU seconds, switch points, switch points per CPU second; "
+     "medians of 3.",
+     [sys.executable, str(BENCH / "controlled_cost.py"), "--rounds", "3"]),
     ("Linearizability check of a 100,000-call history",
      "`prodcon check-history` against merely parsing the file.",
      [sys.executable, str(BENCH / "check_history.py"), "--rounds", "3"]),

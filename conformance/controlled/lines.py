@@ -164,6 +164,9 @@ class LineSwitches:
         mon = sys.monitoring
         events = mon.events
         files, callback, active, disable = self.files, self.callback, _active, mon.DISABLE
+        # tables by id(code): hashing a code object hashes its whole body (3.13), and
+        # an INSTRUCTION event asks at every opcode; `watched` holds each code object
+        # with events, so its id stays its own for the run
         watched, tables, teardown = self._watched, {}, self._teardown
         # LINE also in opcode mode (3.12.1, 3.13.0): an instruction whose LINE event
         # another tool (coverage, a concurrent run) DISABLEs, while no other tool keeps
@@ -176,7 +179,7 @@ class LineSwitches:
             if code not in watched:
                 with teardown:
                     if self.tool == tool and code not in watched:
-                        tables[code] = _line_table(code)
+                        tables[id(code)] = _line_table(code)
                         watched.add(code)
                         mon.set_local_events(tool, code, wanted)
             # no DISABLE here: 3.13.0 has no LINE event for a generator expression's line
@@ -199,7 +202,7 @@ class LineSwitches:
             # where a jump goes is fixed per location: DISABLE before the thread check
             if target > source:
                 return disable
-            table = tables[code]
+            table = tables[id(code)]
             line = table[target // 2]
             if line != table[source // 2]:
                 return disable  # the target's LINE event switches
@@ -209,7 +212,7 @@ class LineSwitches:
 
         def on_instruction(code, offset):
             if active.switches is self:
-                callback(tables[code][offset // 2])
+                callback(tables[id(code)][offset // 2])
 
         handlers = {events.PY_START: on_start, events.PY_RESUME: on_start}
         if self.opcodes:
@@ -234,14 +237,16 @@ class LineSwitches:
             return local
         return None
 
+    # Each returns self._local, the bound method made once: `return self._local_trace`
+    # would make a new one at every event.
     def _local_trace(self, frame, event, arg):
         if event == "line" or event == "opcode":
             self.callback(frame.f_lineno)
-        return self._local_trace
+        return self._local
 
     def _observed_trace(self, frame, event, arg):
         if event == "line" or event == "opcode":
             self.callback(frame.f_lineno)
         if event == "line":
             self.observe(frame, frame.f_lineno)
-        return self._observed_trace
+        return self._local

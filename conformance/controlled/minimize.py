@@ -29,6 +29,8 @@ class Guided(Strategy):
     options exist), so a schedule's positions and an override's keys agree.
     """
 
+    single_is_free = True
+
     def __init__(self, overrides: dict[int, int]):
         self.overrides = dict(overrides)
 

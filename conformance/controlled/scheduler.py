@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 from prodcon.controlled.lines import LineSwitches
-from prodcon.controlled.trace import Step, Trace
+from prodcon.controlled.trace import Trace
 from prodcon.errors import KitError, SchedulerError
 
 #: A task's state. Plain strings, named once here: a trace shows them as they are.
@@ -112,6 +112,7 @@ class Scheduler:
         self.steps = 0
         self.schedule: list[int] = []
         self.trace = Trace()
+        self._record = self.trace.pending.extend  # bound once: called at every switch point
         self.findings: list[Finding] = []
         self._names: dict[int, tuple[object, str]] = {}
         self._counts: dict[str, int] = {}
@@ -119,6 +120,12 @@ class Scheduler:
         self._over = _real.Event()
         self._aborting = False
         self._internal: BaseException | None = None
+        # who can run, kept from one switch point to the next: (the options, the due
+        # task, the one task to run without asking the strategy, if any), None once a
+        # task's state changes (spawn, block, wake, finish, stop)
+        self._options: tuple[list[int], Task | None, Task | None] | None = None
+        # a strategy that makes no choice of a single option is not asked for one
+        self._asks_single = not getattr(strategy, "single_is_free", False)
 
     # -- naming and recording ------------------------------------------------
 
@@ -143,7 +150,7 @@ class Scheduler:
     def note(self, task: Task, text: str, mark: bool = False) -> None:
         if self._aborting:  # the run is over; unwinding is not part of its story
             return
-        self.trace.steps.append(Step(task.index, task.name, text, self.clock, mark))
+        self._record((task, text, self.clock, mark))
 
     def listen_to_clock(self, listener) -> None:
         """Call `listener(old, new, fired, forced)` before the clock moves from `old` to
@@ -190,6 +197,7 @@ class Scheduler:
         task = Task(len(self.tasks), name, body)
         task.gate.acquire()
         self.tasks.append(task)
+        self._options = None
         task.real = _real.Thread(target=self._thread_main, args=(task,),
                                  name=f"prodcon-controlled-{name}", daemon=True)
         task.real.start()
@@ -230,6 +238,7 @@ class Scheduler:
         the scheduler's own, so it ends the run as the kit's failure."""
         try:
             task.state = DONE
+            self._options = None
             for joiner in task.joiners:
                 self.wake(joiner)
             task.joiners.clear()
@@ -254,6 +263,7 @@ class Scheduler:
     def _stop_others(self, task: Task) -> None:
         """After a finding, the run is over: let the parked threads unwind."""
         task.state = DONE
+        self._options = None
         task.finished.set()
         self._over.set()
 
@@ -289,11 +299,12 @@ class Scheduler:
         a wake-up is found that way. Time then jumps to that deadline. When nobody
         else can run, the timeout is the only option.
         """
-        options = [t.index for t in self.tasks if t.state == RUNNABLE]
-        timed = [t for t in self.tasks if t.state == BLOCKED and t.deadline is not None]
-        due = min(timed, key=lambda t: (t.deadline, t.index)) if timed else None
-        if due is not None:
-            options.append(due.index)
+        known = self._options
+        if known is None:
+            known = self._options = self._options_now()
+        options, due, alone = known
+        if alone is not None:
+            return alone
         if not options:
             return None
         current = me.index if me is not None and me.state == RUNNABLE else None
@@ -303,6 +314,26 @@ class Scheduler:
         if due is not None and choice == due.index:
             self._time_out(due, forced=len(options) == 1)
         return self.tasks[choice]
+
+    def _options_now(self) -> tuple[list[int], Task | None, Task | None]:
+        """The runnable threads in index order, then the timed waiter of the earliest
+        deadline (the lowest index among equal ones) if any; that waiter; and the only
+        option when it is the strategy's answer, which then changes nothing."""
+        options = []
+        due = None
+        for t in self.tasks:
+            state = t.state
+            if state == RUNNABLE:
+                options.append(t.index)
+            elif state == BLOCKED and t.deadline is not None and (
+                    due is None or t.deadline < due.deadline):
+                due = t
+        if due is not None:
+            options.append(due.index)
+        alone = None
+        if len(options) == 1 and due is None and not self._asks_single:
+            alone = self.tasks[options[0]]
+        return options, due, alone
 
     def _time_out(self, task: Task, forced: bool) -> None:
         new = max(self.clock, task.deadline)
@@ -317,18 +348,23 @@ class Scheduler:
 
     def _pass(self, me: Task) -> None:
         nxt = self._choose(me)
+        if nxt is not me:
+            self._hand_over(me, nxt)
+
+    def _hand_over(self, me: Task, nxt: Task | None) -> None:
+        """Let `nxt` run and park `me` until its turn comes again."""
         if nxt is None:  # me is blocked and nothing can ever wake it
             self._record_deadlock(me)
             self._over.set()
             self._wait_turn(me)  # raises _Abort
             raise SchedulerError("a deadlocked thread resumed")
-        if nxt is me:
-            return
         nxt.gate.release()
         self._wait_turn(me)
 
-    def switch(self, task: Task, reason: str) -> None:
+    def switch(self, task: Task, reason: str | int | None) -> None:
         """A switch point: the strategy may let another thread run before this one goes on.
+        `reason` is the step's text, or for a line switch point the line's number
+        (`Trace` makes it "line N" only if the trace is read).
 
         Called from the implementation's code (its locks, its lines): anything but
         the scheduler's own ways of ending a run raised here is the kit's failure,
@@ -338,16 +374,21 @@ class Scheduler:
             return
         try:
             self.steps += 1
-            self.note(task, reason)
+            self._record((task, reason, self.clock, False))  # note(), inlined: the hot path
             if self.steps > self.max_steps:
                 self.findings.append(Finding(
                     "step-limit", task.name,
                     f"{self.max_steps} switch points without the scenario ending (a "
                     "livelock, or a spin loop that never yields)"))
-                self.trace.steps[-1].mark = True
+                self.trace.mark_last()
                 self._over.set()
                 self._wait_turn(task)
-            self._pass(task)
+            known = self._options
+            if known is not None and known[2] is task:
+                return  # the only thread that can run, and no choice to count: go on
+            nxt = self._choose(task)  # _pass(), inlined: most switch points go on
+            if nxt is not task:
+                self._hand_over(task, nxt)
         except SchedulerError:
             raise
         except Exception as exc:
@@ -363,6 +404,7 @@ class Scheduler:
             raise _Abort
         try:
             task.state, task.verb, task.blocked_on = BLOCKED, verb, obj
+            self._options = None
             task.waitlist, task.deadline, task.timed_out = waitlist, deadline, False
             task.waiting_since = self.clock
             if waitlist is not None:
@@ -382,13 +424,14 @@ class Scheduler:
         timeout); one that is not blocked is left as it is."""
         if task.state == BLOCKED:
             task.state, task.deadline, task.waitlist = RUNNABLE, None, None
+            self._options = None
 
     # -- line switch points (lines.py: sys.monitoring on 3.12+, sys.settrace before) --
 
     def _line_switch(self, line) -> None:
         task = _local.task
         if task is not None:
-            self.switch(task, f"line {line}")
+            self.switch(task, line)  # the number: formatted only if the trace is shown
 
     def _line_observed(self, frame, line) -> None:
         task = _local.task
@@ -410,5 +453,4 @@ class Scheduler:
         if held:
             lines.append("  locks held: " + "; ".join(held))
         self.findings.append(Finding("deadlock", None, "\n".join(lines)))
-        if self.trace.steps:
-            self.trace.steps[-1].mark = True
+        self.trace.mark_last()

@@ -5,7 +5,9 @@ The scheduler asks `choose(options, current, due)` at every switch point:
 deadline comes first (choosing it fires its timeout); `current` is the running
 thread's index if it could go on (so choosing another one is a preemption), else
 None. Only choices among two or more threads are decisions,
-and the list of decisions is the schedule that `Replay` plays back.
+and the list of decisions is the schedule that `Replay` plays back. `options`
+is the scheduler's own list, kept while no thread changes state: read it, never
+change it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ import random
 
 class Strategy:
     exhausted = False
+    #: True when choose() of one option and no due waiter returns that option and changes
+    #: nothing: the scheduler then does not ask (a third of all switch points).
+    single_is_free = False
 
     def begin_run(self) -> None:
         """Called before each run."""
@@ -31,6 +36,8 @@ class Strategy:
 
 class RandomWalk(Strategy):
     """Uniform choice at every switch point: cheap, and good at shallow races."""
+
+    single_is_free = True
 
     def __init__(self, seed: int):
         self.seed = seed
@@ -77,6 +84,12 @@ class PCT(Strategy):
         self.changes = sorted(self.rng.sample(range(1, self.k + 1),
                                               min(self.depth - 1, self.k)))
         self.lowered = 0
+        # the last options asked about (the scheduler's list, the same object while no
+        # thread changes state), its due waiter, and the answer: priorities change only
+        # at a change step, so the same options get the same answer without a search
+        self._asked: list[int] | None = None
+        self._asked_due: int | None = None
+        self._chosen = -1
 
     def _priority(self, thread: int) -> float:
         if thread not in self.priority:
@@ -87,20 +100,39 @@ class PCT(Strategy):
 
     def choose(self, runnable, current, due=None):
         self.step += 1
-        if due is not None and len(runnable) > 1:
-            # A timeout fires only when nothing else can run: priorities are fixed, so a
-            # waiter of high priority retrying a timed call would otherwise starve the
-            # threads that would let it succeed, and a correct queue would look livelocked.
-            runnable = [t for t in runnable if t != due]
-        for thread in runnable:
-            self._priority(thread)
-        chosen = max(runnable, key=lambda t: (self.priority[t], -t))
+        if runnable is not self._asked or due != self._asked_due:
+            self._asked, self._asked_due = runnable, due
+            self._chosen = self._highest(self._candidates(runnable, due))
         if self.changes and self.step == self.changes[0]:
             # the thread about to take this step drops below every initial priority
             self.changes.pop(0)
             self.lowered += 1
-            self.priority[chosen] = self.depth - self.lowered
-            chosen = max(runnable, key=lambda t: (self.priority[t], -t))
+            self.priority[self._chosen] = self.depth - self.lowered
+            self._chosen = self._highest(self._candidates(runnable, due))
+        return self._chosen
+
+    @staticmethod
+    def _candidates(runnable, due):
+        if due is not None and len(runnable) > 1:
+            # A timeout fires only when nothing else can run: priorities are fixed, so a
+            # waiter of high priority retrying a timed call would otherwise starve the
+            # threads that would let it succeed, and a correct queue would look livelocked.
+            return [t for t in runnable if t != due]
+        return runnable
+
+    def _highest(self, runnable) -> int:
+        """The runnable thread of the highest priority, the lowest index among equal
+        ones: `max(runnable, key=lambda t: (priority, -t))` written out, as it runs at
+        every switch point. A thread seen for the first time draws its priority here,
+        in the order of `runnable`."""
+        priority = self.priority
+        chosen, best = -1, 0.0
+        for thread in runnable:
+            rank = priority.get(thread)
+            if rank is None:
+                rank = self._priority(thread)
+            if chosen < 0 or rank > best or (rank == best and thread < chosen):
+                chosen, best = thread, rank
         return chosen
 
 
@@ -111,6 +143,8 @@ class Exhaustive(Strategy):
     small bound covers them with a number of schedules polynomial in the steps.
     A preemption is switching away from a thread that could have gone on.
     """
+
+    single_is_free = True
 
     def __init__(self, preemption_bound: int = 2):
         self.bound = preemption_bound
@@ -167,6 +201,8 @@ class Exhaustive(Strategy):
 
 class Replay(Strategy):
     """Plays a recorded schedule back, decision by decision."""
+
+    single_is_free = True
 
     def __init__(self, choices: list[int]):
         self.choices = list(choices)

@@ -8,7 +8,7 @@ interesting rows off the screen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass
@@ -20,10 +20,43 @@ class Step:
     mark: bool = False
 
 
-@dataclass
 class Trace:
-    names: list = field(default_factory=list)
-    steps: list = field(default_factory=list)
+    """A run's steps. The scheduler records one at every switch point, and most are
+    never read (only a failure's trace is shown), so it records four plain values,
+    `task, text, clock, mark`, with a line's number for its text, and `steps` makes
+    the `Step`s on first reading: a switch point then costs no object and no string.
+    Flat in one list, not a tuple each: a thousand tuples kept per run would set off
+    the garbage collector's passes over the whole process."""
+
+    def __init__(self, names: list | None = None, steps: list | None = None):
+        self.names = [] if names is None else names
+        self._steps = [] if steps is None else steps
+        self.pending: list = []  # recorded, not yet made into steps: 4 values a step
+
+    @property
+    def steps(self) -> list[Step]:
+        if self.pending:
+            p = self.pending
+            self._steps.extend(
+                # a text that is not a string is a line number (an int, or None)
+                Step(task.index, task.name, text if type(text) is str else f"line {text}",
+                     clock, mark)
+                for task, text, clock, mark in zip(p[0::4], p[1::4], p[2::4], p[3::4],
+                                                   strict=True))
+            self.pending.clear()
+        return self._steps
+
+    @steps.setter
+    def steps(self, steps: list[Step]) -> None:
+        self.pending.clear()
+        self._steps = steps
+
+    def mark_last(self) -> None:
+        """Mark the last step recorded (where a run ended), if there is one."""
+        if self.pending:
+            self.pending[-1] = True
+        elif self._steps:
+            self._steps[-1].mark = True
 
     def rows(self) -> list[tuple[int, str, bool]]:
         """(thread, cell text, marked): the calls and synchronization steps, and a
