@@ -37,6 +37,7 @@ one, no event costs anything more.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 
@@ -53,6 +54,18 @@ class _Active(threading.local):
 
 
 _active = _Active()
+
+
+def file_names(files) -> dict[str, str]:
+    """How a report names each of the implementation's files: as short as it stays
+    unambiguous, its name (`core.py`), or its path from the folder the files share
+    when two have the same name (`culsans/__init__.py`, `aiologic/__init__.py`)."""
+    files = sorted(set(files))
+    names = [os.path.basename(f) for f in files]
+    if len(set(names)) == len(names):
+        return dict(zip(files, names, strict=True))
+    common = os.path.commonpath(files)
+    return {f: os.path.relpath(f, common) for f in files}
 
 
 def _line_table(code) -> list:
@@ -86,15 +99,20 @@ def _claim_tool() -> int | None:
 class LineSwitches:
     """One run's line switch points; `callback(line_number)` runs in the managed
     thread that is about to execute that line (or opcode), after `observe(frame,
-    line_number)` if given, at each line the thread starts."""
+    line_number)` if given, at each line the thread starts. Where the implementation
+    has several files, the callback gets `(file's name, line_number)` instead, its
+    name as `file_names` gives it."""
 
     def __init__(self, files, opcodes: bool, callback, observe=None):
         self.files = frozenset(files)
+        # one file needs no name: a line number alone says where; in a package it does not
+        self.names = file_names(self.files) if len(self.files) > 1 else {}
         self.opcodes = opcodes
         self.callback = callback
         self.observe = observe
         # settrace: a frame's trace function, chosen once (no per-event check without one)
-        self._local = self._local_trace if observe is None else self._observed_trace
+        self._local = (self._observed_trace if observe is not None else
+                       self._named_trace if self.names else self._local_trace)
         self.backend: str | None = None  # "monitoring" or "settrace" once started
         self.tool: int | None = None
         self._watched: set = set()  # code objects with local events, to clear in stop()
@@ -168,6 +186,7 @@ class LineSwitches:
         # an INSTRUCTION event asks at every opcode; `watched` holds each code object
         # with events, so its id stays its own for the run
         watched, tables, teardown = self._watched, {}, self._teardown
+        names = self.names  # several files: a line is (file's name, number), tables too
         # LINE also in opcode mode (3.12.1, 3.13.0): an instruction whose LINE event
         # another tool (coverage, a concurrent run) DISABLEs, while no other tool keeps
         # the line instrumented, loses its INSTRUCTION event that time.
@@ -179,7 +198,11 @@ class LineSwitches:
             if code not in watched:
                 with teardown:
                     if self.tool == tool and code not in watched:
-                        tables[id(code)] = _line_table(code)
+                        table = _line_table(code)
+                        if names:
+                            name = names[code.co_filename]
+                            table = [(name, line) for line in table]
+                        tables[id(code)] = table
                         watched.add(code)
                         mon.set_local_events(tool, code, wanted)
             # no DISABLE here: 3.13.0 has no LINE event for a generator expression's line
@@ -190,12 +213,16 @@ class LineSwitches:
             if active.switches is self:
                 callback(line)
 
+        def on_line_named(code, line):
+            if active.switches is self:
+                callback((names[code.co_filename], line))
+
         observe = self.observe
 
         def on_line_observed(code, line):
             if active.switches is self:
                 if not self.opcodes:
-                    callback(line)
+                    callback((names[code.co_filename], line) if names else line)
                 observe(sys._getframe(1), line)  # a callback's caller is the monitored frame
 
         def on_jump(code, source, target):
@@ -218,7 +245,8 @@ class LineSwitches:
         if self.opcodes:
             handlers.update({events.INSTRUCTION: on_instruction, events.LINE: _ignore})
         else:
-            handlers.update({events.LINE: on_line, events.JUMP: on_jump})
+            handlers.update({events.LINE: on_line_named if names else on_line,
+                             events.JUMP: on_jump})
         if observe is not None:
             handlers[events.LINE] = on_line_observed
         for event, handler in handlers.items():
@@ -244,9 +272,16 @@ class LineSwitches:
             self.callback(frame.f_lineno)
         return self._local
 
+    def _named_trace(self, frame, event, arg):
+        if event == "line" or event == "opcode":
+            self.callback((self.names[frame.f_code.co_filename], frame.f_lineno))
+        return self._local
+
     def _observed_trace(self, frame, event, arg):
         if event == "line" or event == "opcode":
-            self.callback(frame.f_lineno)
+            names = self.names
+            self.callback((names[frame.f_code.co_filename], frame.f_lineno) if names
+                          else frame.f_lineno)
         if event == "line":
             self.observe(frame, frame.f_lineno)
         return self._local

@@ -53,6 +53,7 @@ import os
 import types
 from dataclasses import dataclass
 
+from prodcon.controlled.lines import file_names
 from prodcon.controlled.minimize import default_choice
 from prodcon.controlled.primitives.semaphores import Semaphore
 from prodcon.controlled.scheduler import Scheduler
@@ -406,7 +407,7 @@ def section(found: list[Conflict], files) -> str:
     """The report's section, after the trace: nothing when no field conflicts."""
     if not found:
         return ""
-    shown = _file_names(files)
+    shown = file_names(files)
     lines = ["", "", f"{HEADING}:"]
     sources: dict[str, list[str]] = {}
     for conflict in found[:SHOWN]:
@@ -422,17 +423,6 @@ def section(found: list[Conflict], files) -> str:
                  "use, one of them writing, needs a lock that both hold while they use it. "
                  "A hint where to look, not a verdict: a read with no lock can be harmless.)")
     return "\n".join(lines)
-
-
-def _file_names(files) -> dict[str, str]:
-    """Each file as short as it stays unambiguous: its name, or its path from the
-    folder the files share when two have the same name."""
-    files = sorted(files)
-    names = [os.path.basename(f) for f in files]
-    if len(set(names)) == len(names):
-        return dict(zip(files, names, strict=True))
-    common = os.path.commonpath(files)
-    return {f: os.path.relpath(f, common) for f in files}
 
 
 def _source_line(cache: dict, file: str, line: int) -> str:

@@ -20,10 +20,20 @@ class Step:
     mark: bool = False
 
 
+def _line(where, named: bool = True) -> str:
+    """A line switch point's text: "line 42", or where the trace's lines are in
+    several files (a package) "line core.py:42"."""
+    if type(where) is not tuple:
+        return f"line {where}"
+    return f"line {where[0]}:{where[1]}" if named and where[1] is not None else \
+        f"line {where[1]}"
+
+
 class Trace:
     """A run's steps. The scheduler records one at every switch point, and most are
     never read (only a failure's trace is shown), so it records four plain values,
-    `task, text, clock, mark`, with a line's number for its text, and `steps` makes
+    `task, text, clock, mark`, with a line's number for its text (in a package, its
+    file's name and number), and `steps` makes
     the `Step`s on first reading: a switch point then costs no object and no string.
     Flat in one list, not a tuple each: a thousand tuples kept per run would set off
     the garbage collector's passes over the whole process."""
@@ -32,16 +42,23 @@ class Trace:
         self.names = [] if names is None else names
         self._steps = [] if steps is None else steps
         self.pending: list = []  # recorded, not yet made into steps: 4 values a step
+        self._files: set = set()  # the files the lines read so far are in
 
     @property
     def steps(self) -> list[Step]:
         if self.pending:
             p = self.pending
+            texts = p[1::4]
+            # A text that is not a string is a line: its number (an int, or None), or
+            # (file's name, number) where the implementation has several files. The
+            # file is named only if the trace's lines are in more than one (a module
+            # that imports queue has queue.py among its files, rarely among its lines).
+            self._files.update(t[0] for t in texts if type(t) is tuple and t[1] is not None)
+            named = len(self._files) > 1
             self._steps.extend(
-                # a text that is not a string is a line number (an int, or None)
-                Step(task.index, task.name, text if type(text) is str else f"line {text}",
+                Step(task.index, task.name, text if type(text) is str else _line(text, named),
                      clock, mark)
-                for task, text, clock, mark in zip(p[0::4], p[1::4], p[2::4], p[3::4],
+                for task, text, clock, mark in zip(p[0::4], texts, p[2::4], p[3::4],
                                                    strict=True))
             self.pending.clear()
         return self._steps
@@ -73,7 +90,8 @@ class Trace:
                 after = steps[index + 1] if index + 1 < len(steps) else None
                 if after is not None and after.thread == step.thread:
                     continue
-                text = f"switched out at {text}"
+                where = text[5:]  # "42", or "core.py:42": the file says it is a line
+                text = f"switched out at {text if where.isdigit() else where}"
             rows.append((step.thread, text, step.mark))
         return rows
 

@@ -62,6 +62,7 @@ def test_each_race_is_caught_and_shown_again_byte_for_byte(run_kit, module):
     expected = {expected} if isinstance(expected, str) else set(expected)
     assert first.ret == 1 and expected & first.violated, first
     assert "forced thread switches" in first.output and ">>" in first.output
+    assert not re.search(r"switched out at \w+\.py:", first.output), "one file: no name"
     _shrunk_no_longer(first)
     again = run_kit(module, "-k", "controlled")
     assert reports(first.output) and reports(again.output) == reports(first.output)
@@ -246,6 +247,9 @@ def test_a_race_inside_a_package_is_caught_and_shown_again_byte_for_byte(run_kit
     assert "skipped" not in first.outcomes.values(), first
     assert "forced thread switches" in first.output and ">>" in first.output
     assert "Lock#2" in first.output  # the store module's lock: managed, in the trace
+    # two files: each line a thread was switched out at says which file it is in
+    assert re.search(r"switched out at (core|store)\.py:\d+", first.output), first
+    assert not re.search(r"switched out at line \d+", first.output), first
     _shrunk_no_longer(first)
     again = run_kit(PACKAGE_RACE, "-k", "controlled")
     assert reports(first.output) and reports(again.output) == reports(first.output)

@@ -391,3 +391,48 @@ def test_the_next_run_sees_lines_the_previous_run_ignored(impl, tmp_path):
         first = impl.spin.__code__.co_firstlineno
         assert [s.text for s in result.trace.steps if s.text.startswith("line ")] == [
             f"line {first + n}" for n in (1, 2, 3, 2, 3, 2, 3, 2, 4)]
+
+
+# -- a package: lines named with their file ------------------------------------------
+
+@pytest.mark.parametrize("backend", ["monitoring", "settrace"])
+@pytest.mark.parametrize("opcodes", [False, True])
+def test_in_several_files_each_line_comes_with_its_files_name(tmp_path, monkeypatch,
+                                                               backend, opcodes):
+    """A line number alone would not say which of a package's modules it is in."""
+    if backend == "monitoring" and not MONITORING:
+        pytest.skip("sys.monitoring is 3.12+")
+    monkeypatch.setattr(lines_module, "MONITORING", backend == "monitoring")
+    (tmp_path / "pc_front.py").write_text("import pc_back\n\n\ndef f():\n    return pc_back.g()\n")
+    (tmp_path / "pc_back.py").write_text("def g():\n    x = 1\n    return x\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    front = __import__("pc_front")
+    seen: list = []
+    files = {str(tmp_path / "pc_front.py"), str(tmp_path / "pc_back.py")}
+    switches = LineSwitches(files, opcodes, seen.append)
+    switches.start()
+    try:
+        switches.enter_thread()
+        try:
+            front.f()
+        finally:
+            switches.leave_thread()
+    finally:
+        switches.stop()
+        for name in ("pc_front", "pc_back"):
+            sys.modules.pop(name, None)
+    assert ("pc_front.py", 5) in seen and ("pc_back.py", 2) in seen, seen
+    assert all(type(w) is tuple and w[0] in ("pc_front.py", "pc_back.py") for w in seen), seen
+
+
+def test_a_named_line_reads_with_its_file_and_one_file_reads_as_before():
+    from prodcon.controlled.lines import file_names
+    from prodcon.controlled.trace import _line
+    assert _line(12) == "line 12" and _line(None) == "line None"
+    assert _line(("core.py", 12)) == "line core.py:12" and _line(("core.py", None)) == \
+        "line None"
+    assert _line(("core.py", 12), named=False) == "line 12"
+    assert file_names(["/x/a/core.py", "/x/a/store.py"]) == {"/x/a/core.py": "core.py",
+                                                             "/x/a/store.py": "store.py"}
+    assert file_names(["/x/c/__init__.py", "/x/d/__init__.py"]) == {
+        "/x/c/__init__.py": "c/__init__.py", "/x/d/__init__.py": "d/__init__.py"}
