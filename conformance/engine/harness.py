@@ -34,7 +34,8 @@ class _Abandoned(BaseException):
 
 
 class Worker:
-    """One thread of a scenario; keeps what its target returned or raised."""
+    """One call on a thread (a scenario's thread, or a pooled `_Caller`); keeps what its
+    target returned or raised."""
 
     def __init__(self, name: str, target: Callable, args: tuple,
                  thread: threading.Thread | None = None) -> None:
@@ -47,8 +48,8 @@ class Worker:
         self._target = target
         self._args = args
         # a thread of its own, or a `_Caller`'s (which runs `_run` when handed this worker)
-        self.thread = thread or threading.Thread(target=self._run, name=f"prodcon-{name}",
-                                                 daemon=True)
+        self.thread = thread if thread is not None else threading.Thread(
+            target=self._run, name=f"prodcon-{name}", daemon=True)
 
     def _run(self) -> None:
         try:
@@ -165,15 +166,22 @@ def call(
     thread costs 82 us of CPU, handing a call to a waiting one 11 (3.11, 2 cores).
     The sequential model makes thousands of calls one at a time, and a failing
     example it shrinks tens of thousands (204,000 for `duplicates_sometimes`, 35 s).
-    A caller whose call never returns stays with it and is never handed another.
+    A caller goes back to the pool only when its call came back within the bound: one
+    that was judged stuck stays with its call for good, even if the call returns while
+    the report is written, since it has been interrupted (`_Abandoned` may still be
+    pending in it) and, in a sandbox, its lane's twin may still be running the call.
     """
     caller = _Caller.take()
     pending = Pending(fn, args, kwargs, caller)
     try:
-        return pending.result(settings, bound, prop, what, state)
-    finally:
-        if pending.finished:
-            caller.give_back()
+        value = pending.result(settings, bound, prop, what, state)
+    except Stuck:
+        raise
+    except BaseException:
+        caller.give_back()  # the call itself raised: it came back, the thread is free
+        raise
+    caller.give_back()
+    return value
 
 
 class _Caller:
@@ -181,6 +189,7 @@ class _Caller:
 
     Idle callers wait in a pool; a call takes one (or starts a new one), so calls
     made at once from several threads each get a thread of their own, as before.
+    The pool is the process's, not a session's: it holds threads, no test's state.
     """
 
     _idle: list[_Caller] = []
@@ -208,7 +217,10 @@ class _Caller:
 
     def _serve(self) -> None:
         while True:
-            self._jobs.get()._run()
+            try:
+                self._jobs.get()._run()
+            except _Abandoned:  # an interrupt that came after its call: never handed
+                return          # another (see `call`), this thread has no more to do
 
     @classmethod
     def _forget_all(cls) -> None:

@@ -98,3 +98,63 @@ def test_probe_state_survives_a_held_lock():
         assert "qsize() did not answer" in harness.probe_state(FAST, q)
     finally:
         q.mutex.release()
+
+
+# -- the pool of caller threads behind call() ------------------------------------------
+
+def test_a_call_runs_on_a_thread_named_for_it_and_the_thread_is_used_again():
+    def whoami():
+        return threading.current_thread()
+
+    first = call(FAST, whoami)
+    assert first.name == "prodcon-whoami" and first is not threading.current_thread()
+    assert call(FAST, whoami) is first  # idle again: handed the next call
+
+
+def test_calls_made_at_once_each_get_a_thread():
+    """One caller for two calls at once would serialize them: a get waiting for a put
+    made by the other call would hang."""
+    ready = threading.Event()
+    seen = []
+
+    def waits():
+        seen.append(threading.current_thread())
+        return ready.wait(5)
+
+    def sets():
+        seen.append(threading.current_thread())
+        ready.set()
+
+    other = threading.Thread(target=lambda: call(FAST, waits, bound=50))
+    other.start()
+    time.sleep(0.05)
+    call(FAST, sets)
+    other.join(5)
+    assert ready.is_set() and len(set(seen)) == 2
+
+
+def test_a_caller_judged_stuck_is_never_handed_another_call():
+    """Even when its call comes back while the report is written: an interrupt may be
+    pending in it, and a sandbox lane may still be busy with the call."""
+    release = threading.Event()
+    threads = []
+
+    def late():
+        threads.append(threading.current_thread())
+        release.wait(5)
+
+    def state():
+        release.set()  # the call returns while the stuck report is being written
+        time.sleep(0.05)
+        return "qsize()=0"
+
+    with pytest.raises(Stuck):
+        call(FAST, late, bound=1.0, state=state)
+    stuck_thread = threads[0]
+
+    def whoami():
+        return threading.current_thread()
+
+    for _ in range(5):
+        assert call(FAST, whoami) is not stuck_thread
+    assert call(FAST, lambda: 42) == 42
