@@ -29,7 +29,7 @@ def find_submissions(paths: list[str], module: str | None) -> list[Submission]:
 
     A folder whose one submission-shaped content is a package is that package's
     submission, named after the folder: alice/ holding myqueue/ is alice's, as alice/
-    holding myqueue.py is.
+    holding myqueue.py is. A package is never split into its own modules.
     """
     found: list[Submission] = []
     for raw in paths:
@@ -41,7 +41,8 @@ def find_submissions(paths: list[str], module: str | None) -> list[Submission]:
                          if child.is_dir() and not child.name.startswith((".", "_"))
                          and _as_submission(child, module) is not None] if path.is_dir() else []
         holds_submissions = bool(inner_folders) and not (
-            entry is not None and [str(f) for f in inner_folders] == [entry.module])
+            entry is not None and (entry.module == str(path)  # a package given itself
+                                   or [str(f) for f in inner_folders] == [entry.module]))
         if entry is not None and not holds_submissions:
             found.append(entry)
             continue
@@ -56,25 +57,37 @@ def find_submissions(paths: list[str], module: str | None) -> list[Submission]:
 
 
 def _as_submission(path: Path, module: str | None) -> Submission | None:
+    """`path` as one submission, or None. In a folder, in this order: the module or
+    package `--module` names; the folder itself when its `__init__.py` holds code (an
+    empty one makes no package worth grading: a student's folder often has one); its
+    one module; its one package when it has no module."""
     if path.is_file():
         return Submission(path.stem, str(path), str(path)) if path.suffix == ".py" else None
     if not path.is_dir():
         return None
-    if is_package(path):
-        return Submission(path.name, str(path), str(path))
     if module is not None:
         stem = module.removesuffix(".py")
         for chosen in (path / f"{stem}.py", path / stem):
             if chosen.is_file() or is_package(chosen):
                 return Submission(path.name, str(path), str(chosen))
         return None
+    if _has_code(path):
+        return Submission(path.name, str(path), str(path))
     modules = [p for p in path.glob("*.py") if not p.name.startswith(("_", "."))]
     if len(modules) == 1:
         return Submission(path.name, str(path), str(modules[0]))
-    packages = [p for p in path.iterdir() if not p.name.startswith(("_", ".")) and is_package(p)]
+    packages = [p for p in path.iterdir() if not p.name.startswith(("_", ".")) and _has_code(p)]
     if not modules and len(packages) == 1:
         return Submission(path.name, str(path), str(packages[0]))
     return None
+
+
+def _has_code(path: Path) -> bool:
+    """A package whose `__init__.py` holds more than comments and blank lines."""
+    if not is_package(path):
+        return False
+    text = (path / "__init__.py").read_text(encoding="utf-8", errors="replace")
+    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
 def impl_name(module: str) -> str:

@@ -65,6 +65,35 @@ def test_finding_package_submissions(tmp_path):
     assert [s.name for s in find_submissions([str(two)], None)] == ["p1", "p2"]
 
 
+def test_layouts_graded_as_before_packages_aside(tmp_path):
+    """An empty __init__.py makes no package submission; a package given itself is never
+    split into its modules or subpackages; --module names a module or a package."""
+    erin = tmp_path / "erin"  # a student's folder with an empty __init__.py and one module
+    erin.mkdir()
+    (erin / "__init__.py").write_text("# nothing here\n")
+    (erin / "queue_impl.py").write_text("")
+    assert [(s.name, s.module) for s in find_submissions([str(erin)], None)] == [
+        ("erin", str(erin / "queue_impl.py"))]
+    subs = tmp_path / "subs"  # a class folder that happens to hold an empty __init__.py
+    subs.mkdir()
+    (subs / "__init__.py").write_text("")
+    (subs / "alice.py").write_text("")
+    (subs / "bob.py").write_text("")
+    assert [s.name for s in find_submissions([str(subs)], None)] == ["alice", "bob"]
+    deep = _package(tmp_path / "deep_pkg")  # a package with a subpackage and a subfolder
+    _package(deep / "inner")
+    (deep / "helpers").mkdir()
+    (deep / "helpers" / "util.py").write_text("")
+    assert [(s.name, s.module) for s in find_submissions([str(deep)], None)] == [
+        ("deep_pkg", str(deep))]
+    frank = tmp_path / "frank"  # --module names a package beside a module
+    _package(frank / "pkg")
+    (frank / "other.py").write_text("")
+    assert [s.module for s in find_submissions([str(frank)], "pkg")] == [str(frank / "pkg")]
+    assert [s.module for s in find_submissions([str(frank)], "other")] == [
+        str(frank / "other.py")]
+
+
 def test_a_package_submission_replays_by_its_folder(tmp_path):
     package = _package(tmp_path / "alice" / "myqueue")
     graded = judge.grade(Submission("alice", str(package.parent), str(package)),
