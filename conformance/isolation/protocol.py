@@ -389,10 +389,14 @@ class Endpoint:
     # calls -----------------------------------------------------------------------------
 
     def _lane(self) -> Lane:
-        """The current thread's lane, opened on its first call."""
+        """The current thread's lane, opened on its first call under its current name."""
         lane = getattr(self._local, "lane", None)
-        if lane is None:
-            lane = Lane(self._sign * next(self._lane_ids), threading.current_thread().name)
+        name = threading.current_thread().name
+        # A kit thread renamed for its next call (harness's pooled callers) gets a lane,
+        # and so a twin, of that name: hang reports name the twins. Replacing `retire`
+        # retires the old lane.
+        if lane is None or lane.name != name:
+            lane = Lane(self._sign * next(self._lane_ids), name)
             self._lanes[lane.id] = lane
             self._local.lane = lane
             self._local.retire = _Retire(self._retired, lane.id)
