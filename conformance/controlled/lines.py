@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
 import threading
 
 # Tests and benchmarks turn this off to compare with the settrace backend on 3.12+.
@@ -64,8 +65,19 @@ def file_names(files) -> dict[str, str]:
     names = [os.path.basename(f) for f in files]
     if len(set(names)) == len(names):
         return dict(zip(files, names, strict=True))
-    common = os.path.commonpath(files)
+    try:
+        common = os.path.commonpath(files)
+    except ValueError:  # relative and absolute paths mixed: no folder in common
+        return {f: f for f in files}
     return {f: os.path.relpath(f, common) for f in files}
+
+
+_STDLIB = sysconfig.get_paths()["stdlib"]
+_SITE = (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"])
+
+
+def _standard_library(path: str) -> bool:
+    return path.startswith(_STDLIB + os.sep) and not path.startswith(_SITE)
 
 
 def _line_table(code) -> list:
@@ -105,8 +117,12 @@ class LineSwitches:
 
     def __init__(self, files, opcodes: bool, callback, observe=None):
         self.files = frozenset(files)
-        # one file needs no name: a line number alone says where; in a package it does not
-        self.names = file_names(self.files) if len(self.files) > 1 else {}
+        # One file of the implementation's own needs no name: a line number alone says
+        # where. A package's do, every line of them (a trace that stays in one of its
+        # files still leaves the reader asking which). The standard library's modules
+        # run again with it (queue.py, for a module that imports queue) are not its own.
+        own = [f for f in self.files if not _standard_library(f)]
+        self.names = file_names(self.files) if len(own) > 1 else {}
         self.opcodes = opcodes
         self.callback = callback
         self.observe = observe

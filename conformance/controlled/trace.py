@@ -20,13 +20,11 @@ class Step:
     mark: bool = False
 
 
-def _line(where, named: bool = True) -> str:
-    """A line switch point's text: "line 42", or where the trace's lines are in
-    several files (a package) "line core.py:42"."""
+def _line(where) -> str:
+    """A line switch point's text: "line 42", or in a package "line core.py:42"."""
     if type(where) is not tuple:
         return f"line {where}"
-    return f"line {where[0]}:{where[1]}" if named and where[1] is not None else \
-        f"line {where[1]}"
+    return f"line {where[0]}:{where[1]}" if where[1] is not None else "line None"
 
 
 class Trace:
@@ -42,7 +40,6 @@ class Trace:
         self.names = [] if names is None else names
         self._steps = [] if steps is None else steps
         self.pending: list = []  # recorded, not yet made into steps: 4 values a step
-        self._files: set = set()  # the files the lines read so far are in
 
     @property
     def steps(self) -> list[Step]:
@@ -50,13 +47,10 @@ class Trace:
             p = self.pending
             texts = p[1::4]
             # A text that is not a string is a line: its number (an int, or None), or
-            # (file's name, number) where the implementation has several files. The
-            # file is named only if the trace's lines are in more than one (a module
-            # that imports queue has queue.py among its files, rarely among its lines).
-            self._files.update(t[0] for t in texts if type(t) is tuple and t[1] is not None)
-            named = len(self._files) > 1
+            # (file's name, number) where the implementation has several files of its
+            # own (lines.LineSwitches decides).
             self._steps.extend(
-                Step(task.index, task.name, text if type(text) is str else _line(text, named),
+                Step(task.index, task.name, text if type(text) is str else _line(text),
                      clock, mark)
                 for task, text, clock, mark in zip(p[0::4], texts, p[2::4], p[3::4],
                                                    strict=True))
