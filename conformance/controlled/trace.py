@@ -31,8 +31,8 @@ class Trace:
     """A run's steps. The scheduler records one at every switch point, and most are
     never read (only a failure's trace is shown), so it records four plain values,
     `task, text, clock, mark`, with a line's number for its text (in a package, its
-    file's name and number), and `steps` makes
-    the `Step`s on first reading: a switch point then costs no object and no string.
+    file's name and number), and `steps` makes the `Step`s on first reading: a switch
+    point then costs no object and no string.
     Flat in one list, not a tuple each: a thousand tuples kept per run would set off
     the garbage collector's passes over the whole process."""
 
@@ -45,14 +45,13 @@ class Trace:
     def steps(self) -> list[Step]:
         if self.pending:
             p = self.pending
-            texts = p[1::4]
             # A text that is not a string is a line: its number (an int, or None), or
             # (file's name, number) where the implementation has several files of its
             # own (lines.LineSwitches decides).
             self._steps.extend(
                 Step(task.index, task.name, text if type(text) is str else _line(text),
                      clock, mark)
-                for task, text, clock, mark in zip(p[0::4], texts, p[2::4], p[3::4],
+                for task, text, clock, mark in zip(p[0::4], p[1::4], p[2::4], p[3::4],
                                                    strict=True))
             self.pending.clear()
         return self._steps
