@@ -18,6 +18,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
+from prodcon.controlled import one_core
 from prodcon.controlled.lines import LineSwitches
 from prodcon.controlled.trace import Trace
 from prodcon.errors import KitError, SchedulerError
@@ -126,6 +127,7 @@ class Scheduler:
         self._options: tuple[list[int], Task | None, Task | None] | None = None
         # a strategy that makes no choice of a single option is not asked for one
         self._asks_single = not getattr(strategy, "single_is_free", False)
+        self._core: int | None = None  # the one core of the run's threads (one_core.py)
 
     # -- naming and recording ------------------------------------------------
 
@@ -169,6 +171,7 @@ class Scheduler:
             raise ValueError("a run needs at least one thread body")
         observe = self._line_observed if self.observer is not None else None
         self._lines = LineSwitches(self.line_files, self.opcodes, self._line_switch, observe)
+        self._core = one_core.current_core()
         try:
             self._lines.start()
             for i, body in enumerate(bodies):
@@ -205,6 +208,7 @@ class Scheduler:
 
     def _thread_main(self, task: Task) -> None:
         _local.scheduler, _local.task = self, task
+        one_core.keep_on(self._core)
         try:
             self._wait_turn(task)
             self._lines.enter_thread()

@@ -8,6 +8,7 @@ gives the same trace, byte for byte.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 import time
@@ -31,6 +32,7 @@ from prodcon.controlled import (
 SEED = 20261128
 
 HEADER = """\
+import os
 import queue
 import threading
 from collections import deque
@@ -602,3 +604,29 @@ def test_managed_thread_start_join_and_current_thread():
 def test_a_run_without_threads_is_a_usage_error():
     with pytest.raises(ValueError, match="at least one thread"):
         Scheduler(RandomWalk(1)).run([])
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(os.sched_getaffinity(0)) < 2,
+                    reason="pinning needs Linux and two cores")
+def test_a_runs_threads_share_one_core_and_its_starter_keeps_them_all():
+    """one_core.py: every thread of a run, those it starts included, on one core (the
+    turns are cheaper there); the thread that ran it, and so the free-running tests
+    after it, still on every core it had."""
+    from prodcon.controlled import primitives as p
+
+    cores: list = []
+    before = os.sched_getaffinity(0)
+
+    def scenario():
+        def child():
+            cores.append(os.sched_getaffinity(0))
+
+        def parent():
+            cores.append(os.sched_getaffinity(0))
+            worker = p.Thread(target=child)
+            worker.start()
+            worker.join()
+        return [parent, parent], None
+    assert explore(scenario, RandomWalk(SEED), 3) is None
+    assert len(cores) == 12 and all(len(seen) == 1 for seen in cores), cores
+    assert os.sched_getaffinity(0) == before
