@@ -18,7 +18,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Literal, get_args
 
-from prodcon.controlled import one_core
+from prodcon import one_core
 from prodcon.controlled.lines import LineSwitches
 from prodcon.controlled.trace import Trace
 from prodcon.errors import KitError, SchedulerError

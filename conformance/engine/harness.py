@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from queue import SimpleQueue
 from typing import Any
 
+from prodcon import one_core
 from prodcon.errors import kit_file
 from prodcon.settings import CALL_BOUND, STALL_BOUND, Settings
 from prodcon.verdict import Stuck
@@ -172,6 +173,7 @@ def call(
     pending in it) and, in a sandbox, its lane's twin may still be running the call.
     """
     caller = _Caller.take()
+    caller.keep_with_me()
     pending = Pending(fn, args, kwargs, caller)
     try:
         value = pending.result(settings, bound, prop, what, state)
@@ -198,6 +200,7 @@ class _Caller:
     def __init__(self) -> None:
         self._jobs: SimpleQueue[Worker] = SimpleQueue()
         self.thread = threading.Thread(target=self._serve, name="prodcon-call", daemon=True)
+        self.core = one_core.kept()  # a thread starts on its starter's cores
         self.thread.start()
 
     @classmethod
@@ -206,6 +209,15 @@ class _Caller:
             if cls._idle:
                 return cls._idle.pop()
         return cls()
+
+    def keep_with_me(self) -> None:
+        """On the core the calling thread is kept on, if any (one_core.py): the call
+        and its answer then change hands on one core. A pooled caller may come from a
+        test kept on another core, or from none."""
+        core = one_core.kept()
+        if core != self.core:
+            one_core.follow(self.thread, core)
+            self.core = core
 
     def give_back(self) -> None:
         with self._pool_lock:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from prodcon import __version__, contract, errors, isolation
+from prodcon import __version__, contract, errors, isolation, one_core
 from prodcon.errors import KitError, UnusableInterpreter
 from prodcon.session import twin
 from prodcon.session.explain import explain, explain_kit_error, picture
@@ -68,7 +68,11 @@ def activate(config: pytest.Config) -> None:
         html_dir=None if html_dir is None else str(here / html_dir),
         json_path=None if json_path is None else str(here / json_path),
         free_threaded=interpreter,
-        threads_at_start=set(threading.enumerate()))
+        threads_at_start=set(threading.enumerate()),
+        # A sandboxed implementation runs in its own process, which the kit's threads
+        # only talk to: keeping them on one core would save nothing there.
+        one_core=getattr(impl, "sandbox", None) is None and one_core.pays(
+            impl.Queue, impl.producer, impl.consumer))
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # A bare `pytest --prodcon-impl=NAME` runs the bundled suite.
         config.args = [str(SUITE_DIR)]
@@ -103,6 +107,9 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f" --prodcon-explore={kit.settings.schedules}"
         f"{' --prodcon-strict' if kit.settings.strict else ''}{gil_status()}",
     ]
+    if kit.one_core:
+        lines.append("prodcon cores: each test's threads share one core (under the GIL one "
+                     "runs at a time, and handing it across cores costs more than the test)")
     if kit.free_threaded is not None:
         lines.append("prodcon free-threaded: each stress test again under "
                      f"{kit.free_threaded.describe()}")
@@ -151,6 +158,17 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector):
 
 def _matches_python_files(config: pytest.Config, path: Path) -> bool:
     return any(fnmatch.fnmatch(path.name, pattern) for pattern in config.getini("python_files"))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """A test of the suite runs its threads on one core where that costs nothing
+    (one_core.py); a free-threaded twin starts an interpreter that needs them all."""
+    run = item.config.stash[RUN]
+    keep = (run.one_core and Path(item.path).parent == SUITE_DIR
+            and not isinstance(item, twin.FreeThreadedTwin))
+    with one_core.for_test(keep):
+        yield
 
 
 @pytest.hookimpl(hookwrapper=True)

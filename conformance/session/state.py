@@ -25,6 +25,7 @@ class SessionRun:
     json_path: str | None = None  # --prodcon-json: every test's outcome, a line each
     free_threaded: Interpreter | None = None  # --prodcon-free-threaded
     threads_at_start: set = field(default_factory=set)
+    one_core: bool = False  # the suite's tests run their threads on one core (one_core.py)
     violated: dict[str, list[str]] = field(default_factory=dict)  # property -> test names
     kit_failed: list[str] = field(default_factory=list)  # tests in which the kit itself failed
     outcomes: dict[str, str] = field(default_factory=dict)  # node id -> passed/failed/...

@@ -253,3 +253,29 @@ def test_json_report_has_every_test_once(pytester, run_kit, workers):
     assert all("replay: pytest --prodcon-impl=" in r["message"] for r in failed)
     assert all(r["properties"] == [] and r["message"] == "" for r in records
                if r["outcome"] == "passed")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "sched_getaffinity")
+                    or len(__import__("os").sched_getaffinity(0)) < 2
+                    or __import__("prodcon.settings").settings.gil_disabled(),
+                    reason="one core for a test's threads: Linux, two cores, the GIL")
+def test_a_tests_threads_share_one_core_under_the_gil(pytester, run_kit):
+    """one_core.py: the suite's threads (the producers and consumers a scenario starts,
+    the kit's caller) run on one core, where handing the GIL over is cheap."""
+    pytester.makepyfile(counted="""\
+import os
+import queue
+from queue import Empty, Full
+
+
+class Queue(queue.Queue):
+    def put(self, item, block=True, timeout=None):
+        with open("cores.txt", "a") as out:
+            out.write(f"{len(os.sched_getaffinity(0))}\\n")
+        return super().put(item, block, timeout)
+""")
+    result = run_kit("counted", "-k", "fifo_one_producer or conservation_order_capacity")
+    assert result.ret == 0, result
+    counts = (pytester.path / "cores.txt").read_text().split()
+    assert counts and set(counts) == {"1"}, sorted(set(counts))
+    assert "prodcon cores: each test's threads share one core" in result.output

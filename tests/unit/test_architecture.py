@@ -11,7 +11,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[2] / "conformance"
 REFERENCE = Path(__file__).resolve().parents[2] / "reference"
 SHARED = {"errors", "verdict", "items", "settings", "contract", "processes",
-          "bursts"}
+          "bursts", "one_core"}
 DOORS = {"plugin", "cli", "__init__"}
 
 #: room -> the rooms it may import ("shared": the modules at the package's top), as
