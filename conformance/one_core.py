@@ -114,17 +114,6 @@ def follow(thread: threading.Thread, core: int | None) -> None:
         pass
 
 
-def everywhere(pid: int) -> None:
-    """Put a child process (its first thread, so every thread it starts) back on every
-    core: a process started from a thread kept on one core inherits that core."""
-    if EVERY_CORE is None:
-        return
-    try:
-        os.sched_setaffinity(pid, EVERY_CORE)
-    except OSError:  # gone already
-        pass
-
-
 def python_code(queue_class, *functions) -> bool:
     """Whether the roles run as Python code: the queue class's put and get are Python
     functions, its own or inherited (as queue.Queue's are), and no worker role is a

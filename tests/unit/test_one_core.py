@@ -75,17 +75,3 @@ def test_the_kits_caller_follows_the_calling_thread_in_and_out_of_a_kept_block()
     finally:
         one_core.release()
     assert harness.call(settings, where) == one_core.EVERY_CORE
-
-
-@pinning
-def test_a_child_process_gets_every_core_back():
-    import subprocess
-    import sys
-    with one_core.for_test(True):
-        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"])
-    try:
-        one_core.everywhere(child.pid)
-        assert os.sched_getaffinity(child.pid) == one_core.EVERY_CORE
-    finally:
-        child.kill()
-        child.wait()
