@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import queue as stdlib_queue
+import shutil
 import sys
 import threading
 import traceback
@@ -148,6 +149,18 @@ def _is_path(name: str) -> bool:
     return name.endswith(".py") or "/" in name or "\\" in name
 
 
+def is_package(path: Path) -> bool:
+    """A folder with an `__init__.py`: a package, which the kit is given as its folder."""
+    return path.is_dir() and (path / "__init__.py").is_file()
+
+
+def copy_package(source: Path, target: Path) -> None:
+    """Copy a submitted package to be imported from elsewhere (a sandbox, a grading
+    directory): its code, links kept as links, without bytecode caches or a git history."""
+    shutil.copytree(source, target, symlinks=True,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
+
+
 def _import_bounded(name: str, search_dir: Path, bound: float) -> ModuleType:
     """Import in a daemon thread so an import that never ends cannot hang pytest."""
     outcome: dict[str, Any] = {}
@@ -185,7 +198,7 @@ def _import(name: str, search_dir: Path) -> ModuleType:
         path = (search_dir / name).resolve()
         if path.name == "__init__.py":  # a package's face: the package
             path = path.parent
-        package = path.is_dir() and (path / "__init__.py").is_file()
+        package = is_package(path)
         if not package and not path.is_file():
             raise ContractError(f"no such file: {path}")
         # A private module name: a student file called queue.py must not replace

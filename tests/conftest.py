@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from prodcon.contract import is_package
+
 ZOO = Path(__file__).parent / "zoo"
 REPO = Path(__file__).parent.parent
 SEED = 20261128
@@ -73,8 +75,7 @@ def caught_by(module: Path) -> str:
 def zoo_modules(folder: Path) -> list[Path]:
     """The zoo's modules in `folder`: its .py files and its package-shaped ones (a
     folder with an `__init__.py`, given to the kit as the folder), by name."""
-    return sorted(path for path in folder.iterdir()
-                  if path.suffix == ".py" or (path / "__init__.py").is_file())
+    return sorted(path for path in folder.iterdir() if path.suffix == ".py" or is_package(path))
 
 
 def load_benchmark(name: str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from prodcon.contract import is_package
 from prodcon.errors import UsageError
 
 
@@ -16,10 +17,6 @@ class Submission:
     name: str  # unique in the class: the file's stem or the folder's name
     path: str  # as found
     module: str  # the .py file the kit imports, or its package's folder
-
-
-def is_package(path: Path) -> bool:
-    return path.is_dir() and (path / "__init__.py").is_file()
 
 
 def find_submissions(paths: list[str], module: str | None) -> list[Submission]:

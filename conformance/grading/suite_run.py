@@ -18,8 +18,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from prodcon import contract
 from prodcon.grading.plan import GradingPlan
-from prodcon.grading.submissions import impl_name, is_package
+from prodcon.grading.submissions import impl_name
 from prodcon.processes import kit_pythonpath, signal_group
 
 #: Time a stopped run gets to close its sandbox and flush its records.
@@ -55,9 +56,8 @@ def run_suite(impl: str | None, plan: GradingPlan, *, isolate: bool) -> SuiteRes
             impl_arg = "reference"
         else:
             impl_arg = impl_name(impl)
-            if is_package(Path(impl)):
-                shutil.copytree(impl, staged / Path(impl).name, symlinks=True,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            if contract.is_package(Path(impl)):
+                contract.copy_package(Path(impl), staged / Path(impl).name)
             else:
                 shutil.copy2(impl, staged / impl_arg)
         (work / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")

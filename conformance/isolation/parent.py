@@ -477,11 +477,6 @@ class Sandbox(Endpoint):
 # --- starting the child ------------------------------------------------------------------
 
 
-def _copy_package(source: Path, target: Path) -> None:
-    shutil.copytree(source, target, symlinks=True,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", ".git"))
-
-
 def _stage(name: str, search_dir: Path) -> tuple[Path, Path, str]:
     """Copy the submission into a fresh directory: (that directory, where it came from, NAME there).
 
@@ -500,8 +495,8 @@ def _stage(name: str, search_dir: Path) -> tuple[Path, Path, str]:
             source = (search_dir / name).resolve()
             if source.name == "__init__.py":  # a package's face: the package
                 source = source.parent
-            if source.is_dir() and (source / "__init__.py").is_file():
-                _copy_package(source, workdir / source.name)
+            if contract.is_package(source):
+                contract.copy_package(source, workdir / source.name)
                 # as a path: imported by name, a folder called `queue` would be the
                 # standard library's, and one called `my-queue` nothing at all
                 return workdir, source.parent, f"{source.name}/"
@@ -511,7 +506,7 @@ def _stage(name: str, search_dir: Path) -> tuple[Path, Path, str]:
             return workdir, source.parent, source.name
         top = name.split(".")[0]
         if (search_dir / top).is_dir():
-            _copy_package(search_dir / top, workdir / top)
+            contract.copy_package(search_dir / top, workdir / top)
         elif (search_dir / f"{top}.py").is_file():
             shutil.copy2(search_dir / f"{top}.py", workdir / f"{top}.py")
         return workdir, search_dir.resolve(), name
