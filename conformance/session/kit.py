@@ -51,8 +51,36 @@ from prodcon.verdict import Violation, expect, judge
 __all__ = [
     "CALL_BOUND", "PLAIN_VALUES", "PLANS", "EqualsEverything", "FalsyItem", "Item", "Kit",
     "KitError", "Shape", "TouchyItem", "UnhashableItem", "Violation", "WORKER_PLANS", "describe",
-    "expect", "judge", "put_all", "put_then_take", "take_then_put",
+    "exploration_failure", "expect", "judge", "put_all", "put_then_take", "take_then_put",
 ]
+
+
+def exploration_failure(found: dict, schedules: int, columns: str, legend: str = "") -> Violation:
+    """The violation a failed controlled exploration reports (what `Kit.explore` and
+    `Kit.explore_workers` found): where the search failed, the finding, how far it was
+    shrunk, and the trace. `columns` says what marks the trace's columns carry, `legend`
+    anything more the reader needs before the trace."""
+    if found["found_again"]:
+        smaller = (f"the same failure on the smaller plan {found['plan']}, "
+                   f"{found['found_again']}")
+    else:
+        smaller = f"plan {found['plan']}: no smaller plan failed the same way"
+    props = tuple(found["props"])
+    return Violation(props[0], "\n".join([
+        f"controlled schedule {found['failed_at']} of {schedules} failed "
+        f"(strategy {found['strategy']}).",
+        "",
+        found["message"],
+        "",
+        f"The failing schedule, one column per thread{columns}, shrunk to {found['calls']} "
+        f"queue calls from {found['calls_before']} ({smaller}) and to {found['switches']} "
+        f"forced thread switches from that schedule's {found['switches_before']}; "
+        f"{found['steps']} switch points{legend}:",
+        found["trace"],
+        "",
+        "Only one thread ran at a time and the kit chose which, in virtual time, so the "
+        "same seed runs the same schedules and shows this trace again, byte for byte.",
+    ]), props)
 
 
 @dataclass

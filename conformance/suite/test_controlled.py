@@ -17,7 +17,7 @@ then takes first: where a call that starts its whole timeout again shows.
 
 import pytest
 
-from prodcon.session.kit import PLANS, Violation
+from prodcon.session.kit import PLANS, Violation, exploration_failure
 
 pytestmark = pytest.mark.prodcon_role("queue")
 
@@ -34,28 +34,4 @@ def test_controlled_schedules(prodcon, plan):
         raise Violation("exceptions", found["queue_error"])
     if found["failed_at"] is None:
         return
-    props = tuple(found["props"])
-    raise Violation(props[0], _report(found, schedules), props)
-
-
-def _report(found: dict, schedules: int) -> str:
-    if found["found_again"]:
-        smaller = (f"the same failure on the smaller plan {found['plan']}, "
-                   f"{found['found_again']}")
-    else:
-        smaller = f"plan {found['plan']}: no smaller plan failed the same way"
-    return "\n".join([
-        f"controlled schedule {found['failed_at']} of {schedules} failed "
-        f"(strategy {found['strategy']}).",
-        "",
-        found["message"],
-        "",
-        f"The failing schedule, one column per thread, the violating step marked (>>), "
-        f"shrunk to {found['calls']} queue calls from {found['calls_before']} ({smaller}) "
-        f"and to {found['switches']} forced thread switches from that schedule's "
-        f"{found['switches_before']}; {found['steps']} switch points:",
-        found["trace"],
-        "",
-        "Only one thread ran at a time and the kit chose which, so the same seed runs the "
-        "same schedules and shows this trace again, byte for byte.",
-    ])
+    raise exploration_failure(found, schedules, ", the violating step marked (>>)")

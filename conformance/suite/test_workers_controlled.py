@@ -13,7 +13,7 @@ shows the same trace again.
 
 import pytest
 
-from prodcon.session.kit import WORKER_PLANS, Violation
+from prodcon.session.kit import WORKER_PLANS, exploration_failure
 
 pytestmark = pytest.mark.prodcon_role("workers")
 
@@ -28,31 +28,7 @@ def test_workers_under_controlled_schedules(prodcon, plan):
         pytest.skip(found["skipped"])
     if found["failed_at"] is None:
         return
-    props = tuple(found["props"])
-    raise Violation(props[0], _report(found, schedules), props)
-
-
-def _report(found: dict, schedules: int) -> str:
-    if found["found_again"]:
-        smaller = (f"the same failure on the smaller plan {found['plan']}, "
-                   f"{found['found_again']}")
-    else:
-        smaller = f"plan {found['plan']}: no smaller plan failed the same way"
-    return "\n".join([
-        f"controlled schedule {found['failed_at']} of {schedules} failed "
-        f"(strategy {found['strategy']}).",
-        "",
-        found["message"],
-        "",
-        f"The failing schedule, one column per thread (main is the kit's coordinator; >> "
-        f"marks the step where the run stopped, if it stopped early), shrunk to "
-        f"{found['calls']} queue calls from {found['calls_before']} ({smaller}) and to "
-        f"{found['switches']} forced thread "
-        f"switches from that schedule's {found['switches_before']}; {found['steps']} "
-        "switch points. Each handle(item) took the virtual seconds shown beside it, and "
-        "'times out at t=...' marks a timed wait that ran out:",
-        found["trace"],
-        "",
-        "Only one thread ran at a time and the kit chose which, in virtual time, so the "
-        "same seed runs the same schedules and shows this trace again, byte for byte.",
-    ])
+    raise exploration_failure(
+        found, schedules, " (main is the kit's coordinator; >> marks the step where the run "
+        "stopped, if it stopped early)", ". Each handle(item) took the virtual seconds shown "
+        "beside it, and 'times out at t=...' marks a timed wait that ran out")
