@@ -449,44 +449,47 @@ def _explore(module, plan: QueuePlan, seed: int, schedules: int, strict: bool) -
         reason = str(exc) if isinstance(exc, CannotLoad) else f"{type(exc).__name__}: {exc}"
         return Exploration(0, skipped=f"the queue cannot be loaded for controlled runs: "
                        f"{reason}").asdict()
+    return guarded(lambda: _explored(role, plan, seed, schedules, strict), "queue",
+                   "searching and shrinking the schedules", _PollsTooFinely, (
+                       f"a run of {plan.id} took {MAX_STEPS} switch points without ending: "
+                       "the queue polls more finely than this plan's virtual pauses can be "
+                       "explored (each poll is a switch point); the other controlled plans "
+                       "judge it"), queue_errors=True)
+
+
+def guarded(explored, what: str, doing: str, endless: type[Exception], endless_reason: str,
+            queue_errors: bool = False) -> dict:
+    """What `explored()` (an `Exploration`) found, as a dict; or why it could not be
+    explored (a test skipped with the reason), the queue's own error (`queue_errors`:
+    Queue(maxsize) raised), or the kit's error, with what it was `doing`. `endless` is
+    the exception of a run that never ends, skipped for `endless_reason`."""
     try:
-        return _explored(role, plan, seed, schedules, strict).asdict()
+        return explored().asdict()
     except _Uncontrolled as exc:
         return Exploration(0, skipped=f"a thread blocked outside the scheduler's control: "
-                       f"{exc}").asdict()
-    except _PollsTooFinely:
-        return Exploration(0, skipped=(
-            f"a run of {plan.id} took {MAX_STEPS} switch points without ending: the queue "
-            "polls more finely than this plan's virtual pauses can be explored (each poll "
-            "is a switch point); the other controlled plans judge it")).asdict()
+                           f"{exc}").asdict()
+    except endless:
+        return Exploration(0, skipped=endless_reason).asdict()
     except CannotLoad as exc:
-        return Exploration(0, skipped=f"the queue cannot be explored: {exc}").asdict()
-    except _QueueNotBuilt as exc:
-        return Exploration(0, queue_error=str(exc)).asdict()
+        return Exploration(0, skipped=f"the {what} cannot be explored: {exc}").asdict()
     except KitError as exc:
         return Exploration(0, kit_error=exc.trace, kit_doing=exc.doing).asdict()
     except Exception as exc:  # noqa: BLE001 - escaped the kit's own machinery: its bug
-        return Exploration(0, kit_error=kit_traceback(exc),
-                       kit_doing="searching and shrinking the schedules").asdict()
+        if queue_errors and isinstance(exc, _QueueNotBuilt):
+            return Exploration(0, queue_error=str(exc)).asdict()
+        return Exploration(0, kit_error=kit_traceback(exc), kit_doing=doing).asdict()
 
 
 def _explored(role: ManagedRole, plan: QueuePlan, seed: int, schedules: int,
               strict: bool) -> Exploration:
     """The search and, on a failure, its shrinking: what the test reports."""
-    latest: list[_Run] = []
     shrinking: list[bool] = []
 
     def attempt(plan: QueuePlan, strategy):
-        def scenario():
+        def start():
             run = _Run(role, plan, strict)
-            latest[:] = [run]
-            return [run.body(run.main)], run.check
-        try:
-            result, findings = run_once(scenario, strategy, role.files, MAX_STEPS,
-                                        plan.granularity, names=["main"])
-        except SchedulerError as exc:
-            raise _Uncontrolled(str(exc)) from None
-        run = latest[0]
+            return run, run.body(run.main)
+        result, findings, run = run_main(start, strategy, role.files, plan.granularity)
         if _polled_out(plan, findings, run):
             if not shrinking:
                 raise _PollsTooFinely
@@ -509,6 +512,25 @@ def _explored(role: ManagedRole, plan: QueuePlan, seed: int, schedules: int,
     exploration.plan, exploration.calls_before = small.id, first_calls
     exploration.found_again = found_again
     return exploration
+
+
+def run_main(start, strategy, files, granularity: str):
+    """One schedule of a run whose one thread at the start is the kit's `main` (it
+    starts the rest): `start()` builds the run and main's body afresh, `(run, body)`;
+    (the scheduler's result, its findings, the run). A thread that blocks outside the
+    scheduler's control ends the exploration (`_Uncontrolled`)."""
+    latest = []
+
+    def scenario():
+        run, body = start()
+        latest[:] = [run]
+        return [body], run.check
+    try:
+        result, findings = run_once(scenario, strategy, files, MAX_STEPS, granularity,
+                                    names=["main"])
+    except SchedulerError as exc:
+        raise _Uncontrolled(str(exc)) from None
+    return result, findings, latest[0]
 
 
 class _Uncontrolled(Exception):

@@ -37,7 +37,7 @@ from pathlib import Path
 
 from prodcon import contract
 from prodcon.controlled import primitives
-from prodcon.controlled.explore import note, run_once
+from prodcon.controlled.explore import note
 from prodcon.controlled.loader import QUEUE_METHODS, CannotLoad, load_again
 
 # The search, its shrinking and the verdict of a run are queue_exploration's, used here
@@ -52,14 +52,15 @@ from prodcon.controlled.queue_exploration import (
     _fewer_calls,
     _minimized,
     _search,
-    _Uncontrolled,
     _verdict,
+    guarded,
+    run_main,
 )
-from prodcon.controlled.scheduler import Finding, SchedulerError
+from prodcon.controlled.scheduler import Finding
 from prodcon.engine.harness import withdraw_interrupts
 from prodcon.engine.recording import History
 from prodcon.engine.scenario import _WorkerJudge
-from prodcon.errors import KitError, kit_code, kit_traceback
+from prodcon.errors import KitError, kit_code
 from prodcon.items import ODD_KINDS, Item, describe
 from prodcon.verdict import Violation
 
@@ -430,45 +431,27 @@ def _explore(module, plan: WorkerPlan, borrowed: frozenset, seed: int, schedules
         reason = str(exc) if isinstance(exc, CannotLoad) else f"{type(exc).__name__}: {exc}"
         return Exploration(0, skipped=f"the workers cannot be loaded for controlled runs: "
                            f"{reason}").asdict()
-    try:
-        return _explored(roles, plan, seed, schedules).asdict()
-    except _Uncontrolled as exc:
-        return Exploration(0, skipped=f"a thread blocked outside the scheduler's control: "
-                           f"{exc}").asdict()
-    except _Spins:
-        return Exploration(0, skipped=(
-            f"a run took {MAX_STEPS} switch points without ending: a worker that polls "
-            "without ever blocking or sleeping keeps virtual time from passing, so its "
-            "schedules cannot be explored (the free-running tests still judge it)")).asdict()
-    except CannotLoad as exc:
-        return Exploration(0, skipped=f"the workers cannot be explored: {exc}").asdict()
-    except KitError as exc:
-        return Exploration(0, kit_error=exc.trace, kit_doing=exc.doing).asdict()
-    except Exception as exc:  # noqa: BLE001 - escaped the kit's own machinery: its bug
-        return Exploration(0, kit_error=kit_traceback(exc),
-                           kit_doing="searching and shrinking the worker schedules").asdict()
+    return guarded(lambda: _explored(roles, plan, seed, schedules), "workers",
+                   "searching and shrinking the worker schedules", _Spins, (
+                       f"a run took {MAX_STEPS} switch points without ending: a worker that "
+                       "polls without ever blocking or sleeping keeps virtual time from "
+                       "passing, so its schedules cannot be explored (the free-running tests "
+                       "still judge it)"))
 
 
 def _explored(roles: ManagedWorkers, plan: WorkerPlan, seed: int,
               schedules: int) -> Exploration:
     """The search and, on a failure, its shrinking: what the test reports."""
-    latest: list[_WorkerRun] = []
     keys = itertools.count()
     pinned: list[str] = []  # the failing run's handle() times, once there is one
 
     def attempt(plan: WorkerPlan, strategy):
         key = pinned[0] if pinned else f"{seed}:{next(keys)}"
 
-        def scenario():
+        def start():
             run = _WorkerRun(roles, plan, key)
-            latest[:] = [run]
-            return [run.coordinator()], run.check
-        try:
-            result, findings = run_once(scenario, strategy, roles.files, MAX_STEPS,
-                                        plan.granularity, names=["main"])
-        except SchedulerError as exc:
-            raise _Uncontrolled(str(exc)) from None
-        run = latest[0]
+            return run, run.coordinator()
+        result, findings, run = run_main(start, strategy, roles.files, plan.granularity)
         _as_shown(result.trace)
         kinds = {f.kind for f in findings}
         if "step-limit" in kinds:
