@@ -191,6 +191,7 @@ def call(
     prop: str = "deadlock",
     what: str | None = None,
     state: Callable[[], str] = lambda: "",
+    running: Callable[[threading.Thread], bool | None] | None = None,
     **kwargs: Any,
 ) -> Any:
     """Call `fn(*args, **kwargs)` in a daemon thread; return or raise what it did.
@@ -211,7 +212,7 @@ def call(
     caller.keep_with_me()
     pending = Pending(fn, args, kwargs, caller)
     try:
-        value = pending.result(settings, bound, prop, what, state)
+        value = pending.result(settings, bound, prop, what, state, running)
     except Stuck:
         raise
     except BaseException:
@@ -318,9 +319,19 @@ class Pending:
         prop: str = "deadlock",
         what: str | None = None,
         state: Callable[[], str] = lambda: "",
+        running: Callable[[threading.Thread], bool | None] | None = None,
     ) -> Any:
-        """The call's return value (or its exception, re-raised), within `bound` seconds."""
-        if not self._returned_within(settings.bound(bound)):
+        """The call's return value (or its exception, re-raised), within `bound` seconds.
+
+        `running(thread)`, where the call runs in another process (a sandbox), says
+        whether that process is still inside the call for `thread`: when it is not (it
+        returned, and its answer has yet to arrive; or it has yet to start), the call is
+        given its bound once more before it is called stuck, since the wait was the
+        machine's, not the implementation's."""
+        limit = settings.bound(bound)
+        if not self._returned_within(limit) and not (
+                running is not None and running(self.worker.thread) is False
+                and self._returned_within(2 * limit)):
             label = what or f"{self.worker.name}()"
             lines = [f"{label} had not returned after {self.elapsed:.1f} s; it waits at:"]
             lines.extend(f"    {frame}" for frame in where(self.worker.thread))

@@ -31,6 +31,7 @@ from prodcon import bursts, contract, reference  # noqa: F401
 from prodcon.isolation.confinement import apply_limits, leave_root
 from prodcon.isolation.protocol import (
     CHILD_READS,
+    IDLE,
     ITEM_CLASSES,
     QUEUE_OPS,
     STACKS_LIMIT,
@@ -278,7 +279,7 @@ def _stacks_text(skip: set) -> str:
         lines.extend(f"    {f.filename}:{f.lineno} in {f.name}: {f.line or ''}"
                      for f in stack[-6:])
         if not stack:
-            lines.append("    (idle: waiting for the kit)")
+            lines.append(f"    {IDLE}")
     return "\n".join(lines)[:STACKS_LIMIT]
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from prodcon import contract, reference
 from prodcon.isolation.confinement import Limits, end_cgroup, end_session, pids_cgroup
 from prodcon.isolation.protocol import (
+    IDLE,
     ITEM_CLASSES,
     KIT_READS,
     QUEUE_OPS,
@@ -203,6 +204,12 @@ class Sandbox(Endpoint):
         if self._death is not None:
             return f"unavailable: the submission's process {self._death}"
         return f"unavailable: the submission's process did not answer within {bound:g} s"
+
+    def in_call(self, thread: threading.Thread) -> bool | None:
+        """Whether the child is inside the submission's code for `thread` (its twin
+        there has its name, see `Endpoint._lane`): False when that twin waits for the
+        kit or is not there, None when the child cannot say."""
+        return twin_busy(self.stacks(), thread.name)
 
     def run_in_child(self, fn: Any, *args: Any) -> Any:
         """Call the kit's module-level function `fn` in the child, on the child's objects.
@@ -553,6 +560,15 @@ def _spawn(sock: socket.socket, workdir: Path, limits: Limits, child_name: str,
             [sys.executable, "-c", _BOOTSTRAP, str(sock.fileno()), json.dumps(config)],
             cwd=workdir, env=_child_env(workdir), stdin=subprocess.DEVNULL, stdout=out,
             stderr=err, pass_fds=(sock.fileno(),), start_new_session=True)
+
+
+def twin_busy(stacks: str, name: str) -> bool | None:
+    """Whether the child's listing of its threads (`Sandbox.stacks`) shows a thread
+    called `name` anywhere but waiting for the kit; None when there is no listing."""
+    if stacks.startswith("unavailable:"):
+        return None
+    blocks = ("\n" + stacks).split(f"\n{name}:\n")[1:]
+    return any(not block.startswith(f"    {IDLE}") for block in blocks)
 
 
 # --- the proxies -------------------------------------------------------------------------

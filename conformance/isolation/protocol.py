@@ -306,6 +306,11 @@ def remote_error(name: str, message: str, trace: str) -> RemoteError:
 # --- one end of the connection ---------------------------------------------------------------
 
 
+#: How the child's listing of its threads (`Stacks`) marks a thread that waits for the
+#: kit, in no code of the submission's: read by the parent and by the session's reports.
+IDLE = "(idle: waiting for the kit)"
+
+
 class Lane:
     """A thread and its twin on the other side: their calls, nested, in order."""
 

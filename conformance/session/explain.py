@@ -11,6 +11,7 @@ import pytest
 
 from prodcon.errors import KitError
 from prodcon.history import timeline
+from prodcon.isolation.protocol import IDLE
 from prodcon.session.state import SessionRun
 from prodcon.verdict import PROPERTIES, Stuck, Violation
 
@@ -88,6 +89,6 @@ def _busy_threads(stacks: str, limit: int = 60) -> list[str]:
             blocks[-1].append(line)
         else:
             blocks.append([line])  # 'unavailable: ...'
-    busy = [line for block in blocks if not any("(idle: waiting for the kit)" in b
+    busy = [line for block in blocks if not any(IDLE in b
                                                   for b in block) for line in block]
     return busy[:limit] or ["(every thread idle)"]

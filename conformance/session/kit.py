@@ -209,7 +209,11 @@ class Kit:
         return found
 
     def call(self, fn, *args, **kwargs) -> Any:
-        """Call into the implementation with a bound (see `harness.call`)."""
+        """Call into the implementation with a bound (see `harness.call`); a sandboxed
+        one is asked, before a call is called stuck, whether it is still in that call."""
+        sandbox = getattr(self.impl, "sandbox", None)
+        if sandbox is not None:
+            kwargs.setdefault("running", sandbox.in_call)
         return call(self.settings, fn, *args, **kwargs)
 
     def queue(self, maxsize: int = 0) -> Any:

@@ -181,3 +181,19 @@ def test_a_wait_counts_only_the_time_the_process_was_given(monkeypatch):
         assert not idle.tick()
     now[0] += 2 * harness._POLL
     assert idle.tick()
+
+
+def test_a_call_run_elsewhere_and_no_longer_running_there_gets_its_bound_again():
+    """A sandboxed call whose answer is late while the child is not in the call (it
+    returned, and the machine kept the answer from arriving) is not stuck: it gets its
+    bound once more. One still in the submission's code, or with no one to ask, is."""
+    settings = Settings(1, PROFILES["quick"], timeout_factor=0.1)  # bound 0.2 s
+
+    def late():
+        time.sleep(0.3)
+        return "late"
+
+    assert call(settings, late, running=lambda thread: False) == "late"
+    for running in (lambda thread: True, lambda thread: None, None):
+        with pytest.raises(Stuck):
+            call(settings, late, running=running)
