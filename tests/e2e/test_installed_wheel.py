@@ -9,9 +9,12 @@ holds a project whose own files are named like the repository's folders (`confor
 
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -55,11 +58,27 @@ def _readme_block_after(heading: str) -> list[str]:
     return [line.split(" #")[0].strip() for line in block.splitlines() if line.strip()]
 
 
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> dict[str, str]:
+@pytest.fixture(scope="session")
+def installed(tmp_path_factory, worker_id) -> dict[str, str]:
     """A fresh venv with the wheel of this checkout and what pip brings for it, nothing
-    else: the environment to run commands in."""
-    work = tmp_path_factory.mktemp("wheel")
+    else: the environment to run commands in. Built once per session, by whichever
+    pytest-xdist worker asks first, in the folder the session's workers share: this
+    module's tests land on several workers, and each built its own (about 10 s of CPU
+    each, twice per CI run)."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent  # this session's, above every worker's own
+    with open(shared / "installed-wheel.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        made = shared / "installed-wheel.json"
+        if not made.exists():
+            made.write_text(json.dumps(_install(shared / "installed-wheel")))
+        return json.loads(made.read_text())
+
+
+def _install(work: Path) -> dict[str, str]:
+    shutil.rmtree(work, ignore_errors=True)  # what a worker whose build failed left
+    work.mkdir()
     base = getattr(sys, "_base_executable", sys.executable)
     _ok(subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w",
                         str(work / "dist"), str(REPO)], capture_output=True, text=True,
