@@ -18,8 +18,6 @@ So a prodcon test of an implementation written in Python runs its threads on one
 under the GIL: `for_test` keeps the thread that runs the test on the core it is on as
 the test starts, and every thread the test starts inherits that core and ends with it
 (the kernel spreads the tests of several processes as it spreads their main threads).
-A sandboxed implementation's process (--prodcon-isolate, grading) moves there too: its
-calls cross between the two processes, as a caller's cross between two threads.
 A free-threaded interpreter without the GIL runs threads at once: there every test
 keeps every core (a race needs them), and so does an implementation whose queue is
 not Python code (a C extension may run outside the GIL, in parallel). A controlled
@@ -126,39 +124,19 @@ def python_code(queue_class, *functions) -> bool:
                         for f in functions))
 
 
-def pays(python: bool) -> bool:
-    """Whether a test runs its threads on one core: under the GIL, for Python code."""
-    return _getcpu is not None and not gil_disabled() and python
-
-
-def _move(pid: int, core: int) -> None:
-    """Every thread of process `pid` (a sandbox's child) onto `core`: the threads it
-    starts after inherit it. A thread gone meanwhile, or a process this one may not
-    move, is left where it is."""
-    try:
-        threads = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return
-    for tid in threads:
-        try:
-            os.sched_setaffinity(int(tid), (core,))
-        except (OSError, ValueError):
-            pass
+def pays(queue_class, *functions) -> bool:
+    """Whether a test of these roles runs on one core: under the GIL, for Python code."""
+    return _getcpu is not None and not gil_disabled() and python_code(queue_class, *functions)
 
 
 @contextmanager
-def for_test(enabled: bool, process: int | None = None):
+def for_test(enabled: bool):
     """Keep the calling thread (and what it starts) on its present core for the block,
-    then give it every core back; `enabled` False: nothing happens. `process`: a child
-    the test's calls run in (a sandbox), moved to that core too, and left there (the
-    next test moves it again)."""
+    then give it every core back; `enabled` False: nothing happens."""
     if not enabled or _getcpu is None:
         yield
         return
-    core = current_core()
-    keep_on(core)
-    if process is not None and core is not None:
-        _move(process, core)
+    keep_on(current_core())
     try:
         yield
     finally:

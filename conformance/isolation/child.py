@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 # bursts: imported now, not on the first Sandbox.run_in_child, whose call is timed.
-from prodcon import bursts, contract, one_core, reference  # noqa: F401
+from prodcon import bursts, contract, reference  # noqa: F401
 from prodcon.isolation.confinement import apply_limits, leave_root
 from prodcon.isolation.protocol import (
     CHILD_READS,
@@ -171,8 +171,7 @@ class _Child(Endpoint):
             "shutdown": "Queue" not in impl.borrowed and hasattr(impl.Queue, "shutdown"),
             "version": impl.version if isinstance(impl.version, str) else None,
             "file": impl.file, "sentinel": self._out(impl.sentinel),
-            "module": self._out(module),
-            "python_code": one_core.python_code(impl.Queue, impl.producer, impl.consumer)}))
+            "module": self._out(module)}))
 
     def _read_all(self) -> None:
         try:

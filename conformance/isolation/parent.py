@@ -109,9 +109,6 @@ class SandboxedImplementation(contract.Implementation):
     """
 
     sandbox: Sandbox | None = field(default=None, repr=False)
-    #: the child says its roles run as Python code (one_core.python_code); only whether
-    #: the kit keeps a test's threads, and the child's, on one core depends on it
-    python_code: bool = False
 
 
 def load_isolated(name: str, search_dir: Path,
@@ -603,8 +600,7 @@ def _implementation(sandbox: Sandbox, name: str, info: Any) -> SandboxedImplemen
         Queue=chosen["Queue"], Full=stdlib_queue.Full, Empty=stdlib_queue.Empty,
         ShutDown=reference.ShutDown, producer=chosen["producer"], consumer=chosen["consumer"],
         sentinel=sentinel if not {"producer", "consumer"} <= borrowed else reference.SENTINEL,
-        origin=origin, borrowed=borrowed, version=version, sandbox=sandbox,
-        python_code=info.get("python_code") is True)
+        origin=origin, borrowed=borrowed, version=version, sandbox=sandbox)
 
 
 class _SandboxedQueue:

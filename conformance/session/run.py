@@ -69,9 +69,10 @@ def activate(config: pytest.Config) -> None:
         json_path=None if json_path is None else str(here / json_path),
         free_threaded=interpreter,
         threads_at_start=set(threading.enumerate()),
-        one_core=one_core.pays(impl.python_code if getattr(impl, "sandbox", None) else
-                               one_core.python_code(impl.Queue, impl.producer,
-                                                    impl.consumer)))
+        # A sandboxed implementation runs in its own process, which the kit's threads
+        # only talk to: keeping them on one core would save nothing there.
+        one_core=getattr(impl, "sandbox", None) is None and one_core.pays(
+            impl.Queue, impl.producer, impl.consumer))
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         # A bare `pytest --prodcon-impl=NAME` runs the bundled suite.
         config.args = [str(SUITE_DIR)]
@@ -166,8 +167,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     run = item.config.stash[RUN]
     keep = (run.one_core and Path(item.path).parent == SUITE_DIR
             and not isinstance(item, twin.FreeThreadedTwin))
-    sandbox = getattr(run.impl, "sandbox", None)
-    with one_core.for_test(keep, sandbox.pid if sandbox is not None else None):
+    with one_core.for_test(keep):
         yield
 
 

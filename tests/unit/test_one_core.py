@@ -31,8 +31,8 @@ def test_python_queues_are_python_code_and_c_ones_are_not():
 
 @pinning
 def test_only_python_code_under_the_gil_pays():
-    assert one_core.pays(True) is not gil_disabled()
-    assert not one_core.pays(False)
+    assert one_core.pays(Queue, producer, consumer) is not gil_disabled()
+    assert not one_core.pays(queue.SimpleQueue)
 
 
 @pinning
@@ -75,28 +75,3 @@ def test_the_kits_caller_follows_the_calling_thread_in_and_out_of_a_kept_block()
     finally:
         one_core.release()
     assert harness.call(settings, where) == one_core.EVERY_CORE
-
-
-@pinning
-def test_a_process_the_tests_calls_run_in_moves_to_the_tests_core():
-    """A sandbox's child: its threads, and those it starts during the test, on the
-    test's core."""
-    import subprocess
-    import sys
-    child = subprocess.Popen([sys.executable, "-c", """\
-import os, sys, threading, time
-sys.stdin.readline()
-seen = []
-t = threading.Thread(target=lambda: seen.append(len(os.sched_getaffinity(0))))
-t.start(); t.join()
-print(len(os.sched_getaffinity(0)), seen[0], flush=True)
-"""], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        with one_core.for_test(True, child.pid):
-            mine = os.sched_getaffinity(0)
-            assert os.sched_getaffinity(child.pid) == mine
-            out, _ = child.communicate("go\n", timeout=30)
-        assert out.split() == ["1", "1"]
-    finally:
-        child.kill()
-        child.wait()
