@@ -5,6 +5,7 @@ outputs: the grading is the slow part, the assertions are cheap.
 """
 
 import csv
+import fcntl
 import json
 import os
 import shutil
@@ -26,11 +27,29 @@ TIME_LIMIT = 150.0
 JOBS = 2
 
 
-@pytest.fixture(scope="module")
-def graded_class(tmp_path_factory):
+@pytest.fixture(scope="session")
+def graded_class(tmp_path_factory, worker_id):
     """A class: the reference, a package in a student's folder, a broken queue, every
-    hostile submission."""
-    root = tmp_path_factory.mktemp("grading")
+    hostile submission. Graded once per session, by whichever pytest-xdist worker asks
+    first, in the folder the session's workers share: this module's tests land on
+    several workers, and each graded the class again (seen 4 times in one CI run, about
+    70 s of CPU each)."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent  # this session's, above every worker's own
+    with open(shared / "graded-class.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        made = shared / "graded-class.json"
+        if not made.exists():
+            code, out, took, count = _grade_the_class(shared / "graded-class")
+            made.write_text(json.dumps([code, str(out), took, count]))
+        code, out, took, count = json.loads(made.read_text())
+    return code, Path(out), took, count
+
+
+def _grade_the_class(root: Path):
+    shutil.rmtree(root, ignore_errors=True)  # what a worker whose grading failed left
+    root.mkdir()
     cls = root / "class"
     cls.mkdir()
     (cls / "reference_reexport.py").write_text(
