@@ -5,7 +5,9 @@ behind, and those must die with their own process, not pile up in this one.
 """
 
 import ast
+import fcntl
 import importlib.util
+import json
 import re
 import sys
 from dataclasses import dataclass
@@ -88,3 +90,20 @@ def load_benchmark(name: str):
     sys.modules[spec.name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
+
+
+def once_per_session(tmp_path_factory, worker_id: str, name: str, build):
+    """`build(folder)`'s JSON-able result, built once per session: by whichever
+    pytest-xdist worker asks first, in the folder the session's workers share, under a
+    file lock; the others read it. For a module's costly fixture (a graded class, an
+    installed wheel): worksteal spreads a module's tests over several workers, and a
+    module-scoped fixture is built again on each."""
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent  # this session's, above every worker's own
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        made = shared / f"{name}.json"
+        if not made.exists():
+            made.write_text(json.dumps(build(shared / name)))
+        return json.loads(made.read_text())

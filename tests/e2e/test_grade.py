@@ -5,7 +5,6 @@ outputs: the grading is the slow part, the assertions are cheap.
 """
 
 import csv
-import fcntl
 import json
 import os
 import shutil
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ZOO
+from conftest import ZOO, once_per_session
 from prodcon.cli import main
 from prodcon.grading.plan import GradingPlan
 from prodcon.grading.suite_run import STOP_GRACE, run_suite
@@ -34,16 +33,8 @@ def graded_class(tmp_path_factory, worker_id):
     first, in the folder the session's workers share: this module's tests land on
     several workers, and each graded the class again (seen 4 times in one CI run, about
     70 s of CPU each)."""
-    shared = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
-        shared = shared.parent  # this session's, above every worker's own
-    with open(shared / "graded-class.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        made = shared / "graded-class.json"
-        if not made.exists():
-            code, out, took, count = _grade_the_class(shared / "graded-class")
-            made.write_text(json.dumps([code, str(out), took, count]))
-        code, out, took, count = json.loads(made.read_text())
+    code, out, took, count = once_per_session(tmp_path_factory, worker_id, "graded-class",
+                                              _grade_the_class)
     return code, Path(out), took, count
 
 
@@ -82,7 +73,7 @@ def _grade_the_class(root: Path):
             os.environ["TMPDIR"] = before
     took = time.monotonic() - start
     time.sleep(1.0)  # anything left behind to forge files has had its chance
-    return code, out, took, len(list(cls.iterdir()))
+    return code, str(out), took, len(list(cls.iterdir()))  # as JSON keeps it
 
 
 def _rows(out):

@@ -9,8 +9,6 @@ holds a project whose own files are named like the repository's folders (`confor
 
 from __future__ import annotations
 
-import fcntl
-import json
 import os
 import re
 import shlex
@@ -22,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, once_per_session
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BOUND = 600  # seconds for any one command: pip from the registry, a whole suite run
@@ -65,15 +63,7 @@ def installed(tmp_path_factory, worker_id) -> dict[str, str]:
     pytest-xdist worker asks first, in the folder the session's workers share: this
     module's tests land on several workers, and each built its own (about 10 s of CPU
     each, twice per CI run)."""
-    shared = tmp_path_factory.getbasetemp()
-    if worker_id != "master":
-        shared = shared.parent  # this session's, above every worker's own
-    with open(shared / "installed-wheel.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
-        made = shared / "installed-wheel.json"
-        if not made.exists():
-            made.write_text(json.dumps(_install(shared / "installed-wheel")))
-        return json.loads(made.read_text())
+    return once_per_session(tmp_path_factory, worker_id, "installed-wheel", _install)
 
 
 def _install(work: Path) -> dict[str, str]:
