@@ -15,11 +15,19 @@ from pathlib import Path
 
 import pytest
 
+import longest_first
 from prodcon.contract import is_package
 
 ZOO = Path(__file__).parent / "zoo"
 REPO = Path(__file__).parent.parent
 SEED = 20261128
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, the longest tests start first (longest_first.py says why)."""
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        items[:] = longest_first.order(items, workerinput["workercount"])
 
 
 @dataclass

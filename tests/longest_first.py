@@ -1,0 +1,98 @@
+"""The order pytest-xdist hands the tests out in: the longest ones first, one worker each.
+
+`--dist worksteal` gives worker i the i-th contiguous share of the collected tests, then
+lets an idle worker steal the tail of the busiest one's queue. A test that runs for
+minutes (most of it waiting out a deadlocked implementation's bounds) is never stolen
+once it has begun: started last, it is the whole run's tail (seen on 3.13:
+`deadlock_everywhere` began at 255 s and the run ended at 440 s, every other worker idle
+from 400 s on). So the tests measured longest start first, each at the head of the
+share of the worker with the least expected time so far, and everything else keeps its
+file order behind them. Tests that share a session fixture built under a file lock (the
+graded class) go to one worker together: spread over several, all but one would sit
+waiting for the lock.
+
+The figures are wall seconds under `-n 6` on 2 cores (3.10, 2026-12-06); they only
+rank, so a stale one costs a little balance, never a test.
+"""
+
+from __future__ import annotations
+
+#: Node id (after "tests/") -> expected wall seconds; the tests over about 40 s.
+EXPECTED = {
+    "e2e/test_zoo.py::test_broken_implementation_is_caught[deadlock_everywhere]": 188,
+    "e2e/test_grade.py::test_the_command_grades_every_submission": 118,
+    "e2e/test_zoo.py::test_broken_implementation_is_caught[lost_wakeup]": 98,
+    "unit/test_linearizability.py::test_rules_agree_with_exact_search_many": 93,
+    "e2e/test_free_threaded.py::test_option_passes_a_correct_queue": 80,
+    "e2e/test_zoo.py::test_broken_implementation_is_caught[duplicates_sometimes]": 78,
+    "e2e/test_zoo.py::test_broken_implementation_is_caught[get_nowait_indexerror]": 77,
+    "e2e/test_installed_wheel.py::test_grading_quick_start_as_written": 71,
+    "e2e/test_zoo.py::test_broken_implementation_is_caught[put_raises_full_when_blocking]": 61,
+    "e2e/test_zoo.py::test_broken_implementation_is_caught[eq_empty_marker]": 60,
+    "e2e/test_zoo.py::test_broken_implementation_is_caught[unlocked_done_counter]": 56,
+    "e2e/test_zoo.py::test_broken_implementation_is_caught[timed_get_polls_three_timeouts]": 49,
+    "e2e/test_plugin.py::test_verdicts_are_the_same_under_xdist": 46,
+    "e2e/test_zoo.py::test_broken_implementation_is_caught[skips_equal_queued]": 46,
+    "e2e/test_controlled_suite.py::test_correct_queues_pass_the_thorough_profile[reference]": 45,
+    "e2e/test_installed_wheel.py::test_free_threaded_option_from_an_installed_kit": 44,
+}
+
+#: Session fixtures built once under a file lock (conftest.once_per_session) that take
+#: long enough to keep their tests together.
+SHARED_FIXTURES = ("graded_class",)
+
+
+def order(items: list, workers: int) -> list:
+    """`items` reordered for `workers` worksteal workers (see the module's docstring)."""
+    if workers < 2:
+        return items
+    units, rest = _long_units(items)
+    sizes = _shares(len(items), workers)
+    load = [0.0] * workers
+    heads: list[list] = [[] for _ in range(workers)]
+    for seconds, unit in sorted(units, key=lambda u: -u[0]):
+        fits = [i for i in range(workers) if len(heads[i]) + len(unit) <= sizes[i]]
+        if not fits:
+            return items  # a share too small for its long tests: no better order known
+        worker = min(fits, key=lambda i: load[i])
+        heads[worker].extend(unit)
+        load[worker] += seconds
+    ordered, taken = [], 0
+    for worker in range(workers):
+        fill = sizes[worker] - len(heads[worker])
+        ordered += heads[worker] + rest[taken:taken + fill]
+        taken += fill
+    return ordered
+
+
+def _long_units(items: list) -> tuple[list[tuple[float, list]], list]:
+    """The long tests, each a unit of its own or with its fixture's group, and the rest."""
+    units: list[tuple[float, list]] = []
+    groups: dict[str, list] = {}
+    rest = []
+    for item in items:
+        shared = next((f for f in SHARED_FIXTURES if f in getattr(item, "fixturenames", ())),
+                      None)
+        if shared is not None:
+            groups.setdefault(shared, []).append(item)
+            continue
+        seconds = EXPECTED.get(item.nodeid.split("tests/", 1)[-1])
+        if seconds is None:
+            rest.append(item)
+        else:
+            units.append((seconds, [item]))
+    for group in groups.values():
+        seconds = sum(EXPECTED.get(i.nodeid.split("tests/", 1)[-1], 1) for i in group)
+        units.append((seconds, group))
+    return units, rest
+
+
+def _shares(count: int, workers: int) -> list[int]:
+    """How many tests worksteal first sends each worker: what is left over the workers
+    left, worker by worker (xdist/scheduler/worksteal.py, check_schedule)."""
+    sizes, left = [], count
+    for i in range(workers):
+        size = left // (workers - i)
+        sizes.append(size)
+        left -= size
+    return sizes
