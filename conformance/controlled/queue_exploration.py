@@ -646,7 +646,16 @@ def _minimized(attempt, result, findings, run, target: tuple,
     (the first failure's: with fewer switches a run may get further before it fails);
     `fields(its run's result)` is the report's section after the trace."""
     recorder = Differences(result.schedule)
-    first = attempt(recorder)
+    try:
+        first = attempt(recorder)
+    except KitError as exc:  # the replay went another way (strategies.Replay raised)
+        raise KitError(
+            "replaying the failing schedule it had found: the replay went another way, so "
+            "that run was not decided by its schedule alone (state the implementation keeps "
+            "from one run to the next, such as a module-level variable; random numbers; the "
+            "real clock; a thread the scheduler does not run), and what it found is not "
+            "judged", f"{exc.trace}\n\nWhat the run found, not judged since the replay does "
+            f"not find it:\n{_verdict(findings, run)[1]}") from None
     overrides = recorder.overrides
     best = (first, len(overrides)) if first[1] else ((result, findings, run), len(overrides))
 

@@ -1,8 +1,13 @@
 """Shrinking a controlled failure, in process: ddmin on the forced switches, and the
 plans one step smaller that the search for fewer calls tries."""
 
+import importlib.util
+import json
+import sys
+from dataclasses import asdict
+
 from prodcon.controlled.minimize import ddmin
-from prodcon.controlled.queue_exploration import QueuePlan, _smaller
+from prodcon.controlled.queue_exploration import QueuePlan, _smaller, explore_queue
 
 
 def test_ddmin_finds_the_few_switches_that_matter():
@@ -21,3 +26,37 @@ def test_smaller_plans_take_one_step_at_a_time():
         "2p2c-max1-1each-blocking-join", "1p2c-max1-2each-blocking-join",
         "2p1c-max1-2each-blocking-join"]
     assert _smaller(QueuePlan(1, 1, 0, 1, "timed", join=False)) == []
+
+
+RAISES_ONCE = '''\
+import queue
+from queue import Empty, Full
+
+_raised = []
+
+
+class Queue(queue.Queue):
+    def get(self, block=True, timeout=None):
+        if not _raised:  # the first get of the process, whatever the schedule
+            _raised.append(True)
+            raise RuntimeError("only once")
+        return super().get(block, timeout)
+'''
+
+
+def test_a_failure_that_does_not_replay_is_not_judged_and_says_what_it_found(tmp_path,
+                                                                              monkeypatch):
+    """A run that fails for a reason its schedule does not decide (here, state the module
+    keeps from one run to the next) cannot be replayed or shrunk: the report says so, and
+    what the run found, and judges nothing (the kit's error, not a verdict)."""
+    path = tmp_path / "raises_once.py"
+    path.write_text(RAISES_ONCE)
+    spec = importlib.util.spec_from_file_location("raises_once", path)
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, "raises_once", module)
+    spec.loader.exec_module(module)
+    found = json.loads(explore_queue(module, json.dumps(asdict(QueuePlan(2, 2, 1, 2))), 1, 20))
+    assert found["props"] == [] and found["trace"] == ""
+    assert "the replay went another way" in found["kit_doing"]
+    assert "module-level variable" in found["kit_doing"]
+    assert "raised RuntimeError: only once" in found["kit_error"]
