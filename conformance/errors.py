@@ -75,8 +75,11 @@ class KitError(BaseException):
 
     @classmethod
     def caught(cls, doing: str, exc: BaseException) -> KitError:
-        """`exc`, raised by the kit's own code while `doing`, as the kit's failure."""
-        return cls(doing, kit_traceback(exc))
+        """`exc`, raised by the kit's own code while `doing`, as the kit's failure; `exc`
+        stays its cause, for a caller that tells one kind of failure from another."""
+        error = cls(doing, kit_traceback(exc))
+        error.__cause__ = exc
+        return error
 
 
 def kit_traceback(exc: BaseException) -> str:

@@ -40,7 +40,7 @@ from prodcon.controlled.loader import CannotLoad, NotManaged, load_again
 from prodcon.controlled.minimize import Differences, Guided, ddmin
 from prodcon.controlled.reach import uncontrolled_home
 from prodcon.controlled.scheduler import SchedulerError, current
-from prodcon.controlled.strategies import PCT, RandomWalk
+from prodcon.controlled.strategies import PCT, RandomWalk, ReplayDiverged
 from prodcon.engine import checkers
 from prodcon.engine.harness import withdraw_interrupts
 from prodcon.engine.recording import History
@@ -648,14 +648,17 @@ def _minimized(attempt, result, findings, run, target: tuple,
     recorder = Differences(result.schedule)
     try:
         first = attempt(recorder)
-    except KitError as exc:  # the replay went another way (strategies.Replay raised)
+    except (KitError, ReplayDiverged) as exc:  # diverged in a thread, or at the start
+        cause = exc if isinstance(exc, ReplayDiverged) else exc.__cause__
+        if not isinstance(cause, ReplayDiverged):
+            raise
         raise KitError(
             "replaying the failing schedule it had found: the replay went another way, so "
             "that run was not decided by its schedule alone (state the implementation keeps "
             "from one run to the next, such as a module-level variable; random numbers; the "
             "real clock; a thread the scheduler does not run), and what it found is not "
-            "judged", f"{exc.trace}\n\nWhat the run found, not judged since the replay does "
-            f"not find it:\n{_verdict(findings, run)[1]}") from None
+            "judged", f"{kit_traceback(cause)}\n\nWhat the run found, not judged since the "
+            f"replay does not find it:\n{_verdict(findings, run)[1]}") from None
     overrides = recorder.overrides
     best = (first, len(overrides)) if first[1] else ((result, findings, run), len(overrides))
 

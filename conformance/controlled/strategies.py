@@ -199,6 +199,11 @@ class Exhaustive(Strategy):
         self.exhausted = True
 
 
+class ReplayDiverged(RuntimeError):
+    """A replayed run asked for a decision the recording does not have, or for a thread
+    it could not run: the recorded run was not decided by its schedule alone."""
+
+
 class Replay(Strategy):
     """Plays a recorded schedule back, decision by decision."""
 
@@ -217,10 +222,10 @@ class Replay(Strategy):
         if len(runnable) == 1:
             return runnable[0]
         if self.position >= len(self.choices):
-            raise RuntimeError("the replayed schedule ended before the run did")
+            raise ReplayDiverged("the replayed schedule ended before the run did")
         choice = self.choices[self.position]
         self.position += 1
         if choice not in runnable:
-            raise RuntimeError(f"replay diverged: thread {choice} is not runnable "
+            raise ReplayDiverged(f"replay diverged: thread {choice} is not runnable "
                                f"(runnable: {runnable})")
         return choice

@@ -6,8 +6,11 @@ import json
 import sys
 from dataclasses import asdict
 
+import pytest
+
 from prodcon.controlled.minimize import ddmin
-from prodcon.controlled.queue_exploration import QueuePlan, _smaller, explore_queue
+from prodcon.controlled.queue_exploration import QueuePlan, _minimized, _smaller, explore_queue
+from prodcon.errors import KitError
 
 
 def test_ddmin_finds_the_few_switches_that_matter():
@@ -60,3 +63,18 @@ def test_a_failure_that_does_not_replay_is_not_judged_and_says_what_it_found(tmp
     assert "the replay went another way" in found["kit_doing"]
     assert "module-level variable" in found["kit_doing"]
     assert "raised RuntimeError: only once" in found["kit_error"]
+
+
+def test_the_kits_own_failure_while_replaying_is_not_blamed_on_the_run():
+    """Only a replay that went another way is said to be one; any other failure of the
+    kit's own during the replay is reported as it is."""
+    own = KitError("recording a call", "Traceback: the kit's")
+
+    def attempt(strategy):
+        raise own
+
+    class Result:
+        schedule = [0, 1]
+    with pytest.raises(KitError) as caught:
+        _minimized(attempt, Result(), [], None, target=("exceptions",), most_calls=4)
+    assert caught.value is own
