@@ -23,10 +23,19 @@ REPO = Path(__file__).parent.parent
 SEED = 20261128
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist's controller, per worker: the scheduler it hands tests out with (a
+    worker's own options say `--dist no`)."""
+    node.workerinput["prodcon_dist"] = node.config.getoption("dist")
+
+
+@pytest.hookimpl(trylast=True)  # after -k, -m, --deselect and --lf have chosen the tests
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist, the longest tests start first (longest_first.py says why)."""
+    """Under `--dist worksteal`, the longest tests start first (longest_first.py says
+    why); `--dist load` hands tests out a few at a time from the front, as they come."""
     workerinput = getattr(config, "workerinput", None)
-    if workerinput is not None:
+    if workerinput is not None and workerinput.get("prodcon_dist") == "worksteal":
         items[:] = longest_first.order(items, workerinput["workercount"])
 
 
