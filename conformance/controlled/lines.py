@@ -175,14 +175,16 @@ class LineSwitches:
         mon = sys.monitoring
         with self._teardown:
             tool, self.tool = self.tool, None
-            mon.set_events(tool, mon.events.NO_EVENTS)
-            for code in self._watched:
-                mon.set_local_events(tool, code, mon.events.NO_EVENTS)
-            self._watched.clear()
-            for event in (mon.events.PY_START, mon.events.PY_RESUME, mon.events.LINE,
-                          mon.events.JUMP, mon.events.INSTRUCTION):
-                mon.register_callback(tool, event, None)
-            mon.free_tool_id(tool)
+            try:
+                mon.set_events(tool, mon.events.NO_EVENTS)
+                for code in self._watched:
+                    mon.set_local_events(tool, code, mon.events.NO_EVENTS)
+                self._watched.clear()
+                for event in (mon.events.PY_START, mon.events.PY_RESUME, mon.events.LINE,
+                              mon.events.JUMP, mon.events.INSTRUCTION):
+                    mon.register_callback(tool, event, None)
+            finally:  # the id is the process's: freed even if the kit's bound interrupts
+                mon.free_tool_id(tool)  # this thread here (harness.interrupt)
         # DISABLE stays on a code object until restarted; the next run may claim this
         # id with other files, and must see every code object again.
         mon.restart_events()
