@@ -652,15 +652,13 @@ def _minimized(attempt, result, findings, run, target: tuple,
         cause = exc if isinstance(exc, ReplayDiverged) else exc.__cause__
         if not isinstance(cause, ReplayDiverged):
             raise
-        raise KitError(
-            "replaying the failing schedule it had found: the replay went another way, so "
-            "that run was not decided by its schedule alone (state the implementation keeps "
-            "from one run to the next, such as a module-level variable; random numbers; the "
-            "real clock; a thread the scheduler does not run), and what it found is not "
-            "judged", f"{kit_traceback(cause)}\n\nWhat the run found, not judged since the "
-            f"replay does not find it:\n{_verdict(findings, run)[1]}") from None
+        raise _unreplayable(kit_traceback(cause), findings, run) from None
+    if not first[1] or recorder.position != len(result.schedule):
+        raise _unreplayable(f"the replay made {recorder.position} of the run's "
+                            f"{len(result.schedule)} recorded decisions"
+                            f"{' and found nothing' if not first[1] else ''}", findings, run)
     overrides = recorder.overrides
-    best = (first, len(overrides)) if first[1] else ((result, findings, run), len(overrides))
+    best = (first, len(overrides))
 
     spent = 0
 
@@ -687,6 +685,19 @@ def _minimized(attempt, result, findings, run, target: tuple,
         trace=_shown(result.trace) + fields(result), switches=switches,
         switches_before=len(overrides),
         steps=result.steps, steps_before=first[0].steps, calls=_calls(run))
+
+
+def _unreplayable(how: str, findings, run) -> KitError:
+    """The kit's error for a failing run whose replay went another way (`how`): the run
+    was not a function of its schedule, so what it found is shown and not judged (it
+    may be the machine's doing, and must never fail a correct implementation)."""
+    return KitError(
+        "replaying the failing schedule it had found: the replay went another way, so that "
+        "run was not decided by its schedule alone (state the implementation keeps from one "
+        "run to the next, such as a module-level variable; random numbers; the real clock; "
+        "a thread the scheduler does not run), and what it found is not judged",
+        f"{how}\n\nWhat the run found, not judged since the replay does not find it:\n"
+        f"{_verdict(findings, run)[1]}")
 
 
 def _fields(role: ManagedRole, plan: QueuePlan, strict: bool, result) -> str:

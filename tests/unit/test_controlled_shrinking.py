@@ -8,6 +8,7 @@ from dataclasses import asdict
 
 import pytest
 
+from prodcon.controlled import queue_exploration
 from prodcon.controlled.minimize import ddmin
 from prodcon.controlled.queue_exploration import QueuePlan, _minimized, _smaller, explore_queue
 from prodcon.errors import KitError
@@ -78,3 +79,24 @@ def test_the_kits_own_failure_while_replaying_is_not_blamed_on_the_run():
     with pytest.raises(KitError) as caught:
         _minimized(attempt, Result(), [], None, target=("exceptions",), most_calls=4)
     assert caught.value is own
+
+
+def test_a_replay_that_ends_without_the_failure_is_not_judged(monkeypatch):
+    """A replay that makes every recorded decision and finds nothing went another way
+    too, without a decision to stumble on: what the first run found is not judged."""
+    monkeypatch.setattr(queue_exploration, "_verdict",
+                        lambda findings, run: (("exceptions",), "what the first run found"))
+
+    class Result:
+        schedule, steps = [1, 0], 9
+
+    def attempt(strategy):
+        strategy.begin_run()
+        for decision in ([0, 1], [0, 1]):
+            strategy.choose(decision, 0)
+        return Result(), [], None
+    with pytest.raises(KitError) as caught:
+        _minimized(attempt, Result(), ["a finding"], None, target=("exceptions",), most_calls=4)
+    assert "the replay went another way" in caught.value.doing
+    assert "made 2 of the run's 2 recorded decisions and found nothing" in caught.value.trace
+    assert "what the first run found" in caught.value.trace
