@@ -454,15 +454,15 @@ def _explore(module, plan: QueuePlan, seed: int, schedules: int, strict: bool) -
                        f"a run of {plan.id} took {MAX_STEPS} switch points without ending: "
                        "the queue polls more finely than this plan's virtual pauses can be "
                        "explored (each poll is a switch point); the other controlled plans "
-                       "judge it"), queue_errors=True)
+                       "judge it"))
 
 
-def guarded(explored, what: str, doing: str, endless: type[Exception], endless_reason: str,
-            queue_errors: bool = False) -> dict:
+def guarded(explored, what: str, doing: str, endless: type[Exception],
+            endless_reason: str) -> dict:
     """What `explored()` (an `Exploration`) found, as a dict; or why it could not be
-    explored (a test skipped with the reason), the queue's own error (`queue_errors`:
-    Queue(maxsize) raised), or the kit's error, with what it was `doing`. `endless` is
-    the exception of a run that never ends, skipped for `endless_reason`."""
+    explored (a test skipped with the reason), the queue's own error (Queue(maxsize)
+    raised), or the kit's error, with what it was `doing`. `endless` is the exception
+    of a run that never ends, skipped for `endless_reason`."""
     try:
         return explored().asdict()
     except _Uncontrolled as exc:
@@ -472,11 +472,11 @@ def guarded(explored, what: str, doing: str, endless: type[Exception], endless_r
         return Exploration(0, skipped=endless_reason).asdict()
     except CannotLoad as exc:
         return Exploration(0, skipped=f"the {what} cannot be explored: {exc}").asdict()
+    except _QueueNotBuilt as exc:
+        return Exploration(0, queue_error=str(exc)).asdict()
     except KitError as exc:
         return Exploration(0, kit_error=exc.trace, kit_doing=exc.doing).asdict()
     except Exception as exc:  # noqa: BLE001 - escaped the kit's own machinery: its bug
-        if queue_errors and isinstance(exc, _QueueNotBuilt):
-            return Exploration(0, queue_error=str(exc)).asdict()
         return Exploration(0, kit_error=kit_traceback(exc), kit_doing=doing).asdict()
 
 
