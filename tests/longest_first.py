@@ -76,15 +76,19 @@ def _long_units(items: list) -> tuple[list[tuple[float, list]], list]:
         if shared is not None:
             groups.setdefault(shared, []).append(item)
             continue
-        seconds = EXPECTED.get(item.nodeid.split("tests/", 1)[-1])
+        seconds = _expected(item)
         if seconds is None:
             rest.append(item)
         else:
             units.append((seconds, [item]))
     for group in groups.values():
-        seconds = sum(EXPECTED.get(i.nodeid.split("tests/", 1)[-1], 1) for i in group)
-        units.append((seconds, group))
+        units.append((sum(_expected(i) or 1 for i in group), group))
     return units, rest
+
+
+def _expected(item) -> float | None:
+    """The test's expected wall seconds, if it is in `EXPECTED`."""
+    return EXPECTED.get(item.nodeid.split("tests/", 1)[-1])
 
 
 def _shares(count: int, workers: int) -> list[int]:
