@@ -21,6 +21,15 @@ def note(text: str) -> None:
         sched.note(task, text)
 
 
+def touch(key, mode: str) -> None:
+    """Tell a systematic search that the calling managed thread's step touched `key`
+    (dependence.py): the kit's own shared records, which no bytecode of the
+    implementation shows."""
+    sched, task = current()
+    if sched is not None:
+        sched.touch(key, mode)
+
+
 @dataclass
 class Failure:
     run: int  # 0-based index of the failing schedule

@@ -42,6 +42,8 @@ import sys
 import sysconfig
 import threading
 
+from prodcon.controlled import dependence
+
 # Tests and benchmarks turn this off to compare with the settrace backend on 3.12+.
 MONITORING = sys.version_info >= (3, 12)
 
@@ -51,6 +53,7 @@ class _Active(threading.local):
     # settrace backend: the thread's own trace function before the run's (coverage's,
     # a debugger's), put back when the thread leaves the run
     outer_trace = None
+    outer_profile = None  # and its profile function, when a systematic search set one
     tracing = False
 
 
@@ -115,8 +118,19 @@ class LineSwitches:
     has several files, the callback gets `(file's name, line_number)` instead, its
     name as `file_names` gives it."""
 
-    def __init__(self, files, opcodes: bool, callback, observe=None):
+    def __init__(self, files, opcodes: bool, callback, observe=None, touch=None,
+                 shared_only: bool = False):
         self.files = frozenset(files)
+        # opcodes that touch what another thread may (dependence.switch_table) only: the
+        # "access" granularity
+        self.shared_only = shared_only
+        self._switches: dict = {}  # id(code) -> (its code, dependence.switch_table)
+        # a systematic search wants what each step touches (dependence.py): the callback
+        # then gets it too, `callback(line, touched)`, the instruction's or the line's,
+        # and `touch(key, mode)` hears what each call the implementation makes touches
+        self.touch = touch
+        self.touches = touch is not None
+        self._touched: dict = {}  # id(code) -> (its code, per code unit or per line)
         # One file of the implementation's own needs no name: a line number alone says
         # where. A package's do, every line of them (a trace that stays in one of its
         # files still leaves the reader asking which). The standard library's modules
@@ -128,7 +142,9 @@ class LineSwitches:
         self.observe = observe
         # settrace: a frame's trace function, chosen once (no per-event check without one)
         self._local = (self._observed_trace if observe is not None else
+                       self._touching_trace if self.touches else
                        self._named_trace if self.names else self._local_trace)
+        self._shared = self._shared_trace  # bound once, as self._local
         self.backend: str | None = None  # "monitoring" or "settrace" once started
         self.tool: int | None = None
         self._watched: set = set()  # code objects with local events, to clear in stop()
@@ -156,6 +172,9 @@ class LineSwitches:
         if self.backend == "settrace":
             _active.outer_trace, _active.tracing = sys.gettrace(), True
             sys.settrace(self._global_trace)
+            if self.touches:  # what each call touches: 'c_call' and 'call' events
+                _active.outer_profile = sys.getprofile()
+                sys.setprofile(self._profile)
         elif self.backend == "monitoring":
             _active.switches = self
 
@@ -164,6 +183,9 @@ class LineSwitches:
         if self.backend == "settrace":
             if _active.tracing:
                 sys.settrace(_active.outer_trace)
+                if self.touches:
+                    sys.setprofile(_active.outer_profile)
+                    _active.outer_profile = None
                 _active.outer_trace, _active.tracing = None, False
         elif self.backend == "monitoring" and _active.switches is self:
             _active.switches = None
@@ -181,7 +203,7 @@ class LineSwitches:
                     mon.set_local_events(tool, code, mon.events.NO_EVENTS)
                 self._watched.clear()
                 for event in (mon.events.PY_START, mon.events.PY_RESUME, mon.events.LINE,
-                              mon.events.JUMP, mon.events.INSTRUCTION):
+                              mon.events.JUMP, mon.events.INSTRUCTION, mon.events.CALL):
                     mon.register_callback(tool, event, None)
             finally:  # the id is the process's: freed even if the kit's bound interrupts
                 mon.free_tool_id(tool)  # this thread here (harness.interrupt)
@@ -209,6 +231,8 @@ class LineSwitches:
         # another tool (coverage, a concurrent run) DISABLEs, while no other tool keeps
         # the line instrumented, loses its INSTRUCTION event that time.
         wanted = events.INSTRUCTION | events.LINE if self.opcodes else events.LINE | events.JUMP
+        if self.touches:
+            wanted |= events.CALL
 
         def on_start(code, offset):
             if code.co_filename not in files:
@@ -259,9 +283,65 @@ class LineSwitches:
             if active.switches is self:
                 callback(tables[id(code)][offset // 2])
 
+        touched = self._touched_by
+
+        def on_instruction_touching(code, offset):
+            if active.switches is self:
+                callback(tables[id(code)][offset // 2], touched(code)[offset // 2])
+
+        switch_at = self._switch_at
+
+        def on_shared_instruction(code, offset):
+            # no DISABLE: taking the instruction's event away and putting it back at the
+            # next run (restart_events) costs more than the call it saves (3.13.0)
+            if not switch_at(code)[offset // 2]:
+                return None
+            if active.switches is self:
+                callback(tables[id(code)][offset // 2])
+            return None
+
+        def on_shared_instruction_touching(code, offset):
+            if not switch_at(code)[offset // 2]:
+                return None
+            if active.switches is self:
+                callback(tables[id(code)][offset // 2], touched(code)[offset // 2])
+            return None
+
+        def on_line_touching(code, line):
+            if active.switches is self:
+                callback((names[code.co_filename], line) if names else line,
+                         touched(code).get(line, ()))
+
+        def on_jump_touching(code, source, target):
+            if target > source:
+                return disable
+            table = tables[id(code)]
+            line = table[target // 2]
+            if line != table[source // 2]:
+                return disable
+            if active.switches is self:
+                callback(line, touched(code).get(line[1] if names else line, ()))
+            return None
+
+        touch = self.touch
+
+        def on_call(code, offset, function, first):
+            if active.switches is self:
+                for key, mode in dependence.call_touches(function, files):
+                    touch(key, mode)
+
         handlers = {events.PY_START: on_start, events.PY_RESUME: on_start}
+        if self.touches:
+            handlers[events.CALL] = on_call
         if self.opcodes:
-            handlers.update({events.INSTRUCTION: on_instruction, events.LINE: _ignore})
+            if self.shared_only:
+                on_opcode = (on_shared_instruction_touching if self.touches
+                             else on_shared_instruction)
+            else:
+                on_opcode = on_instruction_touching if self.touches else on_instruction
+            handlers.update({events.INSTRUCTION: on_opcode, events.LINE: _ignore})
+        elif self.touches:
+            handlers.update({events.LINE: on_line_touching, events.JUMP: on_jump_touching})
         else:
             handlers.update({events.LINE: on_line_named if names else on_line,
                              events.JUMP: on_jump})
@@ -275,13 +355,30 @@ class LineSwitches:
 
     def _global_trace(self, frame, event, arg):
         if frame.f_code.co_filename in self.files:
-            local = self._local
+            local = self._shared_trace if self.shared_only else self._local
             if self.opcodes:
                 # 3.12+ instruments opcodes only for a frame that already has f_trace
                 frame.f_trace = local
                 frame.f_trace_opcodes = True
             return local
         return None
+
+    def _shared_trace(self, frame, event, arg):
+        """The "access" granularity: no "line" switch point (monitoring has none either),
+        and an opcode one only where dependence.switch_table says."""
+        if event == "opcode":
+            if self._switch_at(frame.f_code)[frame.f_lasti // 2]:
+                self._local(frame, event, arg)
+        elif event == "line" and self.observe is not None:
+            self.observe(frame, frame.f_lineno)
+        return self._shared
+
+    def _switch_at(self, code):
+        known = self._switches.get(id(code))
+        if known is None:
+            known = self._switches[id(code)] = (code, dependence.cached(
+                dependence.switch_table, code))
+        return known[1]
 
     # Each returns self._local, the bound method made once: `return self._local_trace`
     # would make a new one at every event.
@@ -294,6 +391,44 @@ class LineSwitches:
         if event == "line" or event == "opcode":
             self.callback((self.names[frame.f_code.co_filename], frame.f_lineno))
         return self._local
+
+    def _touching_trace(self, frame, event, arg):
+        if event == "opcode":
+            line = frame.f_lineno
+            self.callback((self.names[frame.f_code.co_filename], line) if self.names else line,
+                          self._touched_by(frame.f_code)[frame.f_lasti // 2])
+        elif event == "line":  # with opcodes, the switch point before a line's first one
+            line = frame.f_lineno
+            self.callback((self.names[frame.f_code.co_filename], line) if self.names else line,
+                          () if self.opcodes else self._touched_by(frame.f_code).get(line, ()))
+        return self._local
+
+    def _profile(self, frame, event, arg):
+        """What a call from the implementation's code touches (settrace backend): a C
+        function's 'c_call' from one of its frames, or a Python function's 'call' from
+        one (the function's own frame, its caller's in the files)."""
+        if event == "c_call":
+            if frame.f_code.co_filename in self.files:
+                for key, mode in dependence.call_touches(arg, self.files):
+                    self.touch(key, mode)
+        elif event == "call":
+            caller = frame.f_back
+            code = frame.f_code
+            if (caller is not None and caller.f_code.co_filename in self.files
+                    and code.co_filename not in self.files):
+                module = frame.f_globals.get("__name__", "")
+                if not module.startswith("prodcon.controlled.primitives"):
+                    self.touch(dependence.HEAP, dependence.WRITE)
+
+    def _touched_by(self, code):
+        """What each instruction of `code` (opcode switch points) or each of its lines
+        (line switch points) touches, read from its bytecode once per run."""
+        known = self._touched.get(id(code))
+        if known is None:
+            table = dependence.cached(dependence.instruction_table if self.opcodes
+                                      else dependence.line_table, code)
+            known = self._touched[id(code)] = (code, table)  # the code kept: its id stays
+        return known[1]
 
     def _observed_trace(self, frame, event, arg):
         if event == "line" or event == "opcode":

@@ -35,12 +35,14 @@ from dataclasses import asdict, dataclass, replace
 
 from prodcon.controlled import lockset, primitives
 from prodcon.controlled.deadlines import Deadlines
-from prodcon.controlled.explore import note, run_once
+from prodcon.controlled.dependence import BEGIN, CALLS, END
+from prodcon.controlled.explore import note, run_once, touch
 from prodcon.controlled.loader import CannotLoad, NotManaged, load_again
 from prodcon.controlled.minimize import Differences, Guided, ddmin
 from prodcon.controlled.reach import uncontrolled_home
 from prodcon.controlled.scheduler import SchedulerError, current
 from prodcon.controlled.strategies import PCT, RandomWalk, ReplayDiverged
+from prodcon.controlled.systematic import Systematic
 from prodcon.engine import checkers
 from prodcon.engine.harness import withdraw_interrupts
 from prodcon.engine.recording import History
@@ -90,6 +92,9 @@ class QueuePlan:
     timeout: float = TIMEOUT
     pauses: tuple = ()
     share: float = 1.0
+    #: A systematic plan's preemption bound in the quick profile (Profile.preemptions
+    #: adds to it): the smallest that finds the races the plan is there for.
+    preemptions: int = 0
 
     def schedules(self, schedules: int) -> int:
         """How many schedules this plan runs where the test runs `schedules`."""
@@ -127,6 +132,29 @@ PLANS = (
               pauses=CONTEST_PAUSES, share=0.2),
     QueuePlan(1, 2, 0, 3, "steal-item", join=False, granularity="line", timeout=CONTEST_TIMEOUT,
               pauses=CONTEST_PAUSES, share=0.2),
+)
+
+
+#: Small plans searched systematically (systematic.py): every schedule with at most
+#: `preemptions` preemptions (more in the thorough profile), up to the order of steps
+#: that commute, at the "access" granularity. Each is the smallest found to show its
+#: races in every run; the schedules each needs (reference / two semaphore designs,
+#: CPython 3.13) in the comments.
+SYSTEMATIC = (
+    # two producers, one slot: a check for room that is stale when acted on (a release
+    # between), a counter updated outside the lock (join) (196 / 444-468)
+    QueuePlan(2, 1, 1, 1, "blocking", granularity="access", preemptions=1),
+    # two consumers, one item and two stop markers: two getters after one item, a wake-up
+    # sent only on the empty-to-one transition, `if` around wait() (476 / 1,654-1,830)
+    QueuePlan(1, 2, 0, 1, "blocking", join=False, granularity="access", preemptions=1),
+    # two producers wait on a full queue of two: a wake-up sent only on the full-to-one-
+    # free transition (444 / 2,524-2,716)
+    QueuePlan(2, 1, 2, 2, "blocking", join=False, granularity="access", preemptions=1),
+    # both sides wait on one slot: one condition for both, notify() waking the wrong
+    # side; task_done() outside the lock (544 / 544)
+    QueuePlan(2, 2, 1, 1, "blocking", granularity="access", preemptions=0),
+    # timed getters: a wait that does not wait again for the time left (38 / 38)
+    QueuePlan(1, 2, 0, 1, "timed", join=False, granularity="access", preemptions=0),
 )
 
 
@@ -330,9 +358,11 @@ class _Run:
 
     def _call(self, view, text: str, method, *args, **kwargs):
         note(text)
+        touch(CALLS, BEGIN)  # what the history judges is which calls overlap
         try:
             value = method(*args, **kwargs)
         except BaseException as exc:
+            touch(CALLS, END)
             note(f"{text} raised {type(exc).__name__}")
             if isinstance(exc, Exception) and not isinstance(exc, self.empty + self.full):
                 self._fail(Violation("exceptions", f"{primitives.current_thread().name}'s "
@@ -340,6 +370,7 @@ class _Run:
                                      "Nothing but Full and Empty (from the non-blocking "
                                      "and timed forms) may escape a queue call."))
             raise
+        touch(CALLS, END)
         note(f"{text} -> {describe(value)}" if text.startswith("get") else f"{text} done")
         return value
 
@@ -421,6 +452,8 @@ class Exploration:
     found_again: str = ""  # on a smaller plan: which schedule of its search failed
     calls: int = 0  # queue calls in the trace
     calls_before: int = 0  # in the failing run first found
+    bound: int = -1  # a systematic search's preemption bound (-1: random walk and PCT)
+    complete: bool = False  # it ran every schedule within its bound (and found nothing)
     skipped: str = ""  # why the queue cannot be explored
     queue_error: str = ""  # Queue(maxsize) raised: the implementation's error
     kit_error: str = ""  # the kit itself failed: its traceback
@@ -439,7 +472,18 @@ def explore_queue(module, plan: str, seed: int, schedules: int, strict: bool = F
     return json.dumps(_explore(module, plan, seed, schedules, strict))
 
 
-def _explore(module, plan: QueuePlan, seed: int, schedules: int, strict: bool) -> dict:
+def explore_systematic(module, plan: str, seed: int, bound: int, schedules: int,
+                       strict: bool = False) -> str:
+    """`explore_queue`, the search systematic: every schedule of the plan with at most
+    `bound` preemptions, up to the order of steps that commute, or the first
+    `schedules` of them; the Exploration says whether it was `complete`. A failure is
+    shrunk as any other (`seed` draws the smaller plans' searches)."""
+    plan = QueuePlan(**json.loads(plan))
+    return json.dumps(_explore(module, plan, seed, schedules, strict, bound))
+
+
+def _explore(module, plan: QueuePlan, seed: int, schedules: int, strict: bool,
+             bound: int | None = None) -> dict:
     withdraw_interrupts()
     try:
         role = managed_role(module, plan.maxsize)
@@ -449,7 +493,7 @@ def _explore(module, plan: QueuePlan, seed: int, schedules: int, strict: bool) -
         reason = str(exc) if isinstance(exc, CannotLoad) else f"{type(exc).__name__}: {exc}"
         return Exploration(0, skipped=f"the queue cannot be loaded for controlled runs: "
                        f"{reason}").asdict()
-    return guarded(lambda: _explored(role, plan, seed, schedules, strict), "queue",
+    return guarded(lambda: _explored(role, plan, seed, schedules, strict, bound), "queue",
                    "searching and shrinking the schedules", _PollsTooFinely, (
                        f"a run of {plan.id} took {MAX_STEPS} switch points without ending: "
                        "the queue polls more finely than this plan's virtual pauses can be "
@@ -481,8 +525,9 @@ def guarded(explored, what: str, doing: str, endless: type[Exception],
 
 
 def _explored(role: ManagedRole, plan: QueuePlan, seed: int, schedules: int,
-              strict: bool) -> Exploration:
-    """The search and, on a failure, its shrinking: what the test reports."""
+              strict: bool, bound: int | None = None) -> Exploration:
+    """The search (random walk and PCT, or with a `bound` systematic) and, on a
+    failure, its shrinking: what the test reports."""
     shrinking: list[bool] = []
 
     def attempt(plan: QueuePlan, strategy):
@@ -496,9 +541,15 @@ def _explored(role: ManagedRole, plan: QueuePlan, seed: int, schedules: int,
             return result, [], run  # while shrinking: not the failure being shrunk
         return result, findings, run
 
-    found = _search(attempt, plan, seed, schedules)
-    if found is None:
-        return Exploration(schedules)
+    if bound is None:
+        found = _search(attempt, plan, seed, schedules)
+        if found is None:
+            return Exploration(schedules)
+    else:
+        systematic = Systematic(bound)
+        found = _systematic(attempt, plan, systematic, schedules)
+        if found is None:
+            return Exploration(systematic.runs, bound=bound, complete=systematic.exhausted)
     shrinking.append(True)
     index, description, failure = found
     target = _verdict(failure[1], failure[2])[0]  # what every smaller failure must break
@@ -511,6 +562,7 @@ def _explored(role: ManagedRole, plan: QueuePlan, seed: int, schedules: int,
     exploration.strategy = description
     exploration.plan, exploration.calls_before = small.id, first_calls
     exploration.found_again = found_again
+    exploration.bound = -1 if bound is None else bound
     return exploration
 
 
@@ -575,6 +627,19 @@ def _search(attempt, plan: QueuePlan, seed: int, schedules: int, like=None, step
         spent += result.steps
         if steps is not None and spent >= steps:
             return None
+    return None
+
+
+def _systematic(attempt, plan: QueuePlan, strategy: Systematic, schedules: int):
+    """The first failing schedule of the systematic search, as `_search` gives it, or
+    None once it ran every schedule within its bound (`strategy.exhausted`) or
+    `schedules` of them."""
+    for index in range(schedules):
+        if strategy.exhausted:
+            return None
+        result, findings, run = attempt(plan, strategy)
+        if findings:
+            return index, strategy.describe(), (result, findings, run)
     return None
 
 

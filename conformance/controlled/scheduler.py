@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal, get_args
 
 from prodcon import one_core
+from prodcon.controlled.dependence import CLOCK, RELEASE, WRITE
 from prodcon.controlled.lines import LineSwitches
 from prodcon.controlled.trace import Trace
 from prodcon.errors import KitError, SchedulerError
@@ -73,6 +74,12 @@ class Task:
     gate: object = field(default_factory=_real.Lock)
     finished: object = field(default_factory=_real.Event)
     real: object = None
+    # what the task's next step starts with (dependence.py): the instruction or line it
+    # stopped before, or its first step's start; read and cleared by a systematic search
+    pending: tuple = ()
+    # the lock (managed, untimed acquire) the task stopped before taking, or the thread
+    # it joins for ever: until `wants._free_for(task)`, the task is not offered
+    wants: object = None
 
 
 def current() -> tuple[Scheduler | None, Task | None]:
@@ -95,11 +102,13 @@ class Scheduler:
     def __init__(self, strategy, line_files=(), max_steps: int = 200_000,
                  safety: float = 30.0, granularity: str = "line", observer=None,
                  run_on: bool = False):
-        if granularity not in ("line", "opcode"):
-            raise ValueError("granularity is 'line' or 'opcode'")
+        if granularity not in ("line", "opcode", "access"):
+            raise ValueError("granularity is 'line', 'opcode' or 'access'")
         self.strategy = strategy
         self.line_files = frozenset(line_files)
-        self.opcodes = granularity == "opcode"
+        self.opcodes = granularity != "line"
+        # "access": only the opcodes that touch what another thread may (dependence.py)
+        self.shared_only = granularity == "access"
         self.max_steps = max_steps
         self.safety = safety
         # observer(scheduler, task, frame, line) at each line a managed thread starts in
@@ -127,6 +136,12 @@ class Scheduler:
         self._options: tuple[list[int], Task | None, Task | None] | None = None
         # a strategy that makes no choice of a single option is not asked for one
         self._asks_single = not getattr(strategy, "single_is_free", False)
+        # a systematic search is told what each step touches (dependence.py); for any
+        # other strategy `touch` costs a call that returns
+        self._touched = getattr(strategy, "touched", None)
+        self._woke = getattr(strategy, "woke", None)
+        if self._touched is not None:
+            strategy.attach(self)
         self._core: int | None = None  # the one core of the run's threads (one_core.py)
 
     # -- naming and recording ------------------------------------------------
@@ -154,6 +169,16 @@ class Scheduler:
             return
         self._record((task, text, self.clock, mark))
 
+    def changed(self) -> None:
+        """A lock was taken or let go: who can run may have changed."""
+        self._options = None
+
+    def touch(self, key, mode: str) -> None:
+        """The running task's step touched `key` (reading, writing...: dependence.py's
+        modes): what a systematic search needs to know which steps commute."""
+        if self._touched is not None and not self._aborting:
+            self._touched(key, mode)
+
     def listen_to_clock(self, listener) -> None:
         """Call `listener(old, new, fired, forced)` before the clock moves from `old` to
         `new` firing the timeout of the task `fired` (still blocked, its deadline set);
@@ -170,7 +195,11 @@ class Scheduler:
         if not bodies:
             raise ValueError("a run needs at least one thread body")
         observe = self._line_observed if self.observer is not None else None
-        self._lines = LineSwitches(self.line_files, self.opcodes, self._line_switch, observe)
+        touching = self._touched is not None
+        self._lines = LineSwitches(self.line_files, self.opcodes,
+                                   self._line_switch_touching if touching else self._line_switch,
+                                   observe, touch=self.touch if touching else None,
+                                   shared_only=self.shared_only)
         self._core = one_core.current_core()
         try:
             self._lines.start()
@@ -198,6 +227,11 @@ class Scheduler:
         """A new task, runnable, waiting for its turn: a body of the run, or a managed
         Thread.start()."""
         task = Task(len(self.tasks), name, body)
+        # starting a thread happens before its first step: both touch the thread
+        task.pending = ((("task", task.index), WRITE),)
+        self.touch(("task", task.index), WRITE)
+        if self._woke is not None and self.tasks:  # a thread started by another one
+            self._woke(task.index)
         task.gate.acquire()
         self.tasks.append(task)
         self._options = None
@@ -243,6 +277,7 @@ class Scheduler:
         try:
             task.state = DONE
             self._options = None
+            self.touch(("task", task.index), RELEASE)  # a join that waited may go on
             for joiner in task.joiners:
                 self.wake(joiner)
             task.joiners.clear()
@@ -311,7 +346,8 @@ class Scheduler:
             return alone
         if not options:
             return None
-        current = me.index if me is not None and me.state == RUNNABLE else None
+        current = me.index if me is not None and me.state == RUNNABLE and (
+            me.wants is None or me.wants._free_for(me)) else None
         choice = self.strategy.choose(options, current, due.index if due else None)
         if len(options) > 1:
             self.schedule.append(choice)
@@ -328,7 +364,8 @@ class Scheduler:
         for t in self.tasks:
             state = t.state
             if state == RUNNABLE:
-                options.append(t.index)
+                if t.wants is None or t.wants._free_for(t):
+                    options.append(t.index)
             elif state == BLOCKED and t.deadline is not None and (
                     due is None or t.deadline < due.deadline):
                 due = t
@@ -344,6 +381,9 @@ class Scheduler:
         for listener in self._clock_listeners:
             listener(self.clock, new, task, forced)
         self.clock = new
+        self.touch(CLOCK, WRITE)
+        if task.blocked_on is not None:  # off the waiters' list: as a notify would
+            self.touch(("sync", id(task.blocked_on)), WRITE)
         task.timed_out = True
         if task.waitlist is not None and task in task.waitlist:
             task.waitlist.remove(task)
@@ -413,6 +453,8 @@ class Scheduler:
             task.waiting_since = self.clock
             if waitlist is not None:
                 waitlist.append(task)
+            if obj is not None:
+                self.touch(("sync", id(obj)), WRITE)
             if obj is not None and verb != "wait on":
                 self.note(task, f"blocked: {obj._describe(self)}")
             self._pass(task)
@@ -429,6 +471,8 @@ class Scheduler:
         if task.state == BLOCKED:
             task.state, task.deadline, task.waitlist = RUNNABLE, None, None
             self._options = None
+            if self._woke is not None and not self._aborting:
+                self._woke(task.index)
 
     # -- line switch points (lines.py: sys.monitoring on 3.12+, sys.settrace before) --
 
@@ -436,6 +480,12 @@ class Scheduler:
         task = _local.task
         if task is not None:
             self.switch(task, line)  # the number: formatted only if the trace is shown
+
+    def _line_switch_touching(self, line, touched) -> None:
+        task = _local.task
+        if task is not None:
+            task.pending = touched
+            self.switch(task, line)
 
     def _line_observed(self, frame, line) -> None:
         task = _local.task
@@ -452,6 +502,9 @@ class Scheduler:
             if task.state == BLOCKED:
                 what = task.blocked_on._describe(self) if task.blocked_on is not None else ""
                 lines.append(f"  {task.name} blocked in {task.verb} {what}".rstrip())
+            elif task.state == RUNNABLE and task.wants is not None:  # not offered: held
+                lines.append(f"  {task.name} blocked in {task.wants._verb} "
+                             f"{task.wants._describe(self)}")
         held = [obj._describe(self) for obj, _ in self._names.values()
                 if getattr(obj, "_holder", lambda: None)() is not None]
         if held:

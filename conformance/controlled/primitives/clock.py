@@ -7,6 +7,7 @@ a run the clock reads 0 and a sleep returns at once.
 
 from __future__ import annotations
 
+from prodcon.controlled.dependence import CLOCK, READ
 from prodcon.controlled.scheduler import current
 
 _EPOCH = 1_700_000_000.0  # virtual time.time() at virtual 0: a plausible wall clock
@@ -14,7 +15,10 @@ _EPOCH = 1_700_000_000.0  # virtual time.time() at virtual 0: a plausible wall c
 
 def monotonic() -> float:
     sched, task = current()
-    return sched.clock if sched is not None else 0.0
+    if sched is None:
+        return 0.0
+    sched.touch(CLOCK, READ)
+    return sched.clock
 
 
 def sleep(seconds: float) -> None:

@@ -6,6 +6,7 @@ is as exact as CPython's, and every wait and notify is a switch point.
 
 from __future__ import annotations
 
+from prodcon.controlled.dependence import WRITE
 from prodcon.controlled.primitives.caller import caller, refuse_outside, wait_deadline
 from prodcon.controlled.primitives.clock import monotonic
 from prodcon.controlled.primitives.locks import RLock
@@ -75,6 +76,7 @@ class Condition:
         del self._waiters[:n]
         if sched is None:
             return
+        sched.touch(("sync", id(self)), WRITE)
         for task in woken:
             sched.wake(task)
         who = ", ".join(t.name for t in woken) or "nobody"

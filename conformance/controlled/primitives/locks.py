@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading as _real
 
+from prodcon.controlled.dependence import ACQUIRE, READ, RELEASE
 from prodcon.controlled.primitives.caller import (
     caller,
     lock_deadline,
@@ -31,6 +32,7 @@ class Lock:
     """threading.Lock: any thread may release it, releasing it unlocked is an error."""
 
     _kind = "Lock"
+    _verb = "acquire"  # what a task that `wants` it waits in (the scheduler's deadlock report)
 
     def __init__(self):
         self._owner = None
@@ -44,6 +46,9 @@ class Lock:
         return f"{name} held by {task_name(self._owner)}" if self._owner else f"{name} (free)"
 
     def locked(self) -> bool:
+        sched = caller()[0]
+        if sched is not None:
+            sched.touch(("sync", id(self)), READ)
         return self._owner is not None
 
     def _free_for(self, task) -> bool:
@@ -63,7 +68,19 @@ class Lock:
                 return False
             refuse_outside(f"acquire of a held {self._kind}")
         name = sched.name_of(self, self._kind)
-        sched.switch(me, f"acquire {name}")
+        if blocking and timeout == -1:
+            # Waiting for ever: the thread cannot run until the lock is free, so the
+            # scheduler does not offer it until then (a blocked try changes nothing a
+            # later acquire would not: a release wakes every waiter, who then compete).
+            me.wants = self
+            if not self._free_for(me):
+                sched.changed()
+            try:
+                sched.switch(me, f"acquire {name}")
+            finally:
+                me.wants = None
+        else:
+            sched.switch(me, f"acquire {name}")
         return self._acquire_blocking(sched, me, blocking, timeout)
 
     def _acquire_blocking(self, sched, me, blocking, timeout) -> bool:
@@ -79,6 +96,8 @@ class Lock:
                     sched.note(me, f"acquire {sched.name_of(self, self._kind)} timed out")
                     return False
         self._take(me)
+        sched.touch(("sync", id(self)), ACQUIRE)
+        sched.changed()
         if waited:
             sched.note(me, f"got {sched.name_of(self, self._kind)}")
         return True
@@ -96,6 +115,8 @@ class Lock:
         # first-come-first-woken wake-up is Condition.notify(n)'s.
         self._owner = None
         if sched is not None:
+            sched.touch(("sync", id(self)), RELEASE)
+            sched.changed()
             for task in self._waiters:
                 sched.wake(task)
         self._waiters.clear()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading as _real
 
+from prodcon.controlled.dependence import ACQUIRE, READ
 from prodcon.controlled.primitives.caller import OutsideRun, caller, refuse_outside, wait_deadline
 from prodcon.controlled.primitives.event import Event
 from prodcon.controlled.scheduler import Task, current
@@ -57,9 +58,28 @@ class Thread:
             if self._task.state != "done":
                 refuse_outside("Thread.join")
             return
+        if timeout is None:
+            # Waiting for ever: not offered to the strategy until the thread has ended
+            # (as a lock's waiter is not until the lock is free)
+            me.wants = self
+            if not self._free_for(me):
+                sched.changed()
+            try:
+                sched.switch(me, f"join {self._name}")
+            finally:
+                me.wants = None
+            sched.touch(("task", self._task.index), ACQUIRE)
+            return
         sched.switch(me, f"join {self._name}")
+        sched.touch(("task", self._task.index), READ)
         if self._task.state != "done":
             sched.block(me, "join", self, self._task.joiners, wait_deadline(sched, timeout))
+
+    _verb = "join"
+
+    def _free_for(self, task) -> bool:
+        """Whether a join for ever can return now (the scheduler's `wants`)."""
+        return self._task.state == "done"
 
     def _holder(self):
         return None
@@ -68,6 +88,10 @@ class Thread:
         return f"{self._name} ({self._task.state if self._task else 'not started'})"
 
     def is_alive(self) -> bool:
+        if self._task is not None:
+            sched = current()[0]
+            if sched is not None:
+                sched.touch(("task", self._task.index), READ)
         return self._task is not None and self._task.state != "done"
 
     @property
