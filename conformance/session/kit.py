@@ -20,7 +20,12 @@ import pytest
 
 from prodcon.bursts import put_all, put_then_take, take_then_put
 from prodcon.contract import Implementation
-from prodcon.controlled.queue_exploration import PLANS, explore_queue
+from prodcon.controlled.queue_exploration import (
+    PLANS,
+    SYSTEMATIC,
+    explore_queue,
+    explore_systematic,
+)
 from prodcon.controlled.worker_exploration import PLANS as WORKER_PLANS
 from prodcon.controlled.worker_exploration import explore_workers
 from prodcon.engine import scenario
@@ -36,6 +41,7 @@ from prodcon.items import (
     UnhashableItem,
     describe,
 )
+from prodcon.session.reports import COVERAGE_KEY
 from prodcon.session.state import RUN
 from prodcon.settings import (
     BLOCK_PROBE,
@@ -49,10 +55,22 @@ from prodcon.settings import (
 from prodcon.verdict import Violation, expect, judge
 
 __all__ = [
-    "CALL_BOUND", "PLAIN_VALUES", "PLANS", "EqualsEverything", "FalsyItem", "Item", "Kit",
-    "KitError", "Shape", "TouchyItem", "UnhashableItem", "Violation", "WORKER_PLANS", "describe",
-    "exploration_failure", "expect", "judge", "put_all", "put_then_take", "take_then_put",
+    "CALL_BOUND", "COVERAGE_KEY", "PLAIN_VALUES", "PLANS", "SYSTEMATIC", "EqualsEverything",
+    "FalsyItem", "Item", "Kit", "KitError", "Shape", "TouchyItem", "UnhashableItem",
+    "Violation", "WORKER_PLANS", "coverage", "describe", "exploration_failure", "expect",
+    "judge", "put_all", "put_then_take", "take_then_put",
 ]
+
+
+def coverage(plan_id: str, found: dict) -> str:
+    """What a systematic search that found nothing covered, in words a grader can show."""
+    bound = found["bound"]
+    within = f"with at most {bound} preemption{'s' if bound != 1 else ''}"
+    if found["complete"]:
+        return (f"complete: every schedule of {plan_id} {within}, up to the order of steps "
+                f"that commute, explored ({found['schedules']} schedules), no violation")
+    return (f"incomplete: {found['schedules']} schedules of {plan_id} {within} explored, "
+            "no violation, before the profile's budget ran out")
 
 
 def exploration_failure(found: dict, schedules: int, columns: str, legend: str = "") -> Violation:
@@ -184,6 +202,15 @@ class Kit:
                 self.settings.strict)
         return self._exploration(explore_queue, args, schedules,
                                  f"exploring {schedules} controlled schedules of {plan.id}")
+
+    def explore_systematic(self, plan, seed: int, bound: int, schedules: int) -> dict:
+        """Every schedule of `plan` with at most `bound` preemptions, up to the order of
+        steps that commute, or its first `schedules`; as `explore_systematic` tells it."""
+        args = (self.impl.module, json.dumps(asdict(plan)), seed, bound, schedules,
+                self.settings.strict)
+        return self._exploration(explore_systematic, args, schedules,
+                                 f"searching the schedules of {plan.id} with at most "
+                                 f"{bound} preemptions")
 
     def explore_workers(self, plan, seed: int, schedules: int) -> dict:
         """Run the worker `plan` (one of `WORKER_PLANS`) under `schedules` controlled

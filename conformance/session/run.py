@@ -18,7 +18,7 @@ from prodcon import __version__, contract, errors, isolation, one_core
 from prodcon.errors import KitError, UnusableInterpreter
 from prodcon.session import twin
 from prodcon.session.explain import explain, explain_kit_error, picture
-from prodcon.session.kit import Kit
+from prodcon.session.kit import SYSTEMATIC, Kit
 from prodcon.session.options import setting
 from prodcon.session.reports import HTML_KEY, KIT_ERROR_KEY, REPORT_KEY
 from prodcon.session.state import RUN, SessionRun
@@ -107,6 +107,14 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f" --prodcon-explore={kit.settings.schedules}"
         f"{' --prodcon-strict' if kit.settings.strict else ''}{gil_status()}",
     ]
+    profile = kit.settings.profile
+    if kit.impl.provides_queue and kit.settings.schedules:
+        bounds = sorted({plan.preemptions + profile.preemptions for plan in SYSTEMATIC})
+        most = (f"{bounds[0]}" if len(bounds) == 1
+                else f"{bounds[0]} to {bounds[-1]} (by plan)")
+        lines.append(f"prodcon systematic: {len(SYSTEMATIC)} small plans, every schedule with "
+                     f"at most {most} preemptions, up to {profile.systematic_schedules} "
+                     "schedules a plan")
     if kit.one_core:
         lines.append("prodcon cores: each test's threads share one core (under the GIL one "
                      "runs at a time, and handing it across cores costs more than the test)")

@@ -28,6 +28,7 @@ class SessionRun:
     one_core: bool = False  # the suite's tests run their threads on one core (one_core.py)
     violated: dict[str, list[str]] = field(default_factory=dict)  # property -> test names
     kit_failed: list[str] = field(default_factory=list)  # tests in which the kit itself failed
+    covered: dict[str, str] = field(default_factory=dict)  # systematic test -> what it covered
     outcomes: dict[str, str] = field(default_factory=dict)  # node id -> passed/failed/...
     exitstatus: int = 0
 

@@ -13,7 +13,7 @@ import pytest
 
 from prodcon import errors
 from prodcon.session import twin
-from prodcon.session.reports import HTML_KEY, KIT_ERROR_KEY, REPORT_KEY
+from prodcon.session.reports import COVERAGE_KEY, HTML_KEY, KIT_ERROR_KEY, REPORT_KEY
 from prodcon.session.state import SessionRun
 from prodcon.settings import gil_disabled
 
@@ -38,6 +38,9 @@ class Tally:
                 self.kit.violated.setdefault(prop, []).append(report.nodeid.split("::")[-1])
         if report.__dict__.get(KIT_ERROR_KEY) and report.failed:
             self.kit.kit_failed.append(report.nodeid.split("::")[-1])
+        covered = dict(report.user_properties).get(COVERAGE_KEY)
+        if covered and report.when == "call":
+            self.kit.covered[report.nodeid.split("::")[-1]] = covered
 
     def _note_outcome(self, report: pytest.TestReport) -> None:
         """Each test's outcome, once decided; in the controller, its JSON line too."""
@@ -60,6 +63,9 @@ class Tally:
             "message": _skip_reason(report) if report.skipped else report.longreprtext,
             "duration": round(report.duration, 4),
         }
+        covered = dict(report.user_properties).get(COVERAGE_KEY)
+        if covered:
+            record["coverage"] = covered
         self._write(record)
 
     def pytest_deselected(self, items: list[pytest.Item]) -> None:
@@ -108,6 +114,13 @@ class Tally:
                 f"prodcon internal error: the kit itself failed in {len(kit.kit_failed)} "
                 f"test(s), which judged nothing (a bug in prodcon, not in the implementation; "
                 f"exit code {errors.EXIT_CODE}): {', '.join(kit.kit_failed)}")
+        if kit.covered:
+            complete = sum(1 for text in kit.covered.values() if text.startswith("complete"))
+            terminalreporter.write_line(
+                f"prodcon systematic: {complete} of {len(kit.covered)} plans searched "
+                "completely within their preemption bound")
+            for text in kit.covered.values():
+                terminalreporter.write_line(f"  {text}")
         hidden = self._gil_hidden()
         if hidden:
             terminalreporter.write_line(

@@ -1,0 +1,103 @@
+"""put() wakes a getter only when the queue goes from empty to one item.
+
+"If it was not empty, nobody can be waiting" is false: two getters wait, two puts
+come quickly, the first wakes one getter, the second sees an item not yet taken and
+wakes nobody. The other getter sleeps beside an item (with N consumers waiting for
+their N stop markers, one never gets its marker). put must notify every time.
+The get-side twin is get_wakes_on_full_only.py.
+"""
+
+import threading
+from collections import deque
+from queue import Empty, Full
+from time import monotonic
+
+__all__ = ["CAUGHT_BY", "Empty", "Full", "Queue"]
+
+CAUGHT_BY = "deadlock"
+
+
+class Queue:
+    """A FIFO queue shared by threads; bounded when maxsize > 0."""
+
+    def __init__(self, maxsize=0):
+        self.maxsize = maxsize
+        self._items = deque()
+        self._lock = threading.Lock()
+        self._not_empty = threading.Condition(self._lock)
+        self._not_full = threading.Condition(self._lock)
+        self._all_done = threading.Condition(self._lock)
+        self._unfinished = 0
+
+    def _has_item(self):
+        return len(self._items) > 0
+
+    def _has_room(self):
+        return len(self._items) < self.maxsize
+
+    def _wait_for(self, cond, ready, block, timeout, exc):
+        """With the lock held, return once ready() holds, or raise exc."""
+        if not block:
+            if not ready():
+                raise exc
+            return
+        if timeout is None:
+            while not ready():
+                cond.wait()
+            return
+        if timeout < 0:
+            raise ValueError("'timeout' must be a non-negative number")
+        deadline = monotonic() + timeout
+        while not ready():
+            remaining = deadline - monotonic()
+            if remaining <= 0:
+                raise exc
+            cond.wait(remaining)
+
+    def put(self, item, block=True, timeout=None):
+        with self._lock:
+            if self.maxsize > 0:
+                self._wait_for(self._not_full, self._has_room, block, timeout, Full)
+            was_empty = not self._items
+            self._items.append(item)
+            self._unfinished += 1
+            if was_empty:  # the race: a second getter may be waiting too
+                self._not_empty.notify()
+
+    def get(self, block=True, timeout=None):
+        with self._lock:
+            self._wait_for(self._not_empty, self._has_item, block, timeout, Empty)
+            item = self._items.popleft()
+            self._not_full.notify()
+            return item
+
+    def put_nowait(self, item):
+        return self.put(item, block=False)
+
+    def get_nowait(self):
+        return self.get(block=False)
+
+    def task_done(self):
+        with self._lock:
+            if self._unfinished <= 0:
+                raise ValueError("task_done() called too many times")
+            self._unfinished -= 1
+            if self._unfinished == 0:
+                self._all_done.notify_all()
+
+    def join(self):
+        with self._lock:
+            while self._unfinished:
+                self._all_done.wait()
+
+    def qsize(self):
+        with self._lock:
+            return len(self._items)
+
+    def empty(self):
+        with self._lock:
+            return not self._items
+
+    def full(self):
+        with self._lock:
+            return 0 < self.maxsize <= len(self._items)
