@@ -326,8 +326,7 @@ class Observer:
         held = sched.held_by(task)
         for semaphore in self.semaphores.values():
             if semaphore._binary and semaphore._taker is task:
-                inner = sched.name_of(semaphore._cond._lock, "Lock")
-                held.append(f"{sched.name_of(semaphore, 'Semaphore')} (its lock {inner})")
+                held.append(sched.name_of(semaphore, "Semaphore"))
         return tuple(held)
 
     # -- the verdict-free part: which fields, which pairs ---------------------------------
