@@ -140,10 +140,11 @@ class TimedCall:
     def _overshoot(self, at: float, describe) -> None:
         task = self.task
         deadline = getattr(task, "deadline", None)
-        blocked = task.state == "blocked"
+        waiting = _waiting(task)
+        blocked = waiting is not None
         self.over = Overshoot(
-            at, task.verb if blocked else "running",
-            describe(task.blocked_on) if blocked and task.blocked_on is not None else "",
+            at, waiting[0] if blocked else "running",
+            describe(waiting[1]) if blocked and waiting[1] is not None else "",
             task.waiting_since if blocked else at,
             deadline - task.waiting_since if blocked and deadline is not None else None)
 
@@ -151,8 +152,8 @@ class TimedCall:
         """No thread can run and no timeout is pending (the run is deadlocked). A call
         waiting with no timeout of its own then would wait for ever; one acquiring a
         lock is left to the deadlock report (a lock cycle, not a timeout, is the bug)."""
-        task = self.task
-        if task.state == "blocked" and task.verb != "acquire" and self.end is None:
+        waiting = _waiting(self.task)
+        if waiting is not None and waiting[0] != "acquire" and self.end is None:
             self.stuck = True
             if self.over is None:
                 self._overshoot(float("inf"), describe)
@@ -250,3 +251,15 @@ class Deadlines:
                 call.nothing_due(describe)
             else:
                 call.moved(old, new, fired, forced, describe)
+
+
+def _waiting(task):
+    """(verb, the object) of what `task` waits in: blocked in it, or not offered while
+    what it waits for ever on (a held lock, an unfinished thread: the scheduler's
+    `wants`) is not there; None while it can run."""
+    if task.state == "blocked":
+        return task.verb, task.blocked_on
+    wants = getattr(task, "wants", None)
+    if wants is not None and task.state == "runnable" and not wants._free_for(task):
+        return wants._verb, wants
+    return None

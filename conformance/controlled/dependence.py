@@ -16,7 +16,10 @@ The keys, from the coarsest guess to the exact one:
   container there is: a comparison or a truth test reads it (`if self._items`), a
   store into a container writes it. Names are not objects (two queues' `_items`
   are one key), so the guess errs towards dependence: it may try orders it need
-  not, never skip one it must.
+  not. One way round it is not seen: `getattr`/`setattr` with a name computed at run
+  time touch `HEAP`, not the attribute, so a race between one of them and a plain
+  attribute access is not ordered by them (it is where a lock, a call or a container
+  is between, as in any queue the kit has met).
 - a call, by what it calls (`call_touches`, told by sys.monitoring's CALL event or
   by a profile function): a function of the implementation's own touches nothing
   by being called (its instructions say what it does), nor does a managed primitive
@@ -41,18 +44,12 @@ READ, WRITE = "r", "w"
 #: could run first (systematic.py looks past the release, to its thread's acquire).
 ACQUIRE, RELEASE = "a", "l"
 WRITES = frozenset({WRITE, ACQUIRE, RELEASE})
-#: A call's begin and end in the kit's history: each is dependent on the other kind only.
+#: A call's begin and end in the kit's history: a call's end is dependent on another
+#: call's earlier begin only (systematic.py says why).
 BEGIN, END = "b", "e"
 HEAP = ("heap",)
 CLOCK = ("clock",)
 CALLS = ("calls",)
-
-
-def conflict(first: str, second: str) -> bool:
-    """Whether two accesses to one key, in these modes, may not commute."""
-    if first in (BEGIN, END):
-        return second in (BEGIN, END) and first != second
-    return (first in WRITES and second != BEGIN and second != END) or second in WRITES
 
 
 #: Instructions that touch nothing another thread can see: locals, constants, the
@@ -119,9 +116,9 @@ def call_touches(function, files) -> tuple:
     """What calling `function` from the implementation's code touches by itself."""
     inner = getattr(function, "__func__", function)  # a bound method's function
     code = getattr(inner, "__code__", None)
-    if code is not None and code.co_filename in files:
-        return _NOTHING
     module = getattr(inner, "__module__", None) or ""
+    if code is not None:
+        return python_call_touches(code, module, files)
     if module.startswith(_PRIMITIVES):
         return _NOTHING
     owner = getattr(function, "__self__", None)
@@ -129,6 +126,16 @@ def call_touches(function, files) -> tuple:
         return _NOTHING
     if module == "builtins" and getattr(function, "__name__", "") in _READS_ONLY:
         return _READS_HEAP
+    return _WRITES_HEAP
+
+
+def python_call_touches(code, module: str, files) -> tuple:
+    """What calling a Python function (its `code`, defined in `module`) touches by
+    itself: nothing if it is the implementation's own (its instructions say what it
+    does) or a managed primitive (it says so itself); anything, as far as anyone can
+    tell, if it is any other code."""
+    if code.co_filename in files or module.startswith(_PRIMITIVES):
+        return _NOTHING
     return _WRITES_HEAP
 
 
@@ -184,6 +191,20 @@ def instruction_table(code) -> list:
     table: list = [()] * (len(code.co_code) // 2)
     for instruction in dis.get_instructions(code):
         table[instruction.offset // 2] = access(instruction)
+    return _prefixed(code, table)
+
+
+def _prefixed(code, table: list) -> list:
+    """An EXTENDED_ARG's entry is its instruction's: sys.settrace reports the opcode at
+    the prefix (3.11), sys.monitoring at the instruction itself."""
+    prefixes = []
+    for instruction in dis.get_instructions(code):
+        if instruction.opname == "EXTENDED_ARG":
+            prefixes.append(instruction.offset // 2)
+        elif prefixes:
+            for unit in prefixes:
+                table[unit] = table[instruction.offset // 2]
+            prefixes = []
     return table
 
 
@@ -208,7 +229,7 @@ def switch_table(code) -> list:
     for instruction in dis.get_instructions(code):
         table[instruction.offset // 2] = bool(access(instruction)) or (
             instruction.opname in _SWITCH_ANYWAY)
-    return table
+    return _prefixed(code, table)
 
 
 def line_table(code) -> dict:

@@ -129,8 +129,8 @@ class LineSwitches:
         # then gets it too, `callback(line, touched)`, the instruction's or the line's,
         # and `touch(key, mode)` hears what each call the implementation makes touches
         self.touch = touch
-        self.touches = touch is not None
-        self._touched: dict = {}  # id(code) -> (its code, per code unit or per line)
+        self.touching = touch is not None
+        self._access_tables: dict = {}  # id(code) -> (its code, per code unit or per line)
         # One file of the implementation's own needs no name: a line number alone says
         # where. A package's do, every line of them (a trace that stays in one of its
         # files still leaves the reader asking which). The standard library's modules
@@ -142,7 +142,7 @@ class LineSwitches:
         self.observe = observe
         # settrace: a frame's trace function, chosen once (no per-event check without one)
         self._local = (self._observed_trace if observe is not None else
-                       self._touching_trace if self.touches else
+                       self._touching_trace if self.touching else
                        self._named_trace if self.names else self._local_trace)
         self._shared = self._shared_trace  # bound once, as self._local
         self.backend: str | None = None  # "monitoring" or "settrace" once started
@@ -172,7 +172,7 @@ class LineSwitches:
         if self.backend == "settrace":
             _active.outer_trace, _active.tracing = sys.gettrace(), True
             sys.settrace(self._global_trace)
-            if self.touches:  # what each call touches: 'c_call' and 'call' events
+            if self.touching:  # what each call touches: 'c_call' and 'call' events
                 _active.outer_profile = sys.getprofile()
                 sys.setprofile(self._profile)
         elif self.backend == "monitoring":
@@ -183,7 +183,7 @@ class LineSwitches:
         if self.backend == "settrace":
             if _active.tracing:
                 sys.settrace(_active.outer_trace)
-                if self.touches:
+                if self.touching:
                     sys.setprofile(_active.outer_profile)
                     _active.outer_profile = None
                 _active.outer_trace, _active.tracing = None, False
@@ -231,7 +231,7 @@ class LineSwitches:
         # another tool (coverage, a concurrent run) DISABLEs, while no other tool keeps
         # the line instrumented, loses its INSTRUCTION event that time.
         wanted = events.INSTRUCTION | events.LINE if self.opcodes else events.LINE | events.JUMP
-        if self.touches:
+        if self.touching:
             wanted |= events.CALL
 
         def on_start(code, offset):
@@ -331,16 +331,16 @@ class LineSwitches:
                     touch(key, mode)
 
         handlers = {events.PY_START: on_start, events.PY_RESUME: on_start}
-        if self.touches:
+        if self.touching:
             handlers[events.CALL] = on_call
         if self.opcodes:
             if self.shared_only:
-                on_opcode = (on_shared_instruction_touching if self.touches
+                on_opcode = (on_shared_instruction_touching if self.touching
                              else on_shared_instruction)
             else:
-                on_opcode = on_instruction_touching if self.touches else on_instruction
+                on_opcode = on_instruction_touching if self.touching else on_instruction
             handlers.update({events.INSTRUCTION: on_opcode, events.LINE: _ignore})
-        elif self.touches:
+        elif self.touching:
             handlers.update({events.LINE: on_line_touching, events.JUMP: on_jump_touching})
         else:
             handlers.update({events.LINE: on_line_named if names else on_line,
@@ -413,21 +413,19 @@ class LineSwitches:
                     self.touch(key, mode)
         elif event == "call":
             caller = frame.f_back
-            code = frame.f_code
-            if (caller is not None and caller.f_code.co_filename in self.files
-                    and code.co_filename not in self.files):
-                module = frame.f_globals.get("__name__", "")
-                if not module.startswith("prodcon.controlled.primitives"):
-                    self.touch(dependence.HEAP, dependence.WRITE)
+            if caller is not None and caller.f_code.co_filename in self.files:
+                for key, mode in dependence.python_call_touches(
+                        frame.f_code, frame.f_globals.get("__name__", ""), self.files):
+                    self.touch(key, mode)
 
     def _touched_by(self, code):
         """What each instruction of `code` (opcode switch points) or each of its lines
         (line switch points) touches, read from its bytecode once per run."""
-        known = self._touched.get(id(code))
+        known = self._access_tables.get(id(code))
         if known is None:
             table = dependence.cached(dependence.instruction_table if self.opcodes
                                       else dependence.line_table, code)
-            known = self._touched[id(code)] = (code, table)  # the code kept: its id stays
+            known = self._access_tables[id(code)] = (code, table)  # the code kept: its id stays
         return known[1]
 
     def _observed_trace(self, frame, event, arg):

@@ -138,9 +138,14 @@ class Scheduler:
         self._asks_single = not getattr(strategy, "single_is_free", False)
         # a systematic search is told what each step touches (dependence.py); for any
         # other strategy `touch` costs a call that returns
-        self._touched = getattr(strategy, "touched", None)
+        self._on_touch = getattr(strategy, "touched", None)
         self._woke = getattr(strategy, "woke", None)
-        if self._touched is not None:
+        if self._on_touch is not None:
+            if granularity == "line":
+                # a line's touches are all put on the step that starts it, though a
+                # switch point inside the line (a lock taken) ends that step early
+                raise ValueError("a systematic search needs opcode switch points "
+                                 "(granularity 'opcode' or 'access')")
             strategy.attach(self)
         self._core: int | None = None  # the one core of the run's threads (one_core.py)
 
@@ -170,14 +175,15 @@ class Scheduler:
         self._record((task, text, self.clock, mark))
 
     def changed(self) -> None:
-        """A lock was taken or let go: who can run may have changed."""
+        """A lock or a semaphore was taken or given back, or a task that waits for ever
+        on one began to: who can run may have changed."""
         self._options = None
 
     def touch(self, key, mode: str) -> None:
         """The running task's step touched `key` (reading, writing...: dependence.py's
         modes): what a systematic search needs to know which steps commute."""
-        if self._touched is not None and not self._aborting:
-            self._touched(key, mode)
+        if self._on_touch is not None and not self._aborting:
+            self._on_touch(key, mode)
 
     def listen_to_clock(self, listener) -> None:
         """Call `listener(old, new, fired, forced)` before the clock moves from `old` to
@@ -195,7 +201,7 @@ class Scheduler:
         if not bodies:
             raise ValueError("a run needs at least one thread body")
         observe = self._line_observed if self.observer is not None else None
-        touching = self._touched is not None
+        touching = self._on_touch is not None
         self._lines = LineSwitches(self.line_files, self.opcodes,
                                    self._line_switch_touching if touching else self._line_switch,
                                    observe, touch=self.touch if touching else None,
@@ -383,7 +389,7 @@ class Scheduler:
         self.clock = new
         self.touch(CLOCK, WRITE)
         if task.blocked_on is not None:  # off the waiters' list: as a notify would
-            self.touch(("sync", id(task.blocked_on)), WRITE)
+            self.touch(_key(task.blocked_on), WRITE)
         task.timed_out = True
         if task.waitlist is not None and task in task.waitlist:
             task.waitlist.remove(task)
@@ -454,7 +460,7 @@ class Scheduler:
             if waitlist is not None:
                 waitlist.append(task)
             if obj is not None:
-                self.touch(("sync", id(obj)), WRITE)
+                self.touch(_key(obj), WRITE)
             if obj is not None and verb != "wait on":
                 self.note(task, f"blocked: {obj._describe(self)}")
             self._pass(task)
@@ -511,3 +517,10 @@ class Scheduler:
             lines.append("  locks held: " + "; ".join(held))
         self.findings.append(Finding("deadlock", None, "\n".join(lines)))
         self.trace.mark_last()
+
+
+def _key(obj):
+    """What waiting on `obj` touches (dependence.py): a thread's own key for a Thread
+    (its start, end and joins use it), the object's for any other primitive."""
+    key = getattr(obj, "_key", None)
+    return key() if key is not None else ("sync", id(obj))

@@ -102,8 +102,8 @@ class Systematic(Strategy):
 
     def woke(self, thread: int) -> None:
         """The step made `thread` runnable (a release, a notify, a start, an end it was
-        joining): what it does next happens after this step, and could not have
-        happened before it, so the two are no race."""
+        joining): what it does next happens after this step. (Its timeout, had it one,
+        could have fired instead: `_races` tries that.)"""
         if self.wakes:
             self.wakes[-1].append(thread)
 
@@ -152,7 +152,7 @@ class Systematic(Strategy):
         clocks = [[0] * count for _ in range(count)]
         accesses: dict = {}  # key -> [the last write, the reads since] (READ, WRITE)
         calls: dict = {}  # key -> {BEGIN: [...], END: [...]}
-        taken: dict = {}  # a lock's key -> {thread: the step of its last acquire}
+        taken: dict = {}  # a lock's key -> the step of the acquire that took it free
         for index, thread in enumerate(self.threads):
             before = clocks[thread]
             after = list(before)
@@ -176,11 +176,12 @@ class Systematic(Strategy):
                 for earlier, other, clock in prior:
                     if other == thread:
                         continue
-                    if ACQUIRE in kinds and RELEASE in self._modes(earlier, key):
+                    held = (taken.get(key) if ACQUIRE in kinds
+                            and RELEASE in self._modes(earlier, key) else None)
+                    if held is not None and held[1] == other:
                         # taking a lock just let go: the other order is this acquire
                         # before the one that release ended (it could not come between)
-                        held = taken.get(key, {}).get(other)
-                        if held is not None and before[other] < held[2][other]:
+                        if before[other] < held[2][other]:
                             race = max(race, held[0])
                     elif before[other] < clock[other]:  # not ordered before: a race
                         race = max(race, earlier)
@@ -202,11 +203,16 @@ class Systematic(Strategy):
                 elif kinds & WRITES:
                     accesses[key] = [record, []]
                     if ACQUIRE in kinds:
-                        taken.setdefault(key, {})[thread] = record
+                        taken[key] = record
                 else:
                     accesses[key][1].append(record)
             if race >= 0:
                 self._backtrack(race, thread)
+            due = self.path[index].due
+            if due is not None and due != thread and due in self.wakes[index]:
+                # this step woke a timed waiter whose timeout could have fired here
+                # instead: the wake-up took that choice away, so no later step shows it
+                self._backtrack(index, due)
 
     def _modes(self, index: int, key) -> set:
         return {mode for touched, mode in self.touches[index] if touched == key}

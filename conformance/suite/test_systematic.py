@@ -3,13 +3,13 @@
 Random walks and PCT find a race with some probability per schedule, so a race that
 needs its one preemption at one release is found on some seeds and not others. Here
 small plans are searched systematically: every schedule with at most one preemption
-(the quick profile; two in the thorough one), where two schedules that differ only in
-the order of steps that commute count once (dynamic partial-order reduction: steps
-commute unless they touch the same lock, condition, thread, or the same attribute or
-container, one of them writing). A race within the bound is found whatever the seed;
-a queue that passes is reported "complete" for the bound, or how far the search got
-when the profile's budget ran out first. A failure is shrunk and shown as any
-controlled failure, and replays byte for byte.
+(none for two of the plans; one more each in the thorough profile), where two
+schedules that differ only in the order of steps that commute count once (dynamic
+partial-order reduction: steps commute unless they touch the same lock, condition,
+thread, or the same attribute or container, one of them writing). A race within the
+bound is found whatever the seed; a queue that passes is reported "complete" for the
+bound, or how far the search got when the profile's budget ran out first. A failure
+is shrunk and shown as any controlled failure, and replays byte for byte.
 """
 
 import pytest

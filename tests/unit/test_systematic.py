@@ -59,15 +59,6 @@ def test_a_call_touches_what_its_callee_does():
     assert dependence.call_touches(dis.dis, files) == ((dependence.HEAP, dependence.WRITE),)
 
 
-@pytest.mark.parametrize("first, second, dependent", [
-    ("r", "r", False), ("r", "w", True), ("w", "w", True), ("a", "l", True), ("r", "a", True),
-    ("b", "b", False), ("e", "e", False), ("b", "e", True), ("b", "w", False),
-])
-def test_which_modes_conflict(first, second, dependent):
-    assert dependence.conflict(first, second) is dependent
-    assert dependence.conflict(second, first) is dependent
-
-
 # -- small programs, their outcomes under both searches ---------------------------------
 
 
@@ -144,6 +135,76 @@ def independent_then_shared():
     return [left, right], lambda: shared.count
 
 
+def timed_join_or_end():
+    """A join that may time out while the thread could still run (a timeout racing the
+    wake-up its thread's end would give)."""
+    shared = Shared()
+    seen = []
+
+    def work():
+        shared.count = 1
+
+    def main():
+        thread = primitives.Thread(target=work)
+        thread.start()
+        thread.join(1.0)
+        seen.append(thread.is_alive())
+
+    return [main], lambda: (tuple(seen), shared.count)
+
+
+def timed_wait_or_notify():
+    shared = Shared()
+    condition = primitives.Condition(shared.lock)
+    seen = []
+
+    def waiter():
+        with condition:
+            seen.append(condition.wait(1.0))
+
+    def notifier():
+        with condition:
+            shared.count = 1
+            condition.notify()
+
+    return [waiter, notifier], lambda: (tuple(seen), shared.count)
+
+
+def rlock_reentry():
+    shared = Shared()
+    lock = primitives.RLock()
+
+    def twice(tag):
+        def run():
+            with lock:
+                with lock:
+                    shared.items.append(tag)
+                shared.items.append(tag * 10)
+        return run
+
+    return [twice(1), twice(2)], lambda: tuple(shared.items)
+
+
+def semaphore_handoff():
+    shared = Shared()
+    permits = primitives.Semaphore(0)
+
+    def giver():
+        shared.count = 1
+        permits.release()
+        shared.count = 2
+        permits.release()  # two permits: the taker never waits for ever
+
+    def taker():
+        permits.acquire()
+        shared.items.append(shared.count)
+
+    def tryer():
+        shared.items.append(permits.acquire(blocking=False))
+
+    return [giver, taker, tryer], lambda: tuple(shared.items)
+
+
 def outcomes(program, strategy, granularity="opcode"):
     """The final states `program` reaches under every schedule `strategy` runs, and how
     many schedules that took."""
@@ -165,8 +226,11 @@ def outcomes(program, strategy, granularity="opcode"):
 
 @pytest.mark.parametrize("program, bound", [
     (program, bound) for program in (unlocked_increments, locked_appends,
-                                     independent_then_shared) for bound in (0, 1, 2)
-] + [(check_then_act, 0), (check_then_act, 1)])  # three threads: bound 2 takes 30 s
+                                     independent_then_shared, timed_join_or_end,
+                                     timed_wait_or_notify, rlock_reentry)
+    for bound in (0, 1, 2)
+] + [(program, bound) for program in (check_then_act, semaphore_handoff)
+     for bound in (0, 1)])  # three threads: bound 2 takes 30 s
 def test_the_search_reaches_every_outcome_the_exhaustive_one_does(program, bound):
     exhaustive, every = outcomes(program, Exhaustive(bound))
     reduced, fewer = outcomes(program, Systematic(bound))
@@ -180,6 +244,19 @@ def test_steps_that_commute_are_not_tried_in_both_orders():
     _, every = outcomes(independent_then_shared, Exhaustive(1))
     _, fewer = outcomes(independent_then_shared, Systematic(1))
     assert fewer * 4 <= every, (fewer, every)
+
+
+def test_a_timeout_racing_a_wake_up_is_tried_both_ways():
+    """(True,) the thread was still running when the join's second ran out: a
+    timeout may fire whenever its deadline is set, even while the thread could run."""
+    assert outcomes(timed_join_or_end, Systematic(1))[0] == {((True,), 1), ((False,), 1)}
+
+
+def test_the_search_refuses_line_switch_points():
+    def scenario():
+        return unlocked_increments()[0], None
+    with pytest.raises(ValueError, match="opcode switch points"):
+        run_once(scenario, Systematic(1), [HERE], granularity="line")
 
 
 def test_a_race_needing_one_preemption_is_found_within_bound_one_not_zero():

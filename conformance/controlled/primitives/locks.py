@@ -48,8 +48,16 @@ class Lock:
     def locked(self) -> bool:
         sched = caller()[0]
         if sched is not None:
-            sched.touch(("sync", id(self)), READ)
+            sched.touch(self._key(), READ)
         return self._owner is not None
+
+    def _key(self):
+        """What a step that takes, tries or lets go of it touches (dependence.py)."""
+        return ("sync", id(self))
+
+    def _taken_first(self) -> bool:
+        """Whether the acquire just made took it free (not an RLock's count raised)."""
+        return True
 
     def _free_for(self, task) -> bool:
         return self._owner is None
@@ -72,7 +80,7 @@ class Lock:
             # Waiting for ever: the thread cannot run until the lock is free, so the
             # scheduler does not offer it until then (a blocked try changes nothing a
             # later acquire would not: a release wakes every waiter, who then compete).
-            me.wants = self
+            me.wants, me.waiting_since = self, sched.clock
             if not self._free_for(me):
                 sched.changed()
             try:
@@ -88,15 +96,18 @@ class Lock:
         waited = False
         while not self._free_for(me):
             if not blocking or (deadline is not None and sched.clock >= deadline):
+                sched.touch(self._key(), READ)  # a release would have made it succeed
                 sched.note(me, f"acquire {sched.name_of(self, self._kind)} failed")
                 return False
             waited = True
             if not sched.block(me, "acquire", self, self._waiters, deadline):
                 if not self._free_for(me):
+                    sched.touch(self._key(), READ)
                     sched.note(me, f"acquire {sched.name_of(self, self._kind)} timed out")
                     return False
         self._take(me)
-        sched.touch(("sync", id(self)), ACQUIRE)
+        # taking it again (an RLock's count) changes nothing another thread can see
+        sched.touch(self._key(), ACQUIRE if self._taken_first() else READ)
         sched.changed()
         if waited:
             sched.note(me, f"got {sched.name_of(self, self._kind)}")
@@ -115,7 +126,7 @@ class Lock:
         # first-come-first-woken wake-up is Condition.notify(n)'s.
         self._owner = None
         if sched is not None:
-            sched.touch(("sync", id(self)), RELEASE)
+            sched.touch(self._key(), RELEASE)
             sched.changed()
             for task in self._waiters:
                 sched.wake(task)
@@ -160,6 +171,9 @@ class RLock(Lock):
     def _take(self, task) -> None:
         self._owner = task
         self._count += 1
+
+    def _taken_first(self) -> bool:
+        return self._count == 1
 
     def release(self) -> None:
         sched, me = caller()

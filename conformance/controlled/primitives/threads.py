@@ -61,7 +61,7 @@ class Thread:
         if timeout is None:
             # Waiting for ever: not offered to the strategy until the thread has ended
             # (as a lock's waiter is not until the lock is free)
-            me.wants = self
+            me.wants, me.waiting_since = self, sched.clock
             if not self._free_for(me):
                 sched.changed()
             try:
@@ -76,6 +76,10 @@ class Thread:
             sched.block(me, "join", self, self._task.joiners, wait_deadline(sched, timeout))
 
     _verb = "join"
+
+    def _key(self):
+        """What its start, its end and a join touch (dependence.py)."""
+        return ("task", self._task.index)
 
     def _free_for(self, task) -> bool:
         """Whether a join for ever can return now (the scheduler's `wants`)."""
