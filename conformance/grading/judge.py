@@ -32,6 +32,7 @@ def grade(sub: Submission, result: SuiteResult, plan: GradingPlan,
         return graded
     graded.score = rubric.score(chosen, result.records, plan.expected)
     graded.kit_failed = [r["test"] for r in result.records if r["outcome"] == "kit-error"]
+    graded.covered = [r["coverage"] for r in result.records if r.get("coverage")]
     # A death in a test outranks an error most failures share, which outranks "ended early".
     one_cause = _died(result.records) or _common_error(result.records)
     if result.exit_code is None:

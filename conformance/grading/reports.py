@@ -49,6 +49,8 @@ class Graded:
     replay: str = ""  # the exact command the student runs locally to reproduce
     duration: float = 0.0  # seconds of wall time spent grading it
     kit_failed: list[str] = field(default_factory=list)  # tests the kit itself failed in
+    # what each systematic search that passed covered ("complete: every schedule of ...")
+    covered: list[str] = field(default_factory=list)
 
     @property
     def total(self) -> float:
@@ -260,7 +262,7 @@ def grades_json(graded: list[Graded], rubric: rubric.Rubric) -> str:
         submissions.append({
             "submission": g.name, "path": g.path, "score": g.total, "max_score": g.max_score,
             "reason": g.reason, "replay": g.replay, "duration": round(g.duration, 3),
-            "gated": g.gated, "kit_failed": list(g.kit_failed),
+            "gated": g.gated, "kit_failed": list(g.kit_failed), "covered": list(g.covered),
             "subtotal": g.score.subtotal if g.score else 0.0,
             "cap": g.score.cap if g.score else None,
             "capped_by": g.score.capped_by if g.score else [], "criteria": criteria,
@@ -430,6 +432,9 @@ def feedback(g: Graded, rubric: rubric.Rubric) -> str:
         for criterion, earned in lost:
             lines += [f"### {criterion.prop}: {_num(earned)} / "
                       f"{_num(criterion.points)}", "", criterion_text(g, criterion), ""]
+    if g.covered:
+        lines += ["## What the systematic search covered", "",
+                  *(f"- {text}" for text in g.covered), ""]
     if g.replay:
         lines += ["Reproduce locally:", "", _block(g.replay), ""]
     return "\n".join(lines)

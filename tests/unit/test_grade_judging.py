@@ -178,3 +178,21 @@ def test_the_records_the_grader_reads_skip_what_is_not_a_record(tmp_path):
                     '{"run": {"seed": 2}}\n')
     run, tests = read_records(path)
     assert run == {"seed": 1} and [t["test"] for t in tests] == ["t"]
+
+
+def test_what_the_systematic_search_covered_reaches_the_student_and_the_instructor():
+    from prodcon.grading import reports
+
+    covered = "complete: every schedule of 2p1c-max1-1each-blocking-join with at most 1 " \
+              "preemption, up to the order of steps that commute, explored (260 schedules), " \
+              "no violation"
+    records = [{"test": "test_systematic_schedules[2p1c-max1-1each-blocking-join]",
+                "outcome": "passed", "properties": [], "coverage": covered},
+               {"test": "test_a", "outcome": "passed", "properties": []}]
+    chosen = rubric.load()
+    graded = judge.grade(Submission("s", "s.py", "s.py"), _result(records, 0),
+                         _plan([r["test"] for r in records]), chosen)
+    assert graded.covered == [covered]
+    assert f"## What the systematic search covered\n\n- {covered}\n" in reports.feedback(
+        graded, chosen)
+    assert '"covered": [\n' in reports.grades_json([graded], chosen)
