@@ -66,8 +66,8 @@ class Profile:
     schedules: int = 150
     #: The systematic search (queue_exploration.SYSTEMATIC): preemptions allowed beyond
     #: each small plan's own bound, and schedules at most per plan. The quick profile's
-    #: bounds are complete for the reference in 38-544 schedules a plan, for the
-    #: semaphore designs of the zoo in up to 2,716 (CPython 3.13).
+    #: bounds are complete for the reference in 50-606 schedules a plan, for every
+    #: correct design of the zoo in at most 2,404 (CPython 3.10 and 3.13).
     preemptions: int = 0
     systematic_schedules: int = 3000
 

@@ -119,11 +119,16 @@ CONTEST_TIMEOUT = 0.2
 #: taken with time left must give up: one that started its timeout again gives up late.
 CONTEST_PAUSES = (0.12, 0.0, 0.32)
 
+#: Two thirds of the schedules (100 in the quick profile) for the four plans of the
+#: random search: the races within a preemption or two of their small plans are the
+#: systematic search's (SYSTEMATIC), found on every run; these go on beyond the bound.
+RANDOM_SHARE = 2 / 3
+
 PLANS = (
-    QueuePlan(2, 2, 1, 2, "blocking"),
-    QueuePlan(1, 2, 0, 2, "timed", join=False),
-    QueuePlan(2, 2, 0, 1, "mixed"),
-    QueuePlan(2, 1, 2, 2, "nowait"),
+    QueuePlan(2, 2, 1, 2, "blocking", share=RANDOM_SHARE),
+    QueuePlan(1, 2, 0, 2, "timed", join=False, share=RANDOM_SHARE),
+    QueuePlan(2, 2, 0, 1, "mixed", share=RANDOM_SHARE),
+    QueuePlan(2, 1, 2, 2, "nowait", share=RANDOM_SHARE),
     # A contest's late call needs no bytecode-level race, only a slot or an item taken
     # between a wake-up and the retry: line switch points, and a fifth of the schedules,
     # show each late-timeout bug of the zoo within 16 schedules (5 seeds each), for
@@ -142,18 +147,18 @@ PLANS = (
 #: CPython 3.13) in the comments.
 SYSTEMATIC = (
     # two producers, one slot: a check for room that is stale when acted on (a release
-    # between), a counter updated outside the lock (join) (196 / 444-468)
+    # between), a counter updated outside the lock (join) (260 / 356-388)
     QueuePlan(2, 1, 1, 1, "blocking", granularity="access", preemptions=1),
     # two consumers, one item and two stop markers: two getters after one item, a wake-up
-    # sent only on the empty-to-one transition, `if` around wait() (476 / 1,654-1,830)
+    # sent only on the empty-to-one transition, `if` around wait() (606 / 1,352-1,624)
     QueuePlan(1, 2, 0, 1, "blocking", join=False, granularity="access", preemptions=1),
     # two producers wait on a full queue of two: a wake-up sent only on the full-to-one-
-    # free transition (444 / 2,524-2,716)
+    # free transition (508 / 2,296-2,404)
     QueuePlan(2, 1, 2, 2, "blocking", join=False, granularity="access", preemptions=1),
     # both sides wait on one slot: one condition for both, notify() waking the wrong
-    # side; task_done() outside the lock (544 / 544)
-    QueuePlan(2, 2, 1, 1, "blocking", granularity="access", preemptions=0),
-    # timed getters: a wait that does not wait again for the time left (38 / 38)
+    # side; task_done() outside the lock, two consumers acknowledging (136 / 136)
+    QueuePlan(1, 2, 1, 2, "blocking", granularity="access", preemptions=0),
+    # timed getters: a wait that does not wait again for the time left (50 / 50)
     QueuePlan(1, 2, 0, 1, "timed", join=False, granularity="access", preemptions=0),
 )
 

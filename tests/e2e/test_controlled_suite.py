@@ -132,7 +132,8 @@ def test_explore_sets_the_schedules_and_is_replayed(run_kit):
     module = ZOO / "broken" / "if_not_while.py"
     result = run_kit(module, "-k", "controlled", "--prodcon-explore=40")
     assert result.ret == 1
-    assert re.search(r"controlled schedule \d+ of 40 failed", result.output), result
+    # each plan runs its share of the 40: two thirds (27), or a contest's fifth (8)
+    assert re.search(r"controlled schedule \d+ of (27|8) failed", result.output), result
     assert re.search(r"^replay: .*--prodcon-explore=40 ", result.output, re.M), result
 
 

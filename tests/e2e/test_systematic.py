@@ -3,11 +3,9 @@
 Every shallow race of the zoo is found on every seed, by the small plan that is there
 for it (the search itself does not depend on the seed: the seed draws only the
 searches of smaller plans while a failure is shrunk), and the same seed shows the
-same trace byte for byte. A correct queue passes and the run says what was covered:
-the summary, the JSON report.
+same trace byte for byte. (That a correct queue passes, reported "complete" in the
+summary and the JSON report, the correct zoo's test says: tests/e2e/test_zoo.py.)
 """
-
-import json
 
 import pytest
 from test_controlled_suite import reports
@@ -23,10 +21,10 @@ PLAN_FOR = {
     "races/get_wakes_on_full_only": "2p1c-max2-2each-blocking",
     "races/counter_outside_lock": "2p1c-max1-1each-blocking-join",
     "races/pop_after_release": "1p2c-unbounded-1each-blocking",
-    "broken/shared_condition_notify": "2p2c-max1-1each-blocking-join",
+    "broken/shared_condition_notify": "1p2c-max1-2each-blocking-join",
     "broken/if_not_while": "1p2c-unbounded-1each-blocking",
     "broken/timed_get_waits_once": "1p2c-unbounded-1each-timed",
-    "broken/unlocked_done_counter": "2p2c-max1-1each-blocking-join",
+    "broken/unlocked_done_counter": "1p2c-max1-2each-blocking-join",
     "broken/lost_wakeup": "1p2c-unbounded-1each-blocking",
 }
 #: The shapes random schedules missed (issue 16): two seeds each; one for the others.
@@ -55,17 +53,3 @@ def test_a_found_race_is_shown_again_byte_for_byte(run_kit):
     args = ("-k", "systematic and 1p2c-unbounded-1each-blocking")
     first, again = run_kit(module, *args), run_kit(module, *args)
     assert reports(first.output) and reports(first.output) == reports(again.output), first
-
-
-def test_a_correct_queue_is_reported_complete(run_kit, tmp_path):
-    report = tmp_path / "report.json"
-    result = run_kit("reference", "-k", "systematic", f"--prodcon-json={report}")
-    assert result.ret == 0, result
-    assert f"prodcon systematic: {len(SYSTEMATIC)} of {len(SYSTEMATIC)} plans searched " \
-           "completely" in result.output, result
-    assert "prodcon systematic: 5 small plans, every schedule with at most 0 to 1 (by " \
-           "plan) preemptions" in result.output, result
-    records = [json.loads(line) for line in report.read_text().splitlines()[1:]]
-    covered = [r["coverage"] for r in records if r["test"].startswith("test_systematic")]
-    assert len(covered) == len(SYSTEMATIC), records
-    assert all(text.startswith("complete: every schedule of ") for text in covered), covered

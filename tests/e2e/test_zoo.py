@@ -2,6 +2,8 @@
 one passes. Each run is a real `pytest --prodcon-impl=FILE` in its own process.
 """
 
+import json
+
 import pytest
 
 from conftest import REPO, ZOO, caught_by, zoo_modules
@@ -85,11 +87,13 @@ QUEUE_ROLE = {"reference", "two_conditions", "polling", "stdlib_reexport", "sema
 
 @pytest.mark.parametrize("module", CORRECT, ids=lambda p: p.stem if p.stem != "__init__" else
                          "reference")
-def test_correct_implementation_passes(run_kit, module):
+def test_correct_implementation_passes(run_kit, module, tmp_path):
     """The whole quick profile passes; where the module provides a Queue, its
-    controlled-schedule tests (one a plan) ran and passed too."""
+    controlled-schedule tests (one a plan) ran and passed too, and the systematic
+    search was complete for every plan, which the summary and the JSON report say."""
     impl = "reference" if module.stem == "__init__" else module
-    result = run_kit(impl)
+    report = tmp_path / "report.json"
+    result = run_kit(impl, f"--prodcon-json={report}")
     assert result.ret == 0, result
     assert result.violated == set(), result
     controlled = {name: outcome for name, outcome in result.outcomes.items()
@@ -98,3 +102,9 @@ def test_correct_implementation_passes(run_kit, module):
         assert len(controlled) == len(PLANS) and set(controlled.values()) == {"passed"}, result
         assert (f"prodcon systematic: {len(SYSTEMATIC)} of {len(SYSTEMATIC)} plans searched "
                 "completely") in result.output, result
+        assert "prodcon systematic: 5 small plans, every schedule with at most 0 to 1 (by " \
+               "plan) preemptions" in result.output, result
+        records = [json.loads(line) for line in report.read_text().splitlines()[1:]]
+        covered = [r["coverage"] for r in records if r["test"].startswith("test_systematic")]
+        assert len(covered) == len(SYSTEMATIC), records
+        assert all(text.startswith("complete: every schedule of ") for text in covered), covered
