@@ -108,7 +108,7 @@ def main() -> None:
     parser.add_argument("--schedules", type=int, default=PROFILES["quick"].schedules)
     args = parser.parse_args()
     print(f"python {platform.python_version()}, {platform.machine()}; random walk and PCT: "
-          f"{args.seeds} seeds, {args.schedules} schedules per plan")
+          f"{args.seeds} seeds, the profile's {args.schedules} schedules (each plan its share)")
     print(f"{'race':24} | {'systematic: schedules':>21} {'time':>7} | "
           f"{'random+PCT: seeds':>17} {'schedules (med, max)':>20} {'time':>7} | "
           f"{'stress, same time: caught/rounds':>32}")
