@@ -96,6 +96,10 @@ def _ignore(*args) -> None:
     return None
 
 
+#: Per monitoring tool id, the files of the last run on it: what its DISABLEs were for.
+_disabled_for: dict = {}
+
+
 def _claim_tool() -> int | None:
     """A free tool id: the debugger's first (what the scheduler does is stepping),
     then the ids no convention gives away, then the conventional ones."""
@@ -160,6 +164,14 @@ class LineSwitches:
             tool = _claim_tool()
             if tool is not None:
                 self.tool = tool
+                # DISABLE stays on a code object (or a jump) until events are restarted,
+                # and what this kit disables depends on the files alone: a run with other
+                # files than the last one on this id must see every code object again.
+                # Restarting re-instruments every code object of the process (1.4 ms of
+                # a 3.5 ms run, 3.13.0): once per change of files, not once per run.
+                if _disabled_for.get(tool) != self.files:
+                    sys.monitoring.restart_events()
+                    _disabled_for[tool] = self.files
                 self._monitor(tool)
                 self.backend = "monitoring"
                 return
@@ -207,9 +219,7 @@ class LineSwitches:
                     mon.register_callback(tool, event, None)
             finally:  # the id is the process's: freed even if the kit's bound interrupts
                 mon.free_tool_id(tool)  # this thread here (harness.interrupt)
-        # DISABLE stays on a code object until restarted; the next run may claim this
-        # id with other files, and must see every code object again.
-        mon.restart_events()
+        # what this run disabled stays disabled (start() restarts when the files change)
 
     # -- sys.monitoring ------------------------------------------------------
 

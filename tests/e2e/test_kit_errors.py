@@ -36,7 +36,7 @@ def test_a_fault_in_the_kit_is_reported_as_prodcons_and_not_graded(pytester, run
     assert ("prodcon internal error: the kit itself failed in "
             "test_conservation_order_capacity[") in result.output, result
     assert "while checking the recorded history." in result.output, result
-    assert ("while exploring 5 controlled schedules of 2p2c-max1-2each-blocking-join: "
+    assert ("while exploring 3 controlled schedules of 2p2c-max1-2each-blocking-join: "
             "checking the history of a controlled schedule.") in result.output, result
     assert "This is a bug in prodcon, not in the implementation" in result.output, result
     assert "scenario.py" in result.output and "ZeroDivisionError: injected into the kit" in (
