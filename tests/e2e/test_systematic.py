@@ -27,9 +27,9 @@ PLAN_FOR = {
     "broken/unlocked_done_counter": "1p2c-max1-2each-blocking-join",
     "broken/lost_wakeup": "1p2c-unbounded-1each-blocking",
 }
-#: The shapes random schedules missed (issue 16): two seeds each; one for the others.
-NEW = {"races/put_check_then_act", "races/get_check_then_act", "races/put_wakes_on_first_item",
-       "races/get_wakes_on_full_only"}
+#: The two shapes random schedules missed (issue 16): two seeds each; one for the others
+#: (the search does not depend on the seed; shrinking does).
+NEW = {"races/put_check_then_act", "races/put_wakes_on_first_item"}
 
 
 def test_every_plan_is_there_for_a_race():
