@@ -33,8 +33,13 @@ up to the order of steps that commute", of this plan, with the dependence
 
 from __future__ import annotations
 
-from prodcon.controlled.dependence import ACQUIRE, BEGIN, END, RELEASE, WRITES
+from prodcon.controlled.dependence import ACQUIRE, BEGIN, END, READ, RELEASE, WRITE, WRITES
 from prodcon.controlled.strategies import ReplayDiverged, Strategy
+
+#: The modes of a step that touched one thing, by its mode; and of one that touched none.
+_ONE_MODE = {mode: frozenset({mode}) for mode in (READ, WRITE, ACQUIRE, RELEASE, BEGIN, END)}
+_NO_MODES: dict = {}
+_CALL_MODES = frozenset({BEGIN, END})
 
 
 class _Node:
@@ -146,20 +151,32 @@ class Systematic(Strategy):
     def _races(self) -> None:
         """For each step, the last earlier step of another thread it is dependent on
         and not ordered after (vector clocks over program order and dependence): note
-        the later step's thread at the earlier step's state."""
+        the later step's thread at the earlier step's state.
+
+        It runs after every schedule, over every step (a quarter of a search's time
+        once): clocks are merged with `map(max, ...)`, and a step that touched one
+        thing (most do) gets its set of modes from a table, not built."""
         count = len(self.sched.tasks) if self.sched is not None else 0
         count = max([count, *(t + 1 for t in self.threads)])
         clocks = [[0] * count for _ in range(count)]
         accesses: dict = {}  # key -> [the last write, the reads since] (READ, WRITE)
         calls: dict = {}  # key -> {BEGIN: [...], END: [...]}
         taken: dict = {}  # a lock's key -> the step of the acquire that took it free
+        path, touches, wakes = self.path, self.touches, self.wakes
         for index, thread in enumerate(self.threads):
             before = clocks[thread]
             after = list(before)
             race = -1
-            modes: dict = {}
-            for key, mode in self.touches[index]:
-                modes.setdefault(key, set()).add(mode)
+            touched = touches[index]
+            if len(touched) == 1:
+                key, mode = touched[0]
+                modes = {key: _ONE_MODE[mode]}
+            elif touched:
+                modes = {}
+                for key, mode in touched:
+                    modes.setdefault(key, set()).add(mode)
+            else:
+                modes = _NO_MODES
             for key, kinds in modes.items():
                 if BEGIN in kinds or END in kinds:
                     # only a call that ends after another one began: ending it first
@@ -167,12 +184,15 @@ class Systematic(Strategy):
                     # a call before another one ended only makes them overlap, which
                     # allows more, never less
                     sides = calls.setdefault(key, {BEGIN: [], END: []})
-                    prior = sides[BEGIN] if END in kinds else []
+                    prior = sides[BEGIN] if END in kinds else ()
                 else:
-                    last = accesses.setdefault(key, [None, []])
-                    prior = [last[0]] if last[0] is not None else []
+                    last = accesses.get(key)
+                    if last is None:
+                        last = accesses[key] = [None, []]
                     if kinds & WRITES:
-                        prior.extend(last[1])
+                        prior = last[1] if last[0] is None else [last[0], *last[1]]
+                    else:
+                        prior = () if last[0] is None else (last[0],)
                 for earlier, other, clock in prior:
                     if other == thread:
                         continue
@@ -185,20 +205,16 @@ class Systematic(Strategy):
                             race = max(race, held[0])
                     elif before[other] < clock[other]:  # not ordered before: a race
                         race = max(race, earlier)
-                    for t, tick in enumerate(clock):
-                        if tick > after[t]:
-                            after[t] = tick
+                    after = list(map(max, after, clock))
             after[thread] = before[thread] + 1
             clocks[thread] = after
-            for woken in self.wakes[index]:
-                mine = clocks[woken]
-                for t, tick in enumerate(after):
-                    if tick > mine[t]:
-                        mine[t] = tick
+            for woken in wakes[index]:
+                # a new list: the woken thread's old one is also its last step's record
+                clocks[woken] = list(map(max, clocks[woken], after))
             record = (index, thread, after)
             for key, kinds in modes.items():
                 if key in calls:
-                    for kind in kinds & {BEGIN, END}:
+                    for kind in kinds & _CALL_MODES:
                         calls[key][kind].append(record)
                 elif kinds & WRITES:
                     accesses[key] = [record, []]
@@ -208,8 +224,8 @@ class Systematic(Strategy):
                     accesses[key][1].append(record)
             if race >= 0:
                 self._backtrack(race, thread)
-            due = self.path[index].due
-            if due is not None and due != thread and due in self.wakes[index]:
+            due = path[index].due
+            if due is not None and due != thread and due in wakes[index]:
                 # this step woke a timed waiter whose timeout could have fired here
                 # instead: the wake-up took that choice away, so no later step shows it
                 self._backtrack(index, due)
