@@ -33,6 +33,7 @@ from prodcon.isolation.protocol import (
     CHILD_READS,
     IDLE,
     ITEM_CLASSES,
+    OUT_OF_MEMORY_EXIT,
     QUEUE_OPS,
     STACKS_LIMIT,
     AskStacks,
@@ -243,7 +244,7 @@ class _Child(Endpoint):
         if self._send_lock.acquire(timeout=0.5):
             with suppress(OSError):
                 os.write(self._sock.fileno(), b'["dying","' + note.encode() + b'"]\n')
-        _hard_exit(3)
+        _hard_exit(OUT_OF_MEMORY_EXIT)
 
     def thread_died(self, args: Any) -> None:
         """threading.excepthook: a submission thread out of memory ends the process."""

@@ -35,6 +35,7 @@ from prodcon.isolation.protocol import (
     IDLE,
     ITEM_CLASSES,
     KIT_READS,
+    OUT_OF_MEMORY_EXIT,
     QUEUE_OPS,
     REF_OPS,
     STACKS_LIMIT,
@@ -412,7 +413,8 @@ class Sandbox(Endpoint):
 
     def _exit_reason(self, status: int, usage: Any) -> str:
         mib = self.limits.memory >> 20
-        if self._note == "memory":
+        if self._note == "memory" or (os.WIFEXITED(status)
+                                      and os.WEXITSTATUS(status) == OUT_OF_MEMORY_EXIT):
             return f"ran out of memory (limit {mib} MiB)"
         if not os.WIFSIGNALED(status):
             return f"exited with code {os.WEXITSTATUS(status)}"

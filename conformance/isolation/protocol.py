@@ -194,6 +194,12 @@ class Stacks(Message):
     text: Any
 
 
+#: The exit code of a child that ends for want of memory (`child._Child._fatal`). The
+#: `Dying` line says so first, but it may not get out (the send lock busy for long on a
+#: loaded machine, or read after the exit is): the code says it too.
+OUT_OF_MEMORY_EXIT = 3
+
+
 @dataclass(frozen=True, slots=True)
 class Dying(Message):
     """Child: it ends for want of a resource (`note`: "memory"), checked where read.
