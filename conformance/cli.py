@@ -29,6 +29,9 @@ The contract (a module provides one or both roles; reference fills in the rest):
   Worker role:  producer(q, items) puts every item in order, no sentinel;
                 consumer(q, handle) takes items, returns on SENTINEL (default None,
                 compared with `is`), else handle(item) then q.task_done().
+  asyncio:      a Queue whose get is a coroutine function is judged as asyncio.Queue
+                (put, get, join awaited; QueueFull / QueueEmpty from the module or
+                from asyncio); --prodcon-model=threads|asyncio overrides the detection.
 
 Properties checked:
 {properties}

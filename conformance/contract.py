@@ -10,8 +10,10 @@ kit.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.util
+import inspect
 import queue as stdlib_queue
 import shutil
 import sys
@@ -25,11 +27,17 @@ from typing import Any
 
 from prodcon import reference  # the fallback for every part the module does not provide
 from prodcon.errors import ContractError
+from prodcon.reference import aio as async_reference  # the same for the async roles
+from prodcon.settings import MODELS
 
 #: How long an import may take. Student modules often run a demo at import time
 #: (threads, sleeps, prints), so this is generous; an infinite loop still ends.
 IMPORT_BOUND = 30.0
 
+#: The model's reason when the user chose it (a replay must choose it again).
+CHOSEN = "--prodcon-model"
+#: How an async coordinator stops its consumers (an async module's `STOP`).
+STOPS = ("sentinel", "cancel")
 
 
 
@@ -50,6 +58,12 @@ class Implementation:
     origin: dict[str, str] = field(default_factory=dict)  # part -> where it comes from
     borrowed: frozenset[str] = frozenset()  # parts filled in from reference
     version: str | None = None
+    #: "threads" or "asyncio": which suite judges it, and which reference fills it in
+    model: str = "threads"
+    #: why the model is what it is, as the header says it
+    model_reason: str = ""
+    #: the async worker role's stop protocol (STOPS); "sentinel" for threads
+    stop: str = "sentinel"
 
     @property
     def provides_queue(self) -> bool:
@@ -72,14 +86,42 @@ class Implementation:
 BUNDLED = "reference"
 
 
-def load(name: str, search_dir: Path, bound: float = IMPORT_BOUND) -> Implementation:
-    """Import NAME (within `bound` seconds) and resolve its roles."""
+def load(name: str, search_dir: Path, bound: float = IMPORT_BOUND,
+         model: str | None = None) -> Implementation:
+    """Import NAME (within `bound` seconds) and resolve its roles, for `model` (one of
+    MODELS) or, by default, for the model its code is written for."""
     module = _import_bounded(name, search_dir, bound)
-    return resolve(name, module)
+    return resolve(name, module, model)
 
 
-def resolve(name: str, module: ModuleType) -> Implementation:
+def detect_model(module: ModuleType) -> tuple[str, str]:
+    """The model a module's roles are written for, and why: asyncio when its Queue's
+    `get` (or else its consumer) is a coroutine function, threads otherwise."""
+    queue_cls = getattr(module, "Queue", None)
+    get = getattr(queue_cls, "get", None) if isinstance(queue_cls, type) else None
+    if get is not None:
+        if inspect.iscoroutinefunction(get):
+            return "asyncio", "Queue.get is a coroutine function"
+        return "threads", "Queue.get is a plain function"
+    consumer = getattr(module, "consumer", None)
+    if consumer is not None and inspect.iscoroutinefunction(consumer):
+        return "asyncio", "consumer is a coroutine function"
+    return "threads", "no coroutine function among its roles"
+
+
+def resolve(name: str, module: ModuleType, model: str | None = None) -> Implementation:
     label = getattr(module, "__prodcon_label__", name)
+    if model is None:
+        model, reason = detect_model(module)
+    else:
+        if model not in MODELS:
+            raise ContractError(f"the model is one of {', '.join(MODELS)}, not {model!r}")
+        reason = CHOSEN
+        if model == "asyncio" and module is reference:
+            module = async_reference  # the bundled reference's async roles
+    if model == "asyncio":
+        return _resolve_async(name, label, module, reason)
+    _same_model(label, module, "threads")
     origin: dict[str, str] = {}
     borrowed: set[str] = set()
 
@@ -123,7 +165,99 @@ def resolve(name: str, module: ModuleType) -> Implementation:
         origin=origin,
         borrowed=frozenset(borrowed),
         version=getattr(module, "__version__", None),
+        model="threads",
+        model_reason=reason,
     )
+
+
+def _resolve_async(name: str, label: str, module: ModuleType, reason: str) -> Implementation:
+    """The async roles (asyncio.Queue's API; async producer and consumer), each from the
+    module or from the reference's async ones; asyncio's exceptions unless it has its own."""
+    _same_model(label, module, "asyncio")
+    origin: dict[str, str] = {}
+    borrowed: set[str] = set()
+    parts = {}
+    for part in ("Queue", "producer", "consumer"):
+        value = getattr(module, part, None)
+        if value is None:
+            origin[part] = "reference"
+            borrowed.add(part)
+            parts[part] = getattr(async_reference, part)
+            continue
+        problem = _class_check(value) if part == "Queue" else _callable_check(value)
+        if problem:
+            raise ContractError(f"{label}.{part} {problem}")
+        origin[part] = label
+        parts[part] = value
+    if len(borrowed) == len(origin):
+        raise ContractError(
+            f"{label} provides neither async role: define `Queue` (a class whose get, put "
+            "and join are coroutine functions, as asyncio.Queue's) and/or `async def "
+            f"producer(q, items)` and `async def consumer(q, handle)`. Names found in it: "
+            f"{', '.join(_public_names(module)) or 'none'}.")
+    workers_from_module = not {"producer", "consumer"} <= borrowed
+    source = module if workers_from_module else async_reference
+    stop = getattr(source, "STOP", "sentinel")
+    if stop not in STOPS:
+        raise ContractError(f"{label}.STOP is {stop!r}; it must be one of {', '.join(STOPS)}")
+    file = getattr(module, "__file__", None)
+    return Implementation(
+        name=name,
+        module=module,
+        file=str(Path(file).resolve()) if file else None,
+        Queue=parts["Queue"],
+        Full=_exception(module, "QueueFull", asyncio.QueueFull),
+        Empty=_exception(module, "QueueEmpty", asyncio.QueueEmpty),
+        ShutDown=_exception(module, "QueueShutDown", getattr(asyncio, "QueueShutDown", None))
+        or async_reference.QueueShutDown,
+        producer=parts["producer"],
+        consumer=parts["consumer"],
+        sentinel=getattr(source, "SENTINEL", None),
+        origin=origin,
+        borrowed=frozenset(borrowed),
+        version=getattr(module, "__version__", None),
+        model="asyncio",
+        model_reason=reason,
+        stop=stop,
+    )
+
+
+#: The methods of the async queue role that must be coroutine functions, and those that
+#: must not (asyncio.Queue's split).
+_AWAITED = ("put", "get", "join")
+_PLAIN = ("put_nowait", "get_nowait", "task_done", "qsize", "empty", "full")
+
+
+def _same_model(label: str, module: ModuleType, model: str) -> None:
+    """Every role of the module written for `model`: an async Queue judged as a thread
+    queue (or the other way round) would fail every test for no reason the student can
+    see, so the mismatch is said at once, as a usage error."""
+    wanted = model == "asyncio"
+    queue_cls = getattr(module, "Queue", None)
+    if isinstance(queue_cls, type):
+        for method in _AWAITED if wanted else ("put", "get"):
+            function = getattr(queue_cls, method, None)
+            if function is not None and inspect.iscoroutinefunction(function) != wanted:
+                raise ContractError(_mismatch(label, f"Queue.{method}", model))
+        if wanted:
+            for method in _PLAIN:
+                function = getattr(queue_cls, method, None)
+                if function is not None and inspect.iscoroutinefunction(function):
+                    raise ContractError(
+                        f"{label}.Queue.{method} is a coroutine function; in asyncio.Queue's "
+                        f"API it is a plain method (only put, get and join are awaited)")
+    for part in ("producer", "consumer"):
+        function = getattr(module, part, None)
+        if callable(function) and inspect.iscoroutinefunction(function) != wanted:
+            raise ContractError(_mismatch(label, part, model))
+
+
+def _mismatch(label: str, part: str, model: str) -> str:
+    written = "a plain function" if model == "asyncio" else "a coroutine function (async def)"
+    return (f"{label}.{part} is {written}, but its roles are judged for {model}; every "
+            "role of one module is written for one model (threads: plain functions; "
+            "asyncio: put, get, join, producer and consumer are `async def`). "
+            "--prodcon-model=threads|asyncio chooses the model when detection is wrong.")
 
 
 def _class_check(value: Any) -> str | None:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import pytest
 
 from prodcon.session.options import setting
-from prodcon.settings import PROFILES
+from prodcon.settings import MODELS, PROFILES
 
 _OPTIONS = [
     # (option, ini, type, help)
@@ -34,6 +34,9 @@ _OPTIONS = [
     ("--prodcon-explore", "prodcon_explore", int,
      "run each controlled scenario under N schedules chosen by the seed (default: the "
      "profile's, 150 quick, 1500 thorough; 0 skips them)"),
+    ("--prodcon-model", "prodcon_model", str,
+     "threads or asyncio: the concurrency model the implementation is judged for (default: "
+     "detected, asyncio when its Queue.get or consumer is a coroutine function)"),
     ("--prodcon-free-threaded", "prodcon_free_threaded", str,
      "run the stress scenarios a second time under the free-threaded Python at PATH "
      "(with the GIL disabled) and report what fails only there"),
@@ -47,7 +50,8 @@ _STRICT_HELP = ("also require every recorded history to be linearizable: one ato
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("prodcon", "prodcon: producer-consumer conformance suite")
     for option, ini, kind, text in _OPTIONS:
-        extra = {"choices": tuple(PROFILES)} if option == "--prodcon-profile" else {}
+        extra = ({"choices": tuple(PROFILES)} if option == "--prodcon-profile" else
+                 {"choices": MODELS} if option == "--prodcon-model" else {})
         group.addoption(option, dest=ini, type=kind, default=None, help=text, **extra)
         parser.addini(ini, text, type="string", default=None)
     group.addoption("--prodcon-strict", dest="prodcon_strict", action="store_true",
@@ -62,7 +66,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "prodcon_role(role): the contract role a conformance test checks "
-        "(queue or workers); deselected when that role comes from reference")
+        "(queue, workers, async-queue or async-workers); deselected when that role comes "
+        "from reference or is written for the other concurrency model")
     config.addinivalue_line(
         "markers", "prodcon_stress: a concurrent scenario; --prodcon-free-threaded runs it "
         "a second time without the GIL")

@@ -104,6 +104,10 @@ _QUICK_STRESS = (
     Shape(8, 8, 2),
 )
 
+#: The concurrency models an implementation is judged for (`--prodcon-model`): threads
+#: (queue.Queue's API) or asyncio (asyncio.Queue's).
+MODELS = ("threads", "asyncio")
+
 PROFILES = {
     "quick": Profile(
         name="quick",

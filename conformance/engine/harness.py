@@ -27,23 +27,23 @@ from prodcon.errors import kit_file
 from prodcon.settings import CALL_BOUND, STALL_BOUND, Settings
 from prodcon.verdict import Stuck
 
-_POLL = 0.01
-#: How late a poll may come back and still count in full (see `_Watch`).
-_LATE = 0.1
-#: A bound measured by `_Watch` ends after this many times its length in wall time, at
+POLL = 0.01
+#: How late a poll may come back and still count in full (see `Watch`).
+LATE = 0.1
+#: A bound measured by `Watch` ends after this many times its length in wall time, at
 #: the latest, however starved the machine: every wait of the kit stays bounded.
 _STARVED = 4
 
 
-class _Watch:
+class Watch:
     """How long a wait has lasted, counting only time this process was given to run.
 
-    The kit polls every `_POLL` seconds while it waits for the implementation. On a
+    The kit polls every `POLL` seconds while it waits for the implementation. On a
     machine running more than it has cores for (CI's parallel workers, a class graded
     several at a time), the kit's threads and the implementation's are all kept off the
     CPU now and then, for whole seconds: that time is no evidence of a hang, and a
     correct queue must never be called stuck for it. A poll that comes back late counts
-    as one poll and `_LATE` of slack, never more; a hang on an idle machine is timed
+    as one poll and `LATE` of slack, never more; a hang on an idle machine is timed
     exactly as before, and on a starved one within `_STARVED` times its bound.
     """
 
@@ -55,7 +55,7 @@ class _Watch:
     def tick(self) -> bool:
         """Count the time since the last tick; True once the bound has passed."""
         now = time.monotonic()
-        self.counted += min(now - self.last, _POLL + _LATE)
+        self.counted += min(now - self.last, POLL + LATE)
         self.last = now
         return self.counted > self.bound or now - self.start > _STARVED * self.bound
 
@@ -146,13 +146,13 @@ class Crew:
         """
         workers = list(workers)
         stall_bound = self.settings.bound(stall)
-        stalled = _Watch(stall_bound)
+        stalled = Watch(stall_bound)
         last = None
         while True:
             alive = [w for w in workers if w.alive]
             if not alive:
                 return
-            alive[0].done.wait(_POLL)
+            alive[0].done.wait(POLL)
             over = stalled.tick()
             mark = (self.progress(), sum(w.alive for w in workers))
             if mark != last:
@@ -346,10 +346,10 @@ class Pending:
 
     def _returned_within(self, limit: float) -> bool:
         """Whether the call returns within `limit` seconds from its start, counted as
-        `_Watch` counts them (a call that returns at once costs one wait)."""
+        `Watch` counts them (a call that returns at once costs one wait)."""
         done = self.worker.done
-        watch = _Watch(max(0.0, limit - self.elapsed))
-        while not done.wait(_POLL):
+        watch = Watch(max(0.0, limit - self.elapsed))
+        while not done.wait(POLL):
             if watch.tick():
                 return done.is_set()
         return True

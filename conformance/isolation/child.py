@@ -172,6 +172,7 @@ class _Child(Endpoint):
             "shutdown": "Queue" not in impl.borrowed and hasattr(impl.Queue, "shutdown"),
             "version": impl.version if isinstance(impl.version, str) else None,
             "file": impl.file, "sentinel": self._out(impl.sentinel),
+            "model": impl.model, "model_reason": impl.model_reason,
             "module": self._out(module)}))
 
     def _read_all(self) -> None:

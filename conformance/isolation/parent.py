@@ -587,9 +587,13 @@ def _implementation(sandbox: Sandbox, name: str, info: Any) -> SandboxedImplemen
         file = clip(info["file"], 4096) if info["file"] is not None else None
         has_shutdown = info["shutdown"] is True
         module = sandbox._in(info["module"])
+        model, reason = info.get("model", "threads"), clip(info.get("model_reason", ""), 200)
     except (ProtocolError, KeyError, TypeError) as exc:
         raise contract.ContractError(f"the sandboxed import of {name!r} answered nonsense "
                                      f"({exc})") from None
+    if model != "threads":
+        raise contract.ContractError(f"--prodcon-isolate does not run asyncio implementations "
+                                     f"yet ({label}: {reason}); run it without it")
     fallback = {"Queue": reference.Queue, "producer": reference.producer,
                 "consumer": reference.consumer}
     origin = {part: "reference" if parts[part] is None else label for part in fallback}
@@ -602,7 +606,8 @@ def _implementation(sandbox: Sandbox, name: str, info: Any) -> SandboxedImplemen
         Queue=chosen["Queue"], Full=stdlib_queue.Full, Empty=stdlib_queue.Empty,
         ShutDown=reference.ShutDown, producer=chosen["producer"], consumer=chosen["consumer"],
         sentinel=sentinel if not {"producer", "consumer"} <= borrowed else reference.SENTINEL,
-        origin=origin, borrowed=borrowed, version=version, sandbox=sandbox)
+        origin=origin, borrowed=borrowed, version=version, sandbox=sandbox,
+        model_reason=reason)
 
 
 class _SandboxedQueue:

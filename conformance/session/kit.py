@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from prodcon.aio.calls import AsyncCalls
+from prodcon.aio.loop import EventLoop
 from prodcon.bursts import put_all, put_then_take, take_then_put
 from prodcon.contract import Implementation
 from prodcon.controlled.queue_exploration import (
@@ -132,6 +134,11 @@ SECONDS_PER_SCHEDULE = 0.5
 SECONDS_TO_SHRINK = 120
 
 
+#: How long one async test's coroutine may run, in all (scaled by the timeout factor);
+#: a loop blocked by the implementation is reported sooner (aio.loop's heartbeat).
+ASYNC_TEST_BOUND = 30.0
+
+
 class Kit:
     """The `prodcon` fixture: one test's view of the run (its settings, the implementation,
     a random generator seeded for this test alone) and the expectations it states."""
@@ -144,6 +151,7 @@ class Kit:
         self.Empty = impl.Empty
         self.ShutDown = impl.ShutDown
         self.rng: random.Random = settings.rng(name)
+        self.name = name
 
     @staticmethod
     def profile_of(config: pytest.Config) -> Profile:
@@ -159,6 +167,16 @@ class Kit:
 
     def bound(self, seconds: float) -> float:
         return self.settings.bound(seconds)
+
+    def run_async(self, main, bound: float = ASYNC_TEST_BOUND) -> Any:
+        """Run `main(calls)`, an async test's body (`calls`: an `AsyncCalls` on the
+        implementation), on an event loop of its own, bounded; its value."""
+        loop = EventLoop(self.name)
+        try:
+            return loop.run(main(AsyncCalls(self.impl, self.settings.timeout_factor)),
+                            self.bound(bound), f"the test's coroutine ({self.name})")
+        finally:
+            loop.close(self.bound(2.0))
 
     def run_queue_scenario(self, shape: Shape, rng: random.Random, items: int) -> None:
         """Producers and consumers on the implementation's queue (`scenario.run_queue_scenario`)."""

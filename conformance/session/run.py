@@ -84,8 +84,12 @@ def activate(config: pytest.Config) -> None:
 def _load(config: pytest.Config, impl_arg: str, settings: Settings) -> contract.Implementation:
     here = Path(config.invocation_params.dir)
     bound = settings.bound(contract.IMPORT_BOUND)
+    model = setting(config, "prodcon_model")
     if not config.getoption("prodcon_isolate"):
-        return contract.load(impl_arg, here, bound)
+        return contract.load(impl_arg, here, bound, model)
+    if model == "asyncio":
+        raise pytest.UsageError("prodcon: --prodcon-isolate does not run asyncio "
+                                "implementations yet; run them without it")
     return isolation.load_isolated(impl_arg, here, isolation.Limits(import_bound=bound))
 
 
@@ -100,6 +104,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"prodcon {__version__}: implementation {kit.impl_arg}{version} "
         f"({impl.file or 'built-in'})",
         f"prodcon roles: {impl.roles_line()}",
+        f"prodcon model: {impl.model} ({impl.model_reason})",
         # Every setting in force, defaults included (the schedules the profile chose):
         # what the run did, where Settings.options() says only what a replay must repeat.
         f"prodcon run: --prodcon-seed={kit.settings.seed} --prodcon-profile="
@@ -108,7 +113,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"{' --prodcon-strict' if kit.settings.strict else ''}{gil_status()}",
     ]
     profile = kit.settings.profile
-    if kit.impl.provides_queue and kit.settings.schedules:
+    if kit.impl.model == "threads" and kit.impl.provides_queue and kit.settings.schedules:
         bounds = sorted({plan.preemptions + profile.preemptions for plan in SYSTEMATIC})
         most = (f"{bounds[0]}" if len(bounds) == 1
                 else f"{bounds[0]} to {bounds[-1]} (by plan)")
@@ -126,7 +131,11 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     kit = config.stash[RUN]
-    provided = {"queue": kit.impl.provides_queue, "workers": kit.impl.provides_workers}
+    threads = kit.impl.model == "threads"
+    provided = {"queue": threads and kit.impl.provides_queue,
+                "workers": threads and kit.impl.provides_workers,
+                "async-queue": not threads and kit.impl.provides_queue,
+                "async-workers": not threads and kit.impl.provides_workers}
     keep, drop = [], []
     for item in items:
         marker = item.get_closest_marker("prodcon_role")

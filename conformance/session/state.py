@@ -39,6 +39,8 @@ class SessionRun:
         words = [*runner, f"--prodcon-impl={self.impl_arg}", *self.settings.options()]
         if getattr(self.impl, "sandbox", None) is not None:
             words.append("--prodcon-isolate")
+        if self.impl.model_reason == contract.CHOSEN:
+            words.append(f"--prodcon-model={self.impl.model}")
         if test_name:
             words += ["-k", test_name]
         return shlex.join(words)

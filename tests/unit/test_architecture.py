@@ -24,7 +24,8 @@ ALLOWED = {
     "isolation": {"shared", "reference"},
     "grading": {"shared"},
     "bench": {"shared"},
-    "session": {"shared", "engine", "history", "controlled", "isolation"},
+    "aio": {"shared", "engine", "history"},
+    "session": {"shared", "engine", "history", "controlled", "isolation", "aio"},
     "doors": {"shared", "session", "history", "grading", "bench"},
     "reference": set(),
 }

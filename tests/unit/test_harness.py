@@ -162,25 +162,25 @@ def test_a_caller_judged_stuck_is_never_handed_another_call():
 
 
 def test_a_wait_counts_only_the_time_the_process_was_given(monkeypatch):
-    """harness._Watch: on a starved machine a poll comes back seconds late; that time is
+    """harness.Watch: on a starved machine a poll comes back seconds late; that time is
     no evidence of a hang (a correct queue under CI's load must never be called stuck),
     so it counts as one poll and its slack. The wait still ends, within _STARVED times
     its bound, however starved."""
     now = [100.0]
     monkeypatch.setattr(harness.time, "monotonic", lambda: now[0])
-    watch = harness._Watch(5.0)
+    watch = harness.Watch(5.0)
     for _ in range(10):  # ten polls each 1.5 s late: 15 s of wall time, 1.1 s counted
         now[0] += 1.5
         assert not watch.tick()
-    assert watch.counted == pytest.approx(10 * (harness._POLL + harness._LATE))
+    assert watch.counted == pytest.approx(10 * (harness.POLL + harness.LATE))
     now[0] += 5.0 + 0.5  # past _STARVED times the bound in wall time: over
     assert watch.tick()
 
-    idle = harness._Watch(1.0)  # polls on time count in full: a hang is timed as before
+    idle = harness.Watch(1.0)  # polls on time count in full: a hang is timed as before
     for _ in range(99):
-        now[0] += harness._POLL
+        now[0] += harness.POLL
         assert not idle.tick()
-    now[0] += 2 * harness._POLL
+    now[0] += 2 * harness.POLL
     assert idle.tick()
 
 

@@ -1,0 +1,333 @@
+"""asyncio.Queue's documented semantics, one call at a time, on an event loop of its own.
+
+The async twin of test_queue_semantics.py: the same properties, for the async queue
+role (`put`, `get`, `join` awaited; the rest plain). A coroutine method that must
+complete at once and instead stays suspended breaks `blocking`; one that must suspend
+and completes breaks the property it stands for. Every test's coroutine is bounded.
+"""
+
+import pytest
+
+from prodcon.session.kit import (
+    PLAIN_VALUES,
+    EqualsEverything,
+    FalsyItem,
+    Item,
+    TouchyItem,
+    UnhashableItem,
+    Violation,
+    describe,
+)
+
+pytestmark = pytest.mark.prodcon_role("async-queue")
+
+BOUNDED = [1, 2, 3, 7]
+UNBOUNDED = [0, -1, -7]
+
+
+def test_async_fifo_one_producer(prodcon):
+    """250 items in, 250 out, in the order they went in."""
+
+    async def main(calls):
+        q = calls.queue(0)
+        items = [Item(0, seq) for seq in range(250)]
+        for item in items:
+            await calls.returns(f"put_nowait({item!r})", q.put_nowait, item, prop="capacity",
+                                due="an unbounded queue (maxsize=0) always has room")
+        for item in items:
+            await calls.get_item(q, item)
+
+    prodcon.run_async(main)
+
+
+@pytest.mark.parametrize("maxsize", BOUNDED)
+def test_async_bounded_capacity(prodcon, maxsize):
+    """maxsize items fit; the next put_nowait() raises QueueFull and put() suspends until
+    a get() makes room, then stores its item."""
+
+    async def main(calls):
+        q = calls.queue(maxsize)
+        items = [Item(0, seq) for seq in range(maxsize)]
+        for held, item in enumerate(items):
+            await calls.returns(f"put({item!r})", q.put, item, prop="capacity",
+                                due=f"a queue with maxsize={maxsize} holding {held} items has "
+                                "room: put() stores the item at once")
+        extra = Item(0, maxsize)
+        await calls.raises(calls.Full, f"put_nowait({extra!r})", q.put_nowait, extra,
+                           prop="capacity", due=f"a queue holding maxsize={maxsize} items is "
+                           "full: put_nowait() raises QueueFull")
+        waiting = calls.start(q.put(extra), "producer")
+        await calls.must_suspend(waiting, f"put({extra!r}) on a full queue", prop="capacity")
+        await calls.get_item(q, items[0])
+        await calls.finishes(waiting, f"put({extra!r})", prop="blocking",
+                             due="a get() made room: the waiting put() stores its item")
+        for item in [*items[1:], extra]:
+            await calls.get_item(q, item)
+
+    prodcon.run_async(main)
+
+
+@pytest.mark.parametrize("maxsize", UNBOUNDED)
+def test_async_unbounded_never_full(prodcon, maxsize):
+    async def main(calls):
+        q = calls.queue(maxsize)
+        items = [Item(0, seq) for seq in range(300)]
+        for item in items:
+            await calls.returns(f"put_nowait({item!r})", q.put_nowait, item, prop="capacity",
+                                due=f"maxsize={maxsize} is unbounded: there is always room")
+        full = await calls.returns("full()", q.full, prop="sizes", due="full() answers")
+        if full is not False:
+            raise Violation("sizes", f"full() returned {describe(full)} with maxsize="
+                            f"{maxsize} and 300 items inside; an unbounded queue is never "
+                            "full (False).")
+        for item in items:
+            await calls.get_item(q, item)
+
+    prodcon.run_async(main)
+
+
+def test_async_get_nowait_on_empty_raises_queue_empty(prodcon):
+    async def main(calls):
+        q = calls.queue(2)
+        await calls.raises(calls.Empty, "get_nowait() on an empty queue", q.get_nowait,
+                           prop="exceptions", due="get_nowait() raises QueueEmpty when there "
+                           "is no item")
+        item = Item(0, 0)
+        await calls.returns(f"put_nowait({item!r})", q.put_nowait, item, prop="capacity",
+                            due="an empty queue with maxsize=2 has room")
+        await calls.get_item(q, item)
+        await calls.raises(calls.Empty, "get_nowait() on a queue emptied again", q.get_nowait,
+                           prop="exceptions", due="get_nowait() raises QueueEmpty when there "
+                           "is no item")
+
+    prodcon.run_async(main)
+
+
+@pytest.mark.parametrize("maxsize", [0, 1])
+def test_async_get_suspends_while_empty_and_wakes_on_put(prodcon, maxsize):
+    """A get() on an empty queue suspends (the rest of the loop runs on); put_nowait()
+    wakes it, and it returns that very item."""
+
+    async def main(calls):
+        q = calls.queue(maxsize)
+        waiting = calls.start(q.get(), "consumer")
+        await calls.must_suspend(waiting, "get() on an empty queue")
+        item = Item(0, 0)
+        await calls.returns(f"put_nowait({item!r})", q.put_nowait, item, prop="capacity",
+                            due="one get() waits, no item is inside: there is room")
+        got = await calls.finishes(waiting, "the waiting get()", prop="blocking",
+                                   due=f"{item!r} was put: the waiting get() takes it")
+        if got is not item:
+            raise Violation("conservation", f"the waiting get() returned {describe(got)}; "
+                            f"{describe(item)}, the only item put, was due.")
+
+    prodcon.run_async(main)
+
+
+def test_async_woken_getter_waits_again_when_its_item_is_gone(prodcon):
+    """A wake-up is a hint: put_nowait() wakes the waiting get(), but a get_nowait() made
+    before the woken task runs takes the item. The woken get() must then wait again
+    (`while`, not `if`, around its wait), and take the next item."""
+
+    async def main(calls):
+        q = calls.queue(0)
+        waiting = calls.start(q.get(), "consumer")
+        await calls.must_suspend(waiting, "get() on an empty queue")
+        first, second = Item(0, 0), Item(0, 1)
+        q.put_nowait(first)
+        await calls.get_item(q, first, "get_nowait() made before the woken get() ran")
+        await calls.must_suspend(waiting, "the woken get(), its item taken by another call")
+        q.put_nowait(second)
+        got = await calls.finishes(waiting, "the waiting get()", prop="blocking",
+                                   due=f"{second!r} was put: the waiting get() takes it")
+        if got is not second:
+            raise Violation("conservation", f"the waiting get() returned {describe(got)}; "
+                            f"{describe(second)} was due.")
+
+    prodcon.run_async(main)
+
+
+def test_async_getters_are_served_in_the_order_they_came(prodcon):
+    """Three get() calls wait; three items arrive; each getter takes one item (none is
+    left waiting beside an item), and the first to wait gets the first item."""
+
+    async def main(calls):
+        q = calls.queue(0)
+        waiting = [calls.start(q.get(), f"consumer-{n}") for n in range(3)]
+        for n, task in enumerate(waiting):
+            await calls.must_suspend(task, f"get() #{n + 1} on an empty queue")
+        items = [Item(0, seq) for seq in range(3)]
+        for item in items:
+            q.put_nowait(item)
+        got = [await calls.finishes(task, f"waiting get() #{n + 1}", prop="blocking",
+                                    due="three items were put for three waiting getters: "
+                                    "each takes one")
+               for n, task in enumerate(waiting)]
+        if got != items:
+            raise Violation("order", f"the waiting getters took {describe(got)} in the order "
+                            f"they waited; {describe(items)} was due (first come, first "
+                            "served, first in, first out).")
+
+    prodcon.run_async(main)
+
+
+def test_async_sizes(prodcon):
+    """qsize(), empty() and full() exact after each call, with nothing moving."""
+
+    async def main(calls):
+        for maxsize in (0, 3):
+            q = calls.queue(maxsize)
+            for held in range(4):
+                await _sizes_are(calls, q, maxsize, held)
+                if held < 3:
+                    await calls.returns("put_nowait()", q.put_nowait, Item(0, held),
+                                        prop="capacity", due="the queue has room")
+            for held in range(3, 0, -1):
+                await calls.returns("get_nowait()", q.get_nowait, prop="conservation",
+                                    due="the queue holds items")
+                await _sizes_are(calls, q, maxsize, held - 1)
+
+    prodcon.run_async(main)
+
+
+async def _sizes_are(calls, q, maxsize: int, held: int) -> None:
+    due = {"qsize()": held, "empty()": held == 0, "full()": 0 < maxsize <= held}
+    for what, expected in due.items():
+        method = getattr(q, what[:-2])
+        got = await calls.returns(what, method, prop="sizes", due="it answers")
+        if got != expected or type(got) is not type(expected):
+            raise Violation("sizes", f"{what} returned {describe(got)} with {held} items "
+                            f"inside (maxsize={maxsize}); {describe(expected)} was due.")
+
+
+def test_async_any_object_is_an_item(prodcon):
+    """None, falsy, unhashable and odd-__eq__ objects go in and come out, the same
+    objects, in order, through the awaited put() and get()."""
+
+    async def main(calls):
+        values = []
+        for seq in range(40):
+            kind = seq % 5
+            values.append(PLAIN_VALUES[seq % len(PLAIN_VALUES)] if kind == 0 else
+                          (FalsyItem, EqualsEverything, UnhashableItem, TouchyItem)[kind - 1](
+                              0, seq))
+        for maxsize in (0, 1):
+            q = calls.queue(maxsize)
+            for sent in values:
+                await calls.returns(f"put({describe(sent)})", q.put, sent, prop="any-item",
+                                    due="any object is an item")
+                got = await calls.returns("get()", q.get, prop="any-item",
+                                          due=f"{describe(sent)} was just put")
+                if got is not sent:
+                    raise Violation("any-item", f"get() returned {describe(got)}; the object "
+                                    f"put, {describe(sent)}, was due (maxsize={maxsize}).")
+
+    prodcon.run_async(main)
+
+
+def test_async_task_done_too_many_raises_value_error(prodcon):
+    async def main(calls):
+        q = calls.queue(0)
+        await calls.raises(ValueError, "task_done() with no item taken", q.task_done,
+                           prop="exceptions", due="task_done() called more times than items "
+                           "were put raises ValueError")
+        q.put_nowait(Item(0, 0))
+        await calls.returns("get_nowait()", q.get_nowait, prop="conservation",
+                            due="an item is inside")
+        await calls.returns("task_done()", q.task_done, prop="exceptions",
+                            due="one item was put and taken: one task_done() is due")
+        await calls.raises(ValueError, "a second task_done() for one item", q.task_done,
+                           prop="exceptions", due="task_done() called more times than items "
+                           "were put raises ValueError")
+
+    prodcon.run_async(main)
+
+
+def test_async_join_waits_for_every_task_done(prodcon):
+    """join() returns at once when no work is pending; with three items put it waits
+    through two task_done() calls and returns after the third."""
+
+    async def main(calls):
+        q = calls.queue(0)
+        await calls.returns("join() on a new queue", q.join, prop="join", stuck="join",
+                            due="no item was ever put: join() returns at once")
+        for seq in range(3):
+            q.put_nowait(Item(0, seq))
+        joining = calls.start(q.join(), "joiner")
+        await calls.must_suspend(joining, "join() with 3 items put, none done", prop="join")
+        for done in range(1, 4):
+            await calls.returns("get_nowait()", q.get_nowait, prop="conservation",
+                                due="items are inside")
+            await calls.returns("task_done()", q.task_done, prop="exceptions",
+                                due="an item was taken")
+            if done < 3:
+                await calls.must_suspend(joining, f"join() after {done} of 3 task_done() "
+                                         "calls", prop="join")
+        await calls.finishes(joining, "join()", prop="join",
+                             due="every item put was marked task_done(): join() returns")
+
+    prodcon.run_async(main)
+
+
+def test_async_shutdown(prodcon):
+    """3.13's asyncio.Queue.shutdown(): puts refused, items still inside handed out, then
+    QueueShutDown; waiting getters and putters woken with it; immediate=True drops what is
+    inside and lets join() return."""
+    if not hasattr(prodcon.impl.Queue, "shutdown"):
+        pytest.skip("this Queue has no shutdown() (3.13's asyncio.Queue has one)")
+
+    async def main(calls):
+        shut = calls.ShutDown
+        q = calls.queue(0)
+        getter = calls.start(q.get(), "waiting-getter")
+        await calls.must_suspend(getter, "get() on an empty queue")
+        await calls.returns("shutdown()", q.shutdown, prop="queue-shutdown", due="it returns")
+        await _raises_in(calls, getter, shut, "the get() waiting when shutdown() was called")
+        await calls.raises(shut, "put_nowait() after shutdown()", q.put_nowait, Item(0, 0),
+                           prop="queue-shutdown", due="a shut-down queue refuses every put "
+                           "with QueueShutDown")
+
+        q = calls.queue(1)
+        kept = Item(0, 1)
+        q.put_nowait(kept)
+        putter = calls.start(q.put(Item(0, 2)), "waiting-putter")
+        await calls.must_suspend(putter, "put() on a full queue")
+        await calls.returns("shutdown()", q.shutdown, prop="queue-shutdown", due="it returns")
+        await _raises_in(calls, putter, shut, "the put() waiting when shutdown() was called")
+        got = await calls.returns("get() after shutdown()", q.get, prop="queue-shutdown",
+                                  due="items still inside are handed out after shutdown()")
+        if got is not kept:
+            raise Violation("queue-shutdown", f"get() after shutdown() returned "
+                            f"{describe(got)}; {describe(kept)}, still inside, was due.")
+        await calls.raises(shut, "get_nowait() on a shut-down, empty queue", q.get_nowait,
+                           prop="queue-shutdown", due="a shut-down queue with no item left "
+                           "raises QueueShutDown")
+
+        q = calls.queue(0)
+        for seq in range(3):
+            q.put_nowait(Item(1, seq))
+        joining = calls.start(q.join(), "joiner")
+        await calls.must_suspend(joining, "join() with 3 items put", prop="join")
+        await calls.returns("shutdown(immediate=True)", q.shutdown, True, prop="queue-shutdown",
+                            due="it returns")
+        await calls.finishes(joining, "join() after shutdown(immediate=True)",
+                             prop="queue-shutdown", due="immediate=True drops the items left "
+                             "and counts them done: join() returns")
+        size = await calls.returns("qsize()", q.qsize, prop="sizes", due="it answers")
+        if size != 0:
+            raise Violation("queue-shutdown", f"qsize() is {describe(size)} after "
+                            "shutdown(immediate=True); it drops every item (0).")
+
+    prodcon.run_async(main)
+
+
+async def _raises_in(calls, task, shut, what: str) -> None:
+    try:
+        await calls.finishes(task, what, prop="queue-shutdown",
+                             due="shutdown() wakes it with QueueShutDown")
+    except Violation as found:
+        if isinstance(task.done() and not task.cancelled() and task.exception(), shut):
+            return
+        raise found from None
+    raise Violation("queue-shutdown", f"{what} returned; shutdown() wakes it with "
+                    "QueueShutDown.")

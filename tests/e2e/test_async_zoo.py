@@ -1,0 +1,42 @@
+"""The async zoo: every broken async queue fails for the right reason, every correct one
+passes, each in a real `pytest --prodcon-impl=FILE` of its own. The model is detected
+(their Queue.get is a coroutine function): no option but the implementation."""
+
+import pytest
+
+from conftest import ZOO, caught_by, zoo_modules
+
+BROKEN = zoo_modules(ZOO / "async" / "broken")
+CORRECT = zoo_modules(ZOO / "async" / "correct")
+
+
+@pytest.mark.parametrize("module", BROKEN, ids=lambda p: p.stem)
+def test_broken_async_queue_is_caught(run_kit, module):
+    expected = caught_by(module)
+    result = run_kit(module)
+    assert result.ret == 1, result
+    assert expected in result.violated, (
+        f"{module.stem} should be caught by {expected!r}; the kit reported "
+        f"{sorted(result.violated)}\n{result}")
+
+
+@pytest.mark.parametrize("module", CORRECT, ids=lambda p: p.stem)
+def test_correct_async_queue_passes(run_kit, module):
+    result = run_kit(module)
+    assert result.ret == 0 and result.violated == set(), result
+    assert "prodcon model: asyncio (Queue.get is a coroutine function)" in result.output
+    ran = [name for name, outcome in result.outcomes.items() if outcome == "passed"]
+    assert ran and all(name.startswith("test_async") for name in ran), result.outcomes
+
+
+def test_the_bundled_reference_s_async_roles_pass_and_replay_with_the_model(run_kit):
+    result = run_kit("reference", "--prodcon-model=asyncio")
+    assert result.ret == 0 and result.violated == set(), result
+    assert "prodcon model: asyncio (--prodcon-model)" in result.output
+    assert "--prodcon-model=asyncio" in result.output.split("prodcon replay:")[-1]
+
+
+def test_an_async_queue_under_isolation_is_refused_with_a_reason(run_kit):
+    result = run_kit(ZOO / "async" / "correct" / "stdlib_reexport.py", "--prodcon-isolate")
+    assert result.ret == 4, result  # a usage error, said before any test runs
+    assert "--prodcon-isolate does not run asyncio implementations yet" in result.output
