@@ -106,7 +106,7 @@ class EventLoop:
 
         def describe() -> None:
             try:
-                answer.set_result([_task_line(task) for task in asyncio.all_tasks(self.loop)
+                answer.set_result([task_line(task) for task in asyncio.all_tasks(self.loop)
                                    if not task.done()])
             except BaseException as exc:  # noqa: BLE001 - a report must not fail the kit
                 answer.set_exception(exc)
@@ -156,13 +156,21 @@ class EventLoop:
             self.loop.close()
 
 
-def _task_line(task: asyncio.Task) -> str:
-    """'consumer-1: at mymod.py:42 in get, awaiting <Future pending>'."""
-    frames = [f for f in task.get_stack() if not kit_file(f.f_code.co_filename)] or \
-        task.get_stack()
+def task_line(task: asyncio.Task) -> str:
+    """'c1: at mymod.py:42 in get, awaiting <Future pending ...>': the innermost line of
+    the implementation's in the task's chain of coroutines (the kit's own if none)."""
+    frames = []
+    coro, depth = task.get_coro(), 0
+    while coro is not None and depth < 100:  # follow the awaits down to the future
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            frames.append(frame)
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        depth += 1
+    mine = [f for f in frames if not kit_file(f.f_code.co_filename)] or frames
     where = ""
-    if frames:
-        frame = frames[-1]
+    if mine:
+        frame = mine[-1]
         where = f" at {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
     # the future the task is parked on: asyncio keeps it there (a private name, there
     # since 3.4; the coroutine chain ends in an iterator over it, which shows nothing)

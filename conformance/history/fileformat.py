@@ -27,6 +27,8 @@ OPS = ("put", "get")
 #: The errors that have a meaning for a queue; any other error marks a call that
 #: failed without touching the queue (and is ignored by the checkers).
 QUEUE_ERRORS = ("Full", "Empty")
+#: The same two errors under asyncio's names, as a recording of an async queue has them.
+_ASYNC_NAMES = {"QueueFull": "Full", "QueueEmpty": "Empty"}
 
 
 class Op:
@@ -192,6 +194,7 @@ def from_calls(calls: Iterable[Any]) -> list[Op]:
         op = "put" if c.op.startswith("put") else "get"
         end = None if c.end is None else c.end - origin
         error = None if c.error is None else type(c.error).__name__
+        error = _ASYNC_NAMES.get(error, error)
         value = label = None
         if op == "put" or (end is not None and error is None):
             obj = c.item if op == "put" else c.value

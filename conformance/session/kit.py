@@ -20,6 +20,7 @@ import pytest
 
 from prodcon.aio.calls import AsyncCalls
 from prodcon.aio.loop import EventLoop
+from prodcon.aio.scenario import run_async_queue_scenario
 from prodcon.bursts import put_all, put_then_take, take_then_put
 from prodcon.contract import Implementation
 from prodcon.controlled.queue_exploration import (
@@ -177,6 +178,12 @@ class Kit:
                             self.bound(bound), f"the test's coroutine ({self.name})")
         finally:
             loop.close(self.bound(2.0))
+
+    def run_async_queue_scenario(self, shape: Shape, rng: random.Random, items: int) -> None:
+        """Producer and consumer tasks on the async queue (`aio.scenario`), on an event loop
+        of their own."""
+        self.run_async(lambda calls: run_async_queue_scenario(
+            self.impl, shape, rng, items, self.settings.strict, self.settings.timeout_factor))
 
     def run_queue_scenario(self, shape: Shape, rng: random.Random, items: int) -> None:
         """Producers and consumers on the implementation's queue (`scenario.run_queue_scenario`)."""
