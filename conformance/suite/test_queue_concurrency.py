@@ -44,7 +44,7 @@ def test_unpaced_stress(prodcon, stress_shape):
     free-threaded build) it is where a read-modify-write outside the lock, or a
     pop after the lock was released, really collides, so there it runs more rounds.
     """
-    per_producer = max(1, prodcon.profile.stress_items // stress_shape.producers)
+    per_producer = max(1, prodcon.stress_items // stress_shape.producers)
     for _ in range(prodcon.profile.repeats * prodcon.stress_rounds):
         prodcon.run_join_scenario(stress_shape, random.Random(prodcon.rng.random()),
                                   per_producer)
