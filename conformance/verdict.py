@@ -14,7 +14,7 @@ from typing import Literal, get_args
 Property = Literal[
     "conservation", "order", "capacity", "blocking", "timeout", "exceptions", "sizes",
     "any-item", "join", "sentinel-shutdown", "deadlock", "queue-shutdown", "full-empty",
-    "strict-linearizability", "free-threading",
+    "strict-linearizability", "free-threading", "cancellation",
 ]
 
 #: The properties a failure can name, with what the correct behaviour is.
@@ -46,6 +46,9 @@ PROPERTIES = {
     "and its end",
     "free-threading": "correct without the GIL as well: the stress scenarios pass on a "
     "free-threaded Python, where threads really run at the same time",
+    "cancellation": "asyncio: a get() or put() cancelled while it waits (a timeout, "
+    "task.cancel()) leaves the queue as if it had never been called: no item lost or "
+    "duplicated, and a wake-up it was given goes on to the next waiter",
 }
 
 

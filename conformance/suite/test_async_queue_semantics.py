@@ -6,6 +6,8 @@ complete at once and instead stays suspended breaks `blocking`; one that must su
 and completes breaks the property it stands for. Every test's coroutine is bounded.
 """
 
+import asyncio
+
 import pytest
 
 from prodcon.session.kit import (
@@ -331,3 +333,100 @@ async def _raises_in(calls, task, shut, what: str) -> None:
         raise found from None
     raise Violation("queue-shutdown", f"{what} returned; shutdown() wakes it with "
                     "QueueShutDown.")
+
+
+def test_async_cancelled_getter_passes_its_wake_up_on(prodcon):
+    """Two get() calls wait; an item arrives and wakes the first, which is cancelled
+    before it runs (its timeout fired at that moment). The item must go to the second:
+    left with the wake-up spent on a task that is gone, it sleeps beside the item
+    (python/cpython#108042)."""
+
+    async def main(calls):
+        q = calls.queue(0)
+        first = calls.start(q.get(), "consumer-1")
+        second = calls.start(q.get(), "consumer-2")
+        await calls.must_suspend(first, "get() #1 on an empty queue")
+        await calls.must_suspend(second, "get() #2 on an empty queue")
+        item = Item(0, 0)
+        q.put_nowait(item)
+        first.cancel()  # before it runs: its wake-up was spent on a task that leaves
+        got = await calls.finishes(second, "get() #2, after get() #1 was cancelled",
+                                   prop="cancellation", due=f"{item!r} is in the queue and "
+                                   "get() #1, woken for it, was cancelled: the wake-up goes "
+                                   "on to get() #2, which takes it")
+        if got is not item:
+            raise Violation("cancellation", f"get() #2 returned {describe(got)}; "
+                            f"{describe(item)} was due.")
+        if not first.cancelled():
+            raise Violation("cancellation", "get() #1, cancelled while it waited, "
+                            f"{_ended(first)}; it raises CancelledError and takes nothing.")
+
+    prodcon.run_async(main)
+
+
+def test_async_cancelled_putter_passes_its_wake_up_on(prodcon):
+    """The same on the other side: two put() calls wait on a full queue; a get frees one
+    slot and wakes the first, which is cancelled before it runs. The second must fill
+    the slot; the cancelled one's item must not go in."""
+
+    async def main(calls):
+        q = calls.queue(1)
+        held, cancelled, waiting = Item(0, 0), Item(1, 0), Item(2, 0)
+        q.put_nowait(held)
+        first = calls.start(q.put(cancelled), "producer-1")
+        second = calls.start(q.put(waiting), "producer-2")
+        await calls.must_suspend(first, "put() #1 on a full queue", prop="capacity")
+        await calls.must_suspend(second, "put() #2 on a full queue", prop="capacity")
+        await calls.get_item(q, held)
+        first.cancel()
+        await calls.finishes(second, "put() #2, after put() #1 was cancelled",
+                             prop="cancellation", due="a slot is free and put() #1, woken "
+                             "for it, was cancelled: the wake-up goes on to put() #2")
+        await calls.get_item(q, waiting, "get_nowait() after put() #2 returned")
+        size = q.qsize()
+        if size != 0 or not first.cancelled():
+            raise Violation("cancellation", f"put() #1, cancelled while it waited, "
+                            f"{_ended(first)} and the queue holds {size} items; it raises "
+                            f"CancelledError and {describe(cancelled)} never goes in.")
+
+    prodcon.run_async(main)
+
+
+def test_async_a_get_cancelled_after_its_wake_up_loses_no_item(prodcon):
+    """A get() is woken for an item, then cancelled before it runs, with no other getter
+    waiting. The item must still be in the queue: a queue that hands items straight to
+    the waiting task's future, and drops them when that task is cancelled, loses it
+    (python/asyncio#201 and its kin: a get() under wait_for() that times out)."""
+
+    async def main(calls):
+        for maxsize in (0, 1):
+            q = calls.queue(maxsize)
+            waiting = calls.start(q.get(), "consumer")
+            await calls.must_suspend(waiting, "get() on an empty queue")
+            item = Item(0, maxsize)
+            q.put_nowait(item)
+            waiting.cancel()
+            done = await calls.outcome(asyncio.wait, {waiting})
+            if done.error is not None or not waiting.done():
+                raise Violation("cancellation", "the cancelled get() did not end")
+            if not waiting.cancelled():
+                got = waiting.exception() or waiting.result()
+                if got is item:
+                    continue  # it completed before the cancellation took: it took the item
+                raise Violation("cancellation", f"the cancelled get() {_ended(waiting)}")
+            try:
+                await calls.get_item(q, item, f"get_nowait() after the woken get() was "
+                                     f"cancelled (maxsize={maxsize})")
+            except Violation as found:  # the cancelled call took the item with it
+                raise Violation("cancellation", f"{found.message} A get() cancelled after "
+                                "its wake-up must leave the item in the queue.") from None
+
+    prodcon.run_async(main)
+
+
+def _ended(task) -> str:
+    if task.cancelled():
+        return "was cancelled"
+    if task.exception() is not None:
+        return f"raised {type(task.exception()).__name__}"
+    return f"returned {describe(task.result())}"
