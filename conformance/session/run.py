@@ -180,6 +180,21 @@ def _add_backstop(config: pytest.Config, item: pytest.Item, settings: Settings) 
     item.add_marker(pytest.mark.timeout(settings.bound(600)))
 
 
+#: The suite's files for the asyncio model start with this; every other one is for threads.
+ASYNC_FILES = "test_async_"
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """The suite's files written for the other concurrency model are not collected at all:
+    a thread queue's run counts no async test, not even as deselected."""
+    if collection_path.parent != SUITE_DIR or not collection_path.name.startswith("test_"):
+        return None
+    asyncio_file = collection_path.name.startswith(ASYNC_FILES)
+    if asyncio_file != (config.stash[RUN].impl.model == "asyncio"):
+        return True
+    return None
+
+
 def pytest_collect_file(file_path: Path, parent: pytest.Collector):
     """The suite's files are collected even where python_files says otherwise."""
     if file_path.parent != SUITE_DIR or not file_path.name.startswith("test_"):
