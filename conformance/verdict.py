@@ -14,7 +14,7 @@ from typing import Literal, get_args
 Property = Literal[
     "conservation", "order", "capacity", "blocking", "timeout", "exceptions", "sizes",
     "any-item", "join", "sentinel-shutdown", "deadlock", "queue-shutdown", "full-empty",
-    "strict-linearizability", "free-threading", "cancellation",
+    "strict-linearizability", "free-threading", "cancellation", "cancel-shutdown", "awaited",
 ]
 
 #: The properties a failure can name, with what the correct behaviour is.
@@ -49,6 +49,10 @@ PROPERTIES = {
     "cancellation": "asyncio: a get() or put() cancelled while it waits (a timeout, "
     "task.cancel()) leaves the queue as if it had never been called: no item lost or "
     "duplicated, and a wake-up it was given goes on to the next waiter",
+    "cancel-shutdown": "asyncio, STOP = \"cancel\": after join(), each consumer task ends "
+    "when it is cancelled (the asyncio documentation's worker example), holding no item",
+    "awaited": "asyncio: every coroutine a producer or consumer makes (put, get, join) is "
+    "awaited; one created and dropped does nothing",
 }
 
 

@@ -56,10 +56,10 @@ async def run_async_queue_scenario(impl: Any, shape: Shape, rng: random.Random,
             await coordinator.put(stop)
 
     try:
-        await _progress(producers, history, queue, "waiting for the producers to put "
+        await progress(producers, history, queue, "waiting for the producers to put "
                         "their items", STALL_BOUND * factor)
         stopper = loop.create_task(stop_consumers(), name="main")
-        await _progress([stopper, *consumers], history, queue, "waiting for the consumers "
+        await progress([stopper, *consumers], history, queue, "waiting for the consumers "
                         "to take their stop markers", STALL_BOUND * factor)
     except Stuck as stuck:
         ops = fileformat.from_calls(history.calls())
@@ -155,9 +155,9 @@ async def _pause(rng: random.Random, slow: bool) -> None:
         await asyncio.sleep(0)
 
 
-async def _progress(tasks: list[asyncio.Task], history: History, queue: Any, doing: str,
-                    stall: float) -> None:
-    """Wait for `tasks` to end, as long as the history keeps moving; `Stuck` (deadlock)
+async def progress(tasks: list[asyncio.Task], history: History, queue: Any, doing: str,
+                   stall: float, prop: str = "deadlock") -> None:
+    """Wait for `tasks` to end, as long as the history keeps moving; `Stuck` (`prop`)
     once it has not moved for `stall` seconds, naming each task still waiting."""
     pending = set(tasks)
     last = history.progress()
@@ -175,7 +175,7 @@ async def _progress(tasks: list[asyncio.Task], history: History, queue: Any, doi
                 pending, key=lambda t: t.get_name()))
             for task in pending:
                 task.cancel()
-            raise Stuck("deadlock", f"no progress for {stall:.1f} s while {doing}; the tasks "
+            raise Stuck(prop, f"no progress for {stall:.1f} s while {doing}; the tasks "
                         f"still waiting, each at the line it is suspended at:\n{lines}\n"
                         f"the queue then: {_state(queue)}")
 

@@ -59,7 +59,7 @@ from prodcon.controlled.queue_exploration import (
 from prodcon.controlled.scheduler import Finding
 from prodcon.engine.harness import withdraw_interrupts
 from prodcon.engine.recording import History
-from prodcon.engine.scenario import _WorkerJudge
+from prodcon.engine.scenario import WorkerJudge
 from prodcon.errors import KitError, kit_code
 from prodcon.items import ODD_KINDS, Item, describe
 from prodcon.verdict import Violation
@@ -242,7 +242,7 @@ class _WorkerRun:
         self.consumers = [_Part(h.name) for h in self.handlers]
         self.producers = [_Part(f"p{p}") for p in range(plan.producers)]
         self.sentinel = roles.sentinel
-        self.judge = _WorkerJudge(self.history, self.batches, self.handlers, self.consumers,
+        self.judge = WorkerJudge(self.history, self.batches, self.handlers, self.consumers,
                                   self.producers, self.sentinel)
         self.phase = "producers"  # what the coordinator is waiting for
         self.join_call = None

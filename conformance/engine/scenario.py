@@ -383,7 +383,7 @@ def run_worker_scenario(settings: Settings, impl: Any, shape: Shape, rng: random
             batch_arg = list(batch)
         producers.append(crew.start(f"p{p}", impl.producer, view, batch_arg))
     coordinator = history.view(queue, "main")
-    judgement = _WorkerJudge(history, batches, handlers, consumers, producers, sentinel)
+    judgement = WorkerJudge(history, batches, handlers, consumers, producers, sentinel)
     join_call = None
     try:
         crew.wait(producers, "waiting for every producer(q, items) call to return")
@@ -446,22 +446,29 @@ def _new_threads(before: set[threading.Thread], settings: Settings) -> list[thre
         time.sleep(0.01)
 
 
-class _WorkerJudge:
-    """Everything the contract says of producers and consumers, from the history."""
+class WorkerJudge:
+    """Everything the contract says of producers and consumers, from the history.
 
-    def __init__(self, history: History, batches, handlers, consumers, producers, sentinel):
+    Workers are anything with a `name`, `alive`, `error`, `error_trace` and `ended` (a
+    harness `Worker`, or an async task's stand-in, `aio.workers`); with `sentinel_stop`
+    False (asyncio's STOP = "cancel") the consumers end by cancellation, not sentinels."""
+
+    def __init__(self, history: History, batches, handlers, consumers, producers, sentinel,
+                 sentinel_stop: bool = True):
         self.history = history
         self.batches = batches
         self.handlers = handlers
         self.consumers = consumers
         self.producers = producers
         self.sentinel = sentinel
+        self.sentinel_stop = sentinel_stop
 
     def findings(self, join_call, finished: bool) -> list[Violation]:
         with kit_code("judging the producers and consumers from the recorded history"):
             found = checkers.thread_errors(self.producers + self.consumers)
             found += self._producers_put_in_order()
-            found += self._sentinels(finished)
+            if self.sentinel_stop:
+                found += self._sentinels(finished)
             found += self._task_done_counts()
             if join_call is not None:
                 found += self._join_after_handles(join_call)

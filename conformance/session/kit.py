@@ -21,6 +21,7 @@ import pytest
 from prodcon.aio.calls import AsyncCalls
 from prodcon.aio.loop import EventLoop
 from prodcon.aio.scenario import run_async_queue_scenario
+from prodcon.aio.workers import run_async_worker_scenario
 from prodcon.bursts import put_all, put_then_take, take_then_put
 from prodcon.contract import Implementation
 from prodcon.controlled.queue_exploration import (
@@ -195,6 +196,12 @@ class Kit:
         of their own."""
         self.run_async(lambda calls: run_async_queue_scenario(
             self.impl, shape, rng, items, self.settings.strict, self.settings.timeout_factor))
+
+    def run_async_worker_scenario(self, shape: Shape, rng: random.Random, items: int) -> None:
+        """The user's async producer and consumer tasks, coordinated as the contract says
+        (`aio.workers`), on an event loop of their own."""
+        self.run_async(lambda calls: run_async_worker_scenario(
+            self.impl, shape, rng, items, self.settings.timeout_factor))
 
     def run_queue_scenario(self, shape: Shape, rng: random.Random, items: int) -> None:
         """Producers and consumers on the implementation's queue (`scenario.run_queue_scenario`)."""

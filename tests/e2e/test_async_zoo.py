@@ -8,6 +8,7 @@ from conftest import ZOO, caught_by, zoo_modules
 
 BROKEN = zoo_modules(ZOO / "async" / "broken")
 CORRECT = zoo_modules(ZOO / "async" / "correct")
+WORKERS = zoo_modules(ZOO / "async" / "workers")
 
 
 @pytest.mark.parametrize("module", BROKEN, ids=lambda p: p.stem)
@@ -40,3 +41,18 @@ def test_an_async_queue_under_isolation_is_refused_with_a_reason(run_kit):
     result = run_kit(ZOO / "async" / "correct" / "stdlib_reexport.py", "--prodcon-isolate")
     assert result.ret == 4, result  # a usage error, said before any test runs
     assert "--prodcon-isolate does not run asyncio implementations yet" in result.output
+
+
+@pytest.mark.parametrize("module", WORKERS, ids=lambda p: p.stem)
+def test_async_workers_are_judged(run_kit, module):
+    """Each broken pair of async workers is caught for its property; the asyncio
+    documentation's worker, stopped by cancellation, passes. The model is detected from
+    the consumer (a coroutine function), the queue is the reference's."""
+    expected = caught_by(module) if "CAUGHT_BY" in module.read_text() else None
+    result = run_kit(module)
+    assert "prodcon model: asyncio (consumer is a coroutine function)" in result.output
+    if expected is None:
+        assert result.ret == 0 and result.violated == set(), result
+        assert any(name.startswith("test_async_pipeline") for name in result.outcomes)
+    else:
+        assert result.ret == 1 and expected in result.violated, (module.stem, result)

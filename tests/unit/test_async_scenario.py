@@ -84,3 +84,19 @@ def test_a_deadlock_names_the_waiting_tasks_and_the_queue(loop):
     assert caught.value.prop == "deadlock"
     assert "the tasks still waiting" in caught.value.message
     assert "the queue then: qsize()=" in caught.value.message
+
+
+def test_async_workers_pass_and_a_dropped_put_is_named_with_its_line(loop):
+    from prodcon.aio.workers import run_async_worker_scenario
+
+    reference = contract.resolve("reference", aio)
+    for seed in range(1, 6):
+        loop.run(run_async_worker_scenario(reference, Shape(3, 2, 1), random.Random(seed), 20),
+                 30, f"seed {seed}")
+    forgetful = _impl(ZOO / "async" / "workers" / "producer_forgets_await.py")
+    with pytest.raises(Violation) as caught:
+        loop.run(run_async_worker_scenario(forgetful, Shape(1, 1, 0), random.Random(1), 3),
+                 30, "the scenario")
+    assert "awaited" in caught.value.props
+    assert "p0 called put(p0#0" in caught.value.message
+    assert "producer_forgets_await.py:12" in caught.value.message

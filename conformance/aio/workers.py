@@ -1,0 +1,247 @@
+"""The async worker role: the user's `async def producer(q, items)` and `async def
+consumer(q, handle)` as tasks, coordinated as the asyncio documentation's worker example
+does, on the reference's async queue; judged by the engine's `WorkerJudge`, as the thread
+workers are.
+
+The coordinator starts N consumer tasks and M producer tasks, waits for the producers,
+awaits `q.join()`, then stops the consumers the module's way: one SENTINEL each
+(`STOP = "sentinel"`), or by cancelling them (`STOP = "cancel"`), after which each must
+end, with the CancelledError or by returning, holding no item.
+
+The queue the workers get records each call under the calling task's name, and hands
+out its coroutines (`put`, `get`, `join`) wrapped: one created and never awaited (the
+most common asyncio bug: `q.put(item)` without `await` does nothing) is caught when it
+is dropped, with the line that created it (`awaited`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sys
+import time
+from typing import Any
+
+from prodcon.aio.recording import AsyncRecordingQueue
+from prodcon.aio.scenario import progress
+from prodcon.engine.recording import History
+from prodcon.engine.scenario import WorkerJudge
+from prodcon.errors import kit_file
+from prodcon.items import describe, make_batch
+from prodcon.reference import aio as async_reference
+from prodcon.settings import STALL_BOUND, Shape
+from prodcon.verdict import Stuck, Violation, judge
+
+
+async def run_async_worker_scenario(impl: Any, shape: Shape, rng: random.Random,
+                                    items_per_producer: int, factor: float = 1.0) -> None:
+    """The user's workers through the reference's async queue; raise what breaks."""
+    queue = async_reference.Queue(shape.maxsize)
+    history = History()
+    dropped: list[str] = []
+    shared = _TaskViews(queue, history, dropped)
+    batches = [make_batch(p, items_per_producer, rng, 0.25) for p in range(shape.producers)]
+    loop = asyncio.get_running_loop()
+    handlers = [_AsyncHandler(f"c{i}", random.Random(rng.random()),
+                              shape.pace == "slow-consumers") for i in range(shape.consumers)]
+    consumers = [_TaskWorker(loop.create_task(impl.consumer(shared, h), name=h.name))
+                 for h in handlers]
+    producers = [_TaskWorker(loop.create_task(impl.producer(shared, list(batch)),
+                                              name=f"p{p}"))
+                 for p, batch in enumerate(batches)]
+    by_sentinel = impl.stop == "sentinel"
+    judgement = WorkerJudge(history, batches, handlers, consumers, producers, impl.sentinel,
+                            sentinel_stop=by_sentinel)
+    main = AsyncRecordingQueue(queue, history, "main")
+    stall = STALL_BOUND * factor
+    join_call = None
+    try:
+        await progress([w.task for w in producers], history, queue,
+                       "waiting for every producer(q, items) to return", stall)
+        joiner = loop.create_task(main.join(), name="main-join")
+        await progress([joiner], history, queue, "awaiting q.join() after the producers "
+                       "returned", stall, prop="join")
+        join_call = main.log[-1]
+        if by_sentinel:
+            async def stop() -> None:
+                for _ in consumers:
+                    await main.put(impl.sentinel)
+
+            stopper = loop.create_task(stop(), name="main")
+            await progress([stopper, *(w.task for w in consumers)], history, queue,
+                           "waiting for the consumers to return after the sentinels", stall,
+                           prop="sentinel-shutdown")
+        else:
+            await _cancel_consumers(consumers, stall)
+    except Stuck as stuck:
+        findings = judgement.findings(join_call=None, finished=False) + _dropped(dropped)
+        if findings:
+            raise Violation(findings[0].prop, "\n\n".join(
+                [*(f.message for f in findings), f"Then, as a consequence: {stuck.message}"]),
+                tuple(dict.fromkeys(p for f in findings for p in f.props))) from None
+        raise
+    judge(_dropped(dropped) + judgement.findings(join_call=join_call, finished=True))
+
+
+async def _cancel_consumers(consumers: list[_TaskWorker], stall: float) -> None:
+    """STOP = "cancel": every consumer cancelled, and each must end within `stall`."""
+    for worker in consumers:
+        worker.task.cancel()
+    tasks = [w.task for w in consumers]
+    _, pending = await asyncio.wait(tasks, timeout=stall)
+    if pending:
+        names = ", ".join(sorted(t.get_name() for t in pending))
+        for task in pending:  # asked once more, so that the run can end
+            task.cancel()
+        raise Violation("cancel-shutdown", (
+            f"consumer task(s) {names} were cancelled after q.join() returned and were still "
+            f"running {stall:.1f} s later: a consumer that catches CancelledError must end "
+            "(re-raise it, or return), or the coordinator never finishes."))
+
+
+def _dropped(dropped: list[str]) -> list[Violation]:
+    if not dropped:
+        return []
+    return [Violation("awaited", (
+        f"{len(dropped)} queue call(s) made and never awaited: {'; '.join(dropped[:5])}"
+        f"{' ...' if len(dropped) > 5 else ''}. `q.put(item)` without `await` only creates "
+        "a coroutine object and drops it: the item is never put (the same for get() and "
+        "join()). Write `await q.put(item)`."))]
+
+
+class _TaskWorker:
+    """An async worker task, as `WorkerJudge` reads a worker: name, alive, error, ended."""
+
+    def __init__(self, task: asyncio.Task) -> None:
+        self.task = task
+        self.name = task.get_name()
+        self.ended: int | None = None
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task) -> None:
+        self.ended = time.perf_counter_ns()
+
+    @property
+    def alive(self) -> bool:
+        return not self.task.done()
+
+    @property
+    def error(self) -> BaseException | None:
+        if not self.task.done() or self.task.cancelled():
+            return None
+        return self.task.exception()
+
+    @property
+    def error_trace(self) -> str:
+        error = self.error
+        if error is None or error.__traceback__ is None:
+            return ""
+        tb, lines = error.__traceback__, []
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if not kit_file(code.co_filename):
+                lines.append(f"{code.co_filename}:{tb.tb_lineno} in {code.co_name}")
+            tb = tb.tb_next
+        return " <- ".join(reversed(lines[-3:]))
+
+
+class _AsyncHandler:
+    """The `handle` given to one consumer: records what it handled; a slow consumer's
+    returns a coroutine that takes a moment (the consumer must await it)."""
+
+    def __init__(self, name: str, rng: random.Random, slow: bool) -> None:
+        self.name = name
+        self.rng = rng
+        self.slow = slow
+        self.handled: list[list] = []  # item, start, end
+
+    def __call__(self, item: Any) -> Any:
+        entry = [item, time.perf_counter_ns(), None]
+        self.handled.append(entry)
+        if self.slow and self.rng.random() < 0.5:
+            return self._finish_later(entry, self.rng.uniform(0.0002, 0.002))
+        entry[2] = time.perf_counter_ns()
+        return None
+
+    @staticmethod
+    async def _finish_later(entry: list, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        entry[2] = time.perf_counter_ns()
+
+
+class _TaskViews:
+    """The queue the workers are given: each call recorded under the calling task's name;
+    its coroutines must be awaited (`_MustAwait`)."""
+
+    def __init__(self, queue: Any, history: History, dropped: list[str]) -> None:
+        self._queue = queue
+        self._history = history
+        self._dropped = dropped
+        self._views: dict[str, AsyncRecordingQueue] = {}
+
+    def _view(self) -> AsyncRecordingQueue:
+        task = asyncio.current_task()
+        name = task.get_name() if task is not None else "main"
+        view = self._views.get(name)
+        if view is None:
+            view = self._views[name] = AsyncRecordingQueue(self._queue, self._history, name)
+        return view
+
+    def put(self, item: Any) -> _MustAwait:
+        return _MustAwait(self._view().put(item), f"put({describe(item)})", self._dropped)
+
+    def get(self) -> _MustAwait:
+        return _MustAwait(self._view().get(), "get()", self._dropped)
+
+    def join(self) -> _MustAwait:
+        return _MustAwait(self._view().join(), "join()", self._dropped)
+
+    def put_nowait(self, item: Any) -> None:
+        self._view().put_nowait(item)
+
+    def get_nowait(self) -> Any:
+        return self._view().get_nowait()
+
+    def task_done(self) -> None:
+        self._view().task_done()
+
+    def qsize(self) -> int:
+        return self._queue.qsize()
+
+    def empty(self) -> bool:
+        return self._queue.empty()
+
+    def full(self) -> bool:
+        return self._queue.full()
+
+    @property
+    def maxsize(self) -> int:
+        return self._queue.maxsize
+
+
+class _MustAwait:
+    """A queue coroutine handed to a worker; dropped without being awaited, it says so."""
+
+    __slots__ = ("_coro", "_what", "_where", "_who", "_dropped", "_awaited")
+
+    def __init__(self, coro: Any, what: str, dropped: list[str]) -> None:
+        self._coro = coro
+        self._what = what
+        self._dropped = dropped
+        self._awaited = False
+        task = asyncio.current_task()
+        self._who = task.get_name() if task is not None else "a worker"
+        frame = sys._getframe(2)  # the worker's line that made the call
+        while frame is not None and kit_file(frame.f_code.co_filename):
+            frame = frame.f_back
+        self._where = (f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None
+                       else "an unknown line")
+
+    def __await__(self):
+        self._awaited = True
+        return self._coro.__await__()
+
+    def __del__(self) -> None:
+        if not self._awaited:
+            self._coro.close()  # no "never awaited" warning of Python's: the kit says it
+            self._dropped.append(f"{self._who} called {self._what} at {self._where}")
