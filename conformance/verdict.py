@@ -15,6 +15,7 @@ Property = Literal[
     "conservation", "order", "capacity", "blocking", "timeout", "exceptions", "sizes",
     "any-item", "join", "sentinel-shutdown", "deadlock", "queue-shutdown", "full-empty",
     "strict-linearizability", "free-threading", "cancellation", "cancel-shutdown", "awaited",
+    "event-loop",
 ]
 
 #: The properties a failure can name, with what the correct behaviour is.
@@ -53,6 +54,8 @@ PROPERTIES = {
     "when it is cancelled (the asyncio documentation's worker example), holding no item",
     "awaited": "asyncio: every coroutine a producer or consumer makes (put, get, join) is "
     "awaited; one created and dropped does nothing",
+    "event-loop": "asyncio: the implementation never blocks the event loop: no time.sleep(), "
+    "no threading lock, condition or queue.Queue call that waits, on the loop's thread",
 }
 
 

@@ -6,6 +6,9 @@ bound and judged as the thread suite judges them (`calls`); every call of an asy
 scenario recorded into the engine's `History`, per task (`recording`); and the
 concurrent scenarios of the async queue role (`scenario`), judged by the engine's
 checkers, unchanged: a history does not care who made it.
-May import: the shared modules at the package's top, `prodcon.engine` (recording and
-checkers) and `prodcon.history`.
+Also the async worker role's coordinator (`workers`) and the watch over the loop's thread
+(`blocking`).
+May import: the shared modules at the package's top, `prodcon.engine` (recording,
+checkers, the worker judge), `prodcon.history` and `prodcon.reference` (the async queue
+the worker-role scenarios run on).
 """

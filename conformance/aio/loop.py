@@ -15,18 +15,22 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import sys
 import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from prodcon.engine.harness import POLL, Watch
+from prodcon.aio.blocking import BlockingWatch, implementation_line
+from prodcon.engine.harness import POLL, Abandoned, Watch, interrupt
 from prodcon.errors import kit_file
 from prodcon.settings import STALL_BOUND
-from prodcon.verdict import Stuck
+from prodcon.verdict import Stuck, Violation
 
 #: How long a stuck run's loop has to answer the question "which tasks are pending?".
 ANSWER_BOUND = 2.0
+#: How long the loop may stay away once the watch saw it make a blocking call.
+EARLY = 0.5
 
 
 class EventLoop:
@@ -36,13 +40,23 @@ class EventLoop:
         self.name = name
         self.loop = asyncio.new_event_loop()
         self.blocked = False  # a run found the loop's thread stuck outside the loop
+        self.watch = BlockingWatch()  # blocking calls on the loop's thread (blocking.py)
         self._thread = threading.Thread(target=self._serve, name=f"prodcon-loop-{name}",
                                         daemon=True)
         self._thread.start()
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.loop.run_forever()
+        self.watch.install()
+        try:
+            self.loop.run_forever()
+        except Abandoned:  # `_abandon` stopped a loop the implementation held for good
+            pass
+        finally:
+            if self.blocked and not self.loop.is_running():
+                # given up on: nobody else will close it (its sockets, its executor)
+                with contextlib.suppress(Exception):
+                    self.loop.close()
 
     def run(self, main: Coroutine, bound: float, what: str, prop: str = "deadlock",
             state: Callable[[], str] | None = None, stall: float = STALL_BOUND) -> Any:
@@ -61,33 +75,63 @@ class EventLoop:
         held = None  # how long our last heartbeat has waited for the loop
         while True:
             try:
-                return future.result(POLL)
+                result = future.result(POLL)
             except concurrent.futures.TimeoutError:
                 if watch.tick():
                     break
+            except Violation as found:
+                raise self._with_blocking(found) from None
+            except BaseException:
+                self.watch.take()
+                raise
+            else:
+                blocking = self._with_blocking(None)
+                if blocking is not None:
+                    raise blocking
+                return result
             if beat.is_set():
                 beat.clear()
                 held = Watch(stall)
                 self.loop.call_soon_threadsafe(beat.set)
-            elif held.tick():
+            elif held.tick() or (held.counted > EARLY and (
+                    self.watch.found or self._held_by_implementation())):
+                # the loop has not come back: held past `stall`, or held past EARLY by a
+                # blocking call the watch saw or in a line of the implementation's (that
+                # is the finding: no need to wait out the bound)
                 where = self._where_blocked()  # now, while it is held
-                if self._pending_tasks() is None:
-                    self.blocked = True
+                if self._held_by_implementation() or self._pending_tasks() is None:
+                    self._abandon()
                 future.cancel()
                 shown = f"\nthe queue then: {state()}" if state is not None else ""
-                raise Stuck(prop, (
-                    f"{what}: the event loop itself did not answer for {stall:.1f} s: its "
-                    "thread was held by a call that does not await, which stops every task "
-                    "of the loop (a time.sleep(), a threading lock or a blocking "
-                    f"queue.Queue call). The loop's thread was at:\n{where}{shown}"))
+                calls = self.watch.take()
+                if calls:
+                    where = f"{where}\nblocking calls it made: {'; '.join(calls)}"
+                raise Stuck("event-loop", (
+                    f"{what}: the event loop itself did not answer for "
+                    f"{held.counted:.1f} s: its thread was held by a call that does not "
+                    "await, which stops every task of the loop (a time.sleep(), a threading "
+                    f"lock or a blocking queue.Queue call). The loop's thread was at:\n"
+                    f"{where}{shown}"))
         raise self._stuck(future, what, bound, prop, state)
+
+    def _with_blocking(self, found: Violation | None) -> Violation | None:
+        """`found` (or nothing), with the blocking calls the loop's thread made first."""
+        calls = self.watch.take()
+        if not calls:
+            return found
+        blocking = Violation("event-loop", (
+            "the implementation blocked the event loop: "
+            + "; ".join(calls) + ". A call that does not await stops every task of the "
+            "loop while it lasts; in a coroutine, wait with `await` (asyncio.sleep, an "
+            "asyncio.Lock or Condition, an asyncio.Queue), never with a threading one."))
+        return blocking if found is None else Violation.combine([blocking, found])
 
     def _stuck(self, future: concurrent.futures.Future, what: str, bound: float, prop: str,
                state: Callable[[], str] | None) -> Stuck:
         pending = self._pending_tasks()
         shown = f"\nthe queue then: {state()}" if state is not None else ""
         if pending is None:
-            self.blocked = True
+            self._abandon()
             return Stuck(prop, (
                 f"{what} did not finish within {bound:.1f} s, and the event loop itself "
                 "did not answer: its thread is blocked in a call that does not await, "
@@ -116,6 +160,19 @@ class EventLoop:
             return sorted(answer.result(ANSWER_BOUND))
         except concurrent.futures.TimeoutError:
             return None
+
+    def _abandon(self) -> None:
+        """The loop is held by the implementation for good: no later run goes on it, and
+        its thread is interrupted (a sleep or a busy loop stops there; a thread blocked in
+        a lock stays blocked, a daemon, as the harness leaves its stuck threads)."""
+        self.blocked = True
+        self.watch.off = True
+        self.loop.call_soon_threadsafe(self.loop.stop)  # once it gets back to the loop
+        interrupt(self._thread)
+
+    def _held_by_implementation(self) -> bool:
+        frame = sys._current_frames().get(self._thread.ident)  # noqa: SLF001
+        return frame is not None and implementation_line(frame) is not None
 
     def _where_blocked(self) -> str:
         frame = sys._current_frames().get(self._thread.ident)  # noqa: SLF001

@@ -64,7 +64,7 @@ class Watch:
         self.counted = 0.0
 
 
-class _Abandoned(BaseException):
+class Abandoned(BaseException):
     """Raised inside a thread the kit has given up on, to stop it if it still runs code."""
 
 
@@ -89,7 +89,7 @@ class Worker:
     def _run(self) -> None:
         try:
             self.result = self._target(*self._args)
-        except _Abandoned:
+        except Abandoned:
             pass
         except BaseException as exc:  # noqa: BLE001 - reported by the scenario
             self.error = exc
@@ -205,7 +205,7 @@ def call(
     example it shrinks tens of thousands (204,000 for `duplicates_sometimes`, 35 s).
     A caller goes back to the pool only when its call came back within the bound: one
     that was judged stuck stays with its call for good, even if the call returns while
-    the report is written, since it has been interrupted (`_Abandoned` may still be
+    the report is written, since it has been interrupted (`Abandoned` may still be
     pending in it) and, in a sandbox, its lane's twin may still be running the call.
     """
     caller = _Caller.take()
@@ -267,7 +267,7 @@ class _Caller:
         while True:
             try:
                 self._jobs.get()._run()
-            except _Abandoned:  # an interrupt that came after its call: never handed
+            except Abandoned:  # an interrupt that came after its call: never handed
                 return          # another (see `call`), this thread has no more to do
 
     @classmethod
@@ -392,7 +392,7 @@ def _user_trace(exc: BaseException) -> str:
 
 
 def interrupt(thread: threading.Thread) -> None:
-    """Raise `_Abandoned` in `thread` the next time it runs Python code.
+    """Raise `Abandoned` in `thread` the next time it runs Python code.
 
     This stops a thread left spinning (a busy-wait that will never succeed), which
     would otherwise steal the GIL from every later test. Skipped on CPython 3.11
@@ -406,7 +406,7 @@ def interrupt(thread: threading.Thread) -> None:
     if thread.ident is None or not thread.is_alive() or _spins_when_traced():
         return
     ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread.ident), ctypes.py_object(_Abandoned)
+        ctypes.c_ulong(thread.ident), ctypes.py_object(Abandoned)
     )
     _interrupted.add(thread)
 
@@ -438,13 +438,13 @@ def withdraw_interrupts() -> None:
             while not stop.is_set():
                 for _ in range(1000):  # Python code: where a pending exception lands
                     pass
-        except _Abandoned:
+        except Abandoned:
             pass
 
     sponge = threading.Thread(target=absorb, name="prodcon-interrupt-sponge", daemon=True)
     sponge.start()
     ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(sponge.ident),
-                                               ctypes.py_object(_Abandoned))
+                                               ctypes.py_object(Abandoned))
     sponge.join(CALL_BOUND)
     stop.set()
 

@@ -24,7 +24,7 @@ ALLOWED = {
     "isolation": {"shared", "reference"},
     "grading": {"shared"},
     "bench": {"shared"},
-    "aio": {"shared", "engine", "history"},
+    "aio": {"shared", "engine", "history", "reference"},
     "session": {"shared", "engine", "history", "controlled", "isolation", "aio"},
     "doors": {"shared", "session", "history", "grading", "bench"},
     "reference": set(),

@@ -1,12 +1,14 @@
 """aio.loop: every run bounded; a stuck run names its tasks, a blocked loop its line."""
 
 import asyncio
+import re
+import threading
 import time
 
 import pytest
 
 from prodcon.aio.loop import EventLoop
-from prodcon.verdict import Stuck
+from prodcon.verdict import Stuck, Violation
 
 
 @pytest.fixture
@@ -49,19 +51,23 @@ def test_tasks_waiting_for_ever_are_named_with_their_line(loop):
     assert loop.run(asyncio.sleep(0, result="free"), 5, "next") == "free"  # tasks cancelled
 
 
-def test_a_loop_held_by_a_call_that_does_not_await_is_reported_at_once(loop):
+def test_a_loop_held_by_a_busy_step_is_reported_at_once(loop):
     async def main():
-        time.sleep(1.5)  # holds the loop's thread: no task runs meanwhile
+        end = time.monotonic() + 1.5
+        while time.monotonic() < end:  # a busy loop between awaits: no task runs meanwhile
+            pass
 
     start = time.monotonic()
     with pytest.raises(Stuck) as caught:
         loop.run(main(), 30, "the test", stall=0.3)
     assert time.monotonic() - start < 1.5 + 1.0  # not the 30 s bound
-    assert "event loop itself did not answer for 0.3 s" in caught.value.message
+    assert caught.value.prop == "event-loop"
+    assert re.search(r"event loop itself did not answer for 0\.[345] s", caught.value.message)
     assert "test_event_loop.py" in caught.value.message and "in main" in caught.value.message
-    # held 1.5 s, not for ever: the loop answered later, and runs the next test's coroutine
-    assert not loop.blocked
-    assert loop.run(asyncio.sleep(0, result="free"), 5, "the next run") == "free"
+    # held in the implementation's line: the loop is given up, its thread interrupted
+    assert loop.blocked
+    with pytest.raises(Stuck, match="still blocked"):
+        loop.run(asyncio.sleep(0), 5, "the next run")
 
 
 def test_a_loop_held_for_ever_refuses_the_next_run():
@@ -75,3 +81,62 @@ def test_a_loop_held_for_ever_refuses_the_next_run():
     assert ev.blocked  # did not answer within aio.loop.ANSWER_BOUND (2 s)
     with pytest.raises(Stuck, match="still blocked"):
         ev.run(asyncio.sleep(0), 5, "the next run")
+
+
+def test_a_short_sleep_on_the_loop_is_caught_with_its_line(loop):
+    async def main():
+        for _ in range(3):
+            time.sleep(0.001)  # a millisecond: no outcome changes, and still the bug
+        return "done"
+
+    with pytest.raises(Violation) as caught:
+        loop.run(main(), 5, "the test")
+    assert caught.value.prop == "event-loop"
+    assert "time.sleep() at " in caught.value.message and "(3 times)" in caught.value.message
+    assert "test_event_loop.py" in caught.value.message
+
+
+def test_a_threading_lock_that_waits_is_caught_and_an_asyncio_wait_is_not(loop):
+    lock = threading.Lock()
+    held = threading.Event()
+
+    def hold():
+        with lock:
+            held.set()
+            time.sleep(1.5)
+
+    async def main():
+        await asyncio.sleep(0.01)  # waiting in asyncio: fine
+        await asyncio.get_running_loop().run_in_executor(None, time.sleep, 0.001)  # fine
+        lock.acquire()  # waits for the other thread, on the loop's thread: the bug
+        lock.release()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    held.wait()
+    with pytest.raises((Violation, Stuck)) as caught:
+        loop.run(main(), 5, "the test")
+    holder.join()
+    assert caught.value.prop == "event-loop"
+    assert "test_event_loop.py" in caught.value.message and "in main" in caught.value.message
+
+
+def test_a_with_lock_held_across_an_await_is_named_within_a_second(loop):
+    lock = threading.Lock()
+
+    async def holder():
+        with lock:
+            await asyncio.sleep(0.05)  # the bug: a threading lock held across an await
+
+    async def main():
+        first = asyncio.get_running_loop().create_task(holder())
+        await asyncio.sleep(0)
+        with lock:  # blocks the loop's thread: the holder can never run to release it
+            pass
+        await first
+
+    start = time.monotonic()
+    with pytest.raises(Stuck) as caught:
+        loop.run(main(), 30, "the test")
+    assert time.monotonic() - start < 4  # EARLY and the loop's answer, not the 5 s stall
+    assert caught.value.prop == "event-loop" and "in main" in caught.value.message

@@ -1,0 +1,127 @@
+"""Blocking calls on the event loop's thread, caught however short they are.
+
+A coroutine that calls `time.sleep()`, waits on a `threading` lock or condition, or makes
+a blocking `queue.Queue` call stops every task of its loop for that long. On a quiet
+test machine the pause may be a millisecond and change no outcome; in production it is
+the bug. So the loop's thread runs under a profile function (`sys.setprofile`, that
+thread only) that notes, with the implementation's line:
+- every call of `time.sleep`;
+- every wait of a `threading.Condition`, `threading.Event` or `threading.Semaphore`
+  (Python code: a `queue.Queue.get()` on an empty queue waits in one);
+- every acquire of a lock (`_thread.lock`, `RLock`, by `acquire` or `with`) that took
+  longer than `LOCK_WAIT` (an uncontended one takes microseconds).
+Only calls made with a line of the implementation's on the stack count: the loop's own
+machinery (the selector's wait, `call_soon_threadsafe`) is not the implementation's.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import sysconfig
+import threading
+import time
+
+from prodcon.errors import kit_file
+
+#: A lock acquire on the loop's thread that took longer than this waited for it.
+LOCK_WAIT = 0.001
+#: How many blocking calls a run keeps (the first ones: they say where to look).
+KEPT = 5
+
+_STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"])
+_SITE = os.path.realpath(sysconfig.get_paths()["purelib"])
+_WAITS = {threading.Condition.wait.__code__: "threading.Condition.wait()",
+          threading.Condition.wait_for.__code__: "threading.Condition.wait_for()",
+          threading.Event.wait.__code__: "threading.Event.wait()",
+          threading.Semaphore.acquire.__code__: "threading.Semaphore.acquire()"}
+_LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+
+
+class BlockingWatch:
+    """The profile function of one loop thread, and what it caught (`found`)."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, int] = {}  # "what at where" -> how many times
+        self._locks: dict[int, float] = {}  # id(the acquire being called) -> its start
+        self.off = False  # set by another thread: the loop was abandoned, stop watching
+
+    def install(self) -> None:
+        """Called on the loop's thread."""
+        sys.setprofile(self._profile)
+
+    def take(self) -> list[str]:
+        found, self.found = self.found, {}
+        return [what if times == 1 else f"{what} ({times} times)"
+                for what, times in found.items()]
+
+    def _profile(self, frame, event, arg) -> None:
+        if self.off:
+            sys.setprofile(None)  # on the loop's thread: its calls cost nothing from now on
+            return
+        if event == "c_call":
+            if arg is time.sleep:
+                self._note(frame, "time.sleep()")
+            elif getattr(arg, "__name__", "") in ("acquire", "__enter__") and isinstance(
+                    getattr(arg, "__self__", None), _LOCK_TYPES):
+                self._locks[id(arg)] = time.perf_counter()
+        elif event == "c_return" or event == "c_exception":
+            start = self._locks.pop(id(arg), None)
+            if start is not None and time.perf_counter() - start > LOCK_WAIT:
+                waited = (time.perf_counter() - start) * 1000
+                self._note(frame, f"a threading lock's {arg.__name__}() (it waited "
+                           f"{waited:.1f} ms)")
+        elif event == "call":
+            what = _WAITS.get(frame.f_code)
+            if what is not None and _may_wait(frame):
+                self._note(frame.f_back, what)
+
+    def _note(self, frame, what: str) -> None:
+        line = implementation_line(frame)
+        if line is None:
+            return
+        key = f"{what} at {line}"
+        if key in self.found or len(self.found) < KEPT:
+            self.found[key] = self.found.get(key, 0) + 1
+
+
+def _may_wait(frame) -> bool:
+    """Whether this call of a wait may really wait: not a poll (timeout 0, blocking
+    False), and not Thread.start() waiting for its new thread to begin (microseconds;
+    `loop.run_in_executor` starts threads from the loop's thread, by design)."""
+    local = frame.f_locals
+    if local.get("timeout") == 0 or local.get("blocking") is False:
+        return False
+    caller, depth = frame.f_back, 0
+    while caller is not None and depth < 4:  # Thread.start -> Event.wait -> Condition.wait
+        if caller.f_code is _THREAD_START:
+            return False
+        caller, depth = caller.f_back, depth + 1
+    return True
+
+
+_THREAD_START = threading.Thread.start.__code__
+
+
+def implementation_line(frame) -> str | None:
+    """The innermost line on the stack that is the implementation's (not the kit's, not
+    the standard library's): None when there is none, e.g. the loop's own machinery."""
+    depth = 0
+    while frame is not None and depth < 60:
+        path = frame.f_code.co_filename
+        if _implementation_file(path):
+            return f"{path}:{frame.f_lineno} in {frame.f_code.co_name}"
+        frame = frame.f_back
+        depth += 1
+    return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _implementation_file(path: str) -> bool:
+    """Not the kit's, not the standard library's, not generated (`<string>`): read once a
+    file (realpath walks the disk)."""
+    if path.startswith("<") or kit_file(path):
+        return False
+    real = os.path.realpath(path)
+    return not (real.startswith(_STDLIB + os.sep) and not real.startswith(_SITE))
