@@ -75,8 +75,7 @@ class AsyncCalls:
                 task = asyncio.ensure_future(value)
                 done, _ = await asyncio.wait({task}, timeout=self.bound(bound))
                 if not done:
-                    task.cancel()
-                    await asyncio.wait({task})
+                    await self.cancel(task)
                     return Outcome(suspended=True, elapsed=time.monotonic() - start)
                 value = task.result()
         except Exception as exc:  # noqa: BLE001 - judged by the caller
@@ -122,6 +121,12 @@ class AsyncCalls:
                             f"{describe(expected)} was due (first in, first out).")
         return result.value
 
+    async def cancel(self, task: asyncio.Task) -> None:
+        """Cancel a call the test is done waiting for, and give it a bounded moment to
+        end: a queue that swallows its cancellation would hold the test for ever."""
+        task.cancel()
+        await asyncio.wait({task}, timeout=self.bound(AWAIT_BOUND))
+
     def start(self, coro: Any, name: str) -> asyncio.Task:
         """A call expected to suspend, as a task of its own (see `must_suspend`)."""
         return asyncio.get_running_loop().create_task(coro, name=name)
@@ -144,8 +149,7 @@ class AsyncCalls:
         """`task` (started earlier) must finish now, within `bound`; its value."""
         done, _ = await asyncio.wait({task}, timeout=self.bound(bound))
         if not done:
-            task.cancel()
-            await asyncio.wait({task})
+            await self.cancel(task)
             raise Violation(prop, f"{what} was still suspended {bound:g} s later; {due}.")
         if task.cancelled():
             raise Violation(prop, f"{what} was cancelled; {due}.")

@@ -142,8 +142,10 @@ async def _timed(call, name: str) -> Any:
     done, _ = await asyncio.wait({task}, timeout=TIMED)
     if not done:
         task.cancel()
-        await asyncio.wait({task})
-    if task.cancelled():
+        # bounded: a queue that swallows the cancellation leaves the call running; the
+        # scenario's progress watch names it when nothing moves any more
+        await asyncio.wait({task}, timeout=STALL_BOUND)
+    if not task.done() or task.cancelled():
         return _TIMED_OUT
     return task.result()
 
