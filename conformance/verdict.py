@@ -27,7 +27,8 @@ PROPERTIES = {
     "capacity": "a queue never holds more than maxsize items; maxsize <= 0 means unbounded",
     "blocking": "a blocking put/get waits until it can proceed and then does; "
     "a non-blocking form never waits",
-    "timeout": "a timed put/get raises Full/Empty once its timeout has elapsed, never before",
+    "timeout": "a timed put/get gives up (Full/Empty; asyncio: TimeoutError) once its "
+    "timeout has elapsed, never before",
     "exceptions": "Full, Empty and ValueError exactly where queue.Queue raises them, "
     "and nothing else escapes",
     "sizes": "qsize(), empty() and full() describe the queue exactly when nothing is moving",

@@ -424,6 +424,65 @@ def test_async_a_get_cancelled_after_its_wake_up_loses_no_item(prodcon):
     prodcon.run_async(main)
 
 
+#: A timed call's timeout in the timeout test, and the clock slack it allows.
+TIMEOUT = 0.05
+SLACK = 0.001
+
+
+@pytest.mark.parametrize("form", ["wait_for", "timeout"])
+def test_async_timed_get_and_put_give_up_after_their_timeout_never_before(prodcon, form):
+    """asyncio's way to bound a wait: asyncio.wait_for() around get() or put(), or
+    `async with asyncio.timeout()` (3.11+). On an empty (full) queue the call gives up
+    with TimeoutError once its timeout has elapsed, never before (and does give up: a
+    queue that swallows the cancellation never returns); the queue is then as it was:
+    nothing taken, nothing stored, and the next calls work."""
+    if form == "timeout" and not hasattr(asyncio, "timeout"):
+        pytest.skip("asyncio.timeout() is 3.11+")
+
+    async def timed(call):
+        if form == "wait_for":
+            return await asyncio.wait_for(call, TIMEOUT)
+        async with asyncio.timeout(TIMEOUT):
+            return await call
+
+    async def main(calls):
+        q = calls.queue(1)
+        written = (f"asyncio.wait_for(q.{{}}, {TIMEOUT})" if form == "wait_for" else
+                   f"q.{{}} under asyncio.timeout({TIMEOUT})")
+        await _gives_up(calls, written.format("get()"), lambda: timed(q.get()), "empty")
+        held, extra = Item(0, 0), Item(0, 1)
+        q.put_nowait(held)
+        await _gives_up(calls, written.format(f"put({extra!r})"), lambda: timed(q.put(extra)),
+                        "full")
+        got = await calls.returns("get_nowait() after both timed out", q.get_nowait,
+                                  prop="cancellation", due=f"{held!r} is still inside")
+        if got is not held:
+            raise Violation("cancellation", f"get_nowait() returned {describe(got)} after a "
+                            f"timed-out put(); {describe(held)}, put before, was due: a put "
+                            "that gave up stores nothing.")
+        last = Item(1, 0)
+        q.put_nowait(last)
+        await calls.get_item(q, last, "get_nowait() after a timed-out get()")
+
+    prodcon.run_async(main)
+
+
+async def _gives_up(calls, what: str, timed_call, state: str) -> None:
+    """`timed_call()` on an `state` queue must give up with TimeoutError, not before its
+    timeout (and must give up: a swallowed cancellation keeps it suspended)."""
+    result = await calls.outcome(timed_call)
+    if result.suspended:
+        raise Violation("timeout", f"{what} {result.text()}: the timeout fired and the call "
+                        "did not give up (a queue must let a cancelled wait end).")
+    if not isinstance(result.error, (TimeoutError, asyncio.TimeoutError)):
+        wrong = "exceptions" if result.error is not None else "blocking"
+        raise Violation(wrong, f"{what} {result.text()}; on a queue that is {state}, it gives up "
+                        f"with TimeoutError after {TIMEOUT} s.")
+    if result.elapsed < TIMEOUT - SLACK:
+        raise Violation("timeout", f"{what} gave up after {result.elapsed:.4f} s, before "
+                        f"its timeout of {TIMEOUT} s.")
+
+
 def _ended(task) -> str:
     if task.cancelled():
         return "was cancelled"
