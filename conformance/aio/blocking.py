@@ -8,8 +8,9 @@ thread only) that notes, with the implementation's line:
 - every call of `time.sleep`;
 - every wait of a `threading.Condition`, `threading.Event` or `threading.Semaphore`
   (Python code: a `queue.Queue.get()` on an empty queue waits in one);
-- every acquire of a lock (`_thread.lock`, `RLock`, by `acquire` or `with`) that took
-  longer than `LOCK_WAIT` (an uncontended one takes microseconds).
+- every `acquire()` of a `threading` lock (or RLock) that another thread holds at that
+  moment (a `with lock:` makes no call a profile function sees: held for long, as a lock
+  held across an await is, the loop's heartbeat names it, `loop.py`).
 Only calls made with a line of the implementation's on the stack count: the loop's own
 machinery (the selector's wait, `call_soon_threadsafe`) is not the implementation's.
 """
@@ -25,8 +26,6 @@ import time
 
 from prodcon.errors import kit_file
 
-#: A lock acquire on the loop's thread that took longer than this waited for it.
-LOCK_WAIT = 0.001
 #: How many blocking calls a run keeps (the first ones: they say where to look).
 KEPT = 5
 
@@ -44,7 +43,6 @@ class BlockingWatch:
 
     def __init__(self) -> None:
         self.found: dict[str, int] = {}  # "what at where" -> how many times
-        self._locks: dict[int, float] = {}  # id(the acquire being called) -> its start
         self.off = False  # set by another thread: the loop was abandoned, stop watching
 
     def install(self) -> None:
@@ -66,15 +64,11 @@ class BlockingWatch:
         if event == "c_call":
             if arg is time.sleep:
                 self._note(frame, "time.sleep()")
-            elif getattr(arg, "__name__", "") in ("acquire", "__enter__") and isinstance(
-                    getattr(arg, "__self__", None), _LOCK_TYPES):
-                self._locks[id(arg)] = time.perf_counter()
-        elif event == "c_return" or event == "c_exception":
-            start = self._locks.pop(id(arg), None)
-            if start is not None and time.perf_counter() - start > LOCK_WAIT:
-                waited = (time.perf_counter() - start) * 1000
-                self._note(frame, f"a threading lock's {arg.__name__}() (it waited "
-                           f"{waited:.1f} ms)")
+            elif getattr(arg, "__name__", "") == "acquire" and isinstance(
+                    getattr(arg, "__self__", None), _LOCK_TYPES) and _held_elsewhere(
+                        arg.__self__):
+                self._note(frame, "a threading lock's acquire() while another thread "
+                           "held it")
         elif event == "call":
             what = _WAITS.get(frame.f_code)
             if what is not None and _may_wait(frame):
@@ -87,6 +81,23 @@ class BlockingWatch:
         key = f"{what} at {line}"
         if key in self.found or len(self.found) < KEPT:
             self.found[key] = self.found.get(key, 0) + 1
+
+
+def _held_elsewhere(lock) -> bool:  # pragma: no cover (see BlockingWatch._profile)
+    """Whether acquiring `lock` now would wait: it is held, and (an RLock) not by this
+    thread. Asked, not timed: how long an acquire takes on a loaded machine says nothing
+    (a thread preempted inside an uncontended acquire), whether it must wait does."""
+    if isinstance(lock, _PLAIN_LOCK):
+        return lock.locked()
+    if lock._is_owned():  # noqa: SLF001 - RLock's own test, as threading.Condition uses it
+        return False  # taken again by its owner: no wait
+    if lock.acquire(False):
+        lock.release()
+        return False
+    return True
+
+
+_PLAIN_LOCK = type(threading.Lock())
 
 
 def _may_wait(frame) -> bool:  # pragma: no cover (see BlockingWatch._profile)
