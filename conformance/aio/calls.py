@@ -135,14 +135,16 @@ class AsyncCalls:
         """`task` must still be suspended after every turn it could take to finish."""
         await asyncio.wait({task}, timeout=self.bound(SUSPEND_PROBE))
         if task.done():
-            if task.cancelled():
-                done = "was cancelled"
-            elif task.exception() is not None:
-                error = task.exception()
-                done = f"raised {type(error).__name__}"
-            else:
-                done = f"returned {describe(task.result())}"
-            raise Violation(prop, f"{what} {done} instead of waiting.")
+            raise Violation(prop, f"{what} {self.ended(task)} instead of waiting.")
+
+    @staticmethod
+    def ended(task: asyncio.Task) -> str:
+        """How a finished call's task ended, as a report says it."""
+        if task.cancelled():
+            return "was cancelled"
+        if task.exception() is not None:
+            return f"raised {type(task.exception()).__name__}"
+        return f"returned {describe(task.result())}"
 
     async def finishes(self, task: asyncio.Task, what: str, prop: str, due: str,
                        bound: float = AWAIT_BOUND) -> Any:

@@ -359,7 +359,7 @@ def test_async_cancelled_getter_passes_its_wake_up_on(prodcon):
                             f"{describe(item)} was due.")
         if not first.cancelled():
             raise Violation("cancellation", "get() #1, cancelled while it waited, "
-                            f"{_ended(first)}; it raises CancelledError and takes nothing.")
+                            f"{calls.ended(first)}; it raises CancelledError and takes nothing.")
 
     prodcon.run_async(main)
 
@@ -386,7 +386,7 @@ def test_async_cancelled_putter_passes_its_wake_up_on(prodcon):
         size = q.qsize()
         if size != 0 or not first.cancelled():
             raise Violation("cancellation", f"put() #1, cancelled while it waited, "
-                            f"{_ended(first)} and the queue holds {size} items; it raises "
+                            f"{calls.ended(first)} and the queue holds {size} items; it raises "
                             f"CancelledError and {describe(cancelled)} never goes in.")
 
     prodcon.run_async(main)
@@ -413,7 +413,7 @@ def test_async_a_get_cancelled_after_its_wake_up_loses_no_item(prodcon):
                 got = waiting.exception() or waiting.result()
                 if got is item:
                     continue  # it completed before the cancellation took: it took the item
-                raise Violation("cancellation", f"the cancelled get() {_ended(waiting)}")
+                raise Violation("cancellation", f"the cancelled get() {calls.ended(waiting)}")
             try:
                 await calls.get_item(q, item, f"get_nowait() after the woken get() was "
                                      f"cancelled (maxsize={maxsize})")
@@ -481,11 +481,3 @@ async def _gives_up(calls, what: str, timed_call, state: str) -> None:
     if result.elapsed < TIMEOUT - SLACK:
         raise Violation("timeout", f"{what} gave up after {result.elapsed:.4f} s, before "
                         f"its timeout of {TIMEOUT} s.")
-
-
-def _ended(task) -> str:
-    if task.cancelled():
-        return "was cancelled"
-    if task.exception() is not None:
-        return f"raised {type(task.exception()).__name__}"
-    return f"returned {describe(task.result())}"
