@@ -30,6 +30,10 @@ SECTIONS = [
      "interleaved; medians of 5 rounds. Ratios are to `queue.Queue` (throughput: above 1 "
      "is faster; latency: below 1 is better).",
      [sys.executable, "-m", "prodcon.cli", "bench", "reference"]),
+    ("asyncio queue throughput and latency: `prodcon bench reference --model asyncio`",
+     "The reference's async queue against `asyncio.Queue`, producers and consumers as "
+     "tasks of one event loop, same run, rounds interleaved; medians of 5 rounds.",
+     [sys.executable, "-m", "prodcon.cli", "bench", "reference", "--model", "asyncio"]),
     ("The quick profile's wall time",
      "`pytest --prodcon-impl=...` with the quick profile, whole process, median of 3.",
      [sys.executable, str(BENCH / "quick_profile.py"), "--rounds", "3"]),

@@ -13,7 +13,7 @@ import sys
 import time
 
 from prodcon import __version__
-from prodcon.settings import PROFILES
+from prodcon.settings import MODELS, PROFILES
 from prodcon.verdict import PROPERTIES
 
 CONTRACT = """\
@@ -63,10 +63,11 @@ def main(argv: list[str] | None = None) -> int:
                        help="bound on the exact search used for repeated values or calls "
                        "that never returned (default 60)")
     bench = sub.add_parser(
-        "bench", help="time NAME's Queue next to queue.Queue and queue.SimpleQueue",
+        "bench", help="time NAME's Queue next to queue.Queue (or asyncio.Queue)",
         description="Throughput and put-to-get latency of NAME's Queue in 9 cases (1P/1C, "
-        "4P/4C, 8P/2C; maxsize 1, 64, unbounded), as ratios to queue.Queue measured in the "
-        "same run. Exit 0: the bench completed (whatever the ratios); 2: bad usage or NAME.")
+        "4P/4C, 8P/2C; maxsize 1, 64, unbounded), as ratios to queue.Queue (for an asyncio "
+        "queue: asyncio.Queue, producers and consumers as tasks) measured in the same run. "
+        "Exit 0: the bench completed (whatever the ratios); 2: bad usage or NAME.")
     bench.add_argument("name", metavar="NAME",
                        help="a module importable from here, or a .py file ('reference' works)")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
@@ -76,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
                        help="rounds per case, medians reported (default 5; 2 with --quick)")
     bench.add_argument("--quick", action="store_true",
                        help="few items and 2 rounds: a smoke test, not a measurement")
+    bench.add_argument("--model", choices=MODELS,
+                       help="threads or asyncio (default: detected from NAME, as the suite "
+                       "does; `reference --model asyncio` is the bundled async queue)")
     grade = sub.add_parser(
         "grade", help="grade a class of submissions, each isolated, into OUTDIR",
         description="Run the conformance suite on each submission in a sandboxed process "
@@ -119,7 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "bench":
         from prodcon.bench import measure as bench_module
 
-        return bench_module.command(args.name, args.json, args.plot, args.rounds, args.quick)
+        return bench_module.command(args.name, args.json, args.plot, args.rounds, args.quick,
+                                    model=args.model)
     return 2  # pragma: no cover - argparse rejects unknown commands first
 
 

@@ -1,10 +1,11 @@
-"""`prodcon bench NAME`: how fast is NAME's Queue next to `queue.Queue` and `queue.SimpleQueue`?
+"""`prodcon bench NAME`: how fast is NAME's Queue next to the standard library's?
 
 Correctness is the suite's job; this answers the next question a student asks ("is mine
 slower than the standard one?") in a way that survives a noisy machine:
 
-- every figure is a ratio to `queue.Queue` measured in the *same run*, never an absolute
-  number compared with another day's;
+- every figure is a ratio to the standard queue of the same model (`queue.Queue` for a
+  thread queue, `asyncio.Queue` for an asyncio one) measured in the *same run*, never an
+  absolute number compared with another day's;
 - the implementations take turns round by round (and the turn order rotates), so a burst
   of background load hits them all alike instead of one of them;
 - each case is repeated and the median of the rounds is reported, so one disturbed round
@@ -16,31 +17,37 @@ The measuring (`measure`, `run_round`) is kept apart from the reporting (`format
 
 from __future__ import annotations
 
+import asyncio
 import gc
-import itertools
 import json
 import os
 import platform
 import queue
-import statistics
 import sys
-import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from prodcon import __version__, contract
 
+from .async_round import run_async_round
+from .figures import Case, Figures, Round, Trouble, percentile, ratio, split
+from .thread_round import run_round
+
+__all__ = ["Case", "Figures", "Round", "Trouble", "percentile", "ratio", "split", "run_round",
+           "run_async_round"]
+
 #: A round still running after this long is a queue that lost a wake-up (or never
 #: wakes anyone), not a slow one: the slowest correct case takes well under a second.
 STUCK_BOUND = 60.0
 
-#: The figures every ratio is taken against.
+#: The figures every ratio is taken against: the standard library's queue of the model.
 BASELINE = "queue.Queue"
 SIMPLE = "queue.SimpleQueue"
+ASYNC_BASELINE = "asyncio.Queue"
 
 SHAPES = ((1, 1), (4, 4), (8, 2))  # (producers, consumers)
 MAXSIZES = (1, 64, 0)  # 0: unbounded
@@ -50,31 +57,20 @@ MAXSIZES = (1, 64, 0)  # 0: unbounded
 #: (5 rounds) take about a minute and a half on 2 cores.
 ITEMS = {1: 30_000, 64: 400_000, 0: 400_000}
 QUICK_ITEMS = {1: 300, 64: 3_000, 0: 3_000}
+#: For asyncio a hand-off is a task switch on one thread (a few microseconds), and no
+#: other thread competes for the core: more items for the same time.
+ASYNC_ITEMS = {1: 100_000, 64: 400_000, 0: 400_000}
 ROUNDS = 5
 QUICK_ROUNDS = 2
 
 
-@dataclass(frozen=True)
-class Case:
-    """One workload: P producer threads, C consumer threads, a capacity, a total of items."""
-
-    producers: int
-    consumers: int
-    maxsize: int
-    items: int
-
-    @property
-    def label(self) -> str:
-        size = f"maxsize={self.maxsize}" if self.maxsize > 0 else "unbounded"
-        return f"{self.producers}P/{self.consumers}C {size}"
-
-
-def default_cases(quick: bool = False) -> list[Case]:
+def default_cases(quick: bool = False, model: str = "threads") -> list[Case]:
     """The nine cases, item counts sized for a full run or a quick (test) run."""
+    counts = QUICK_ITEMS if quick else ASYNC_ITEMS if model == "asyncio" else ITEMS
     cases = []
     for producers, consumers in SHAPES:
         for maxsize in MAXSIZES:
-            items = (QUICK_ITEMS if quick else ITEMS)[maxsize]
+            items = counts[maxsize]
             cases.append(Case(producers, consumers, maxsize, items))
     return cases
 
@@ -91,8 +87,11 @@ class Contender:
         return case.maxsize <= 0 or not self.unbounded_only
 
 
-def contenders(name: str, queue_class: Any) -> list[Contender]:
-    """NAME first, then the two standard queues it is compared with."""
+def contenders(name: str, queue_class: Any, model: str = "threads") -> list[Contender]:
+    """NAME first, then the standard queues it is compared with: queue.Queue and
+    queue.SimpleQueue for a thread queue, asyncio.Queue for an asyncio one."""
+    if model == "asyncio":
+        return [Contender(name, queue_class), Contender(ASYNC_BASELINE, asyncio.Queue)]
     return [
         Contender(name, queue_class),
         Contender(BASELINE, queue.Queue),
@@ -100,155 +99,7 @@ def contenders(name: str, queue_class: Any) -> list[Contender]:
     ]
 
 
-# --- statistics: pure ------------------------------------------------------------------
-
-
-def percentile(sorted_values: list[float], pct: float) -> float:
-    """The pct-th percentile, linearly interpolated between ranks (numpy's default).
-
-    Interpolated rather than nearest-rank so that p99 of a small quick run still moves
-    smoothly with the data instead of jumping to the maximum.
-    """
-    if not sorted_values:
-        raise ValueError("percentile of no values")
-    if not 0 <= pct <= 100:
-        raise ValueError(f"percentile must be within 0..100, got {pct}")
-    position = (len(sorted_values) - 1) * pct / 100
-    low = int(position)
-    high = min(low + 1, len(sorted_values) - 1)
-    fraction = position - low
-    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * fraction
-
-
-def ratio(value: float | None, base: float | None) -> float | None:
-    """value / base, or None when either side is missing (stuck, failed) or base is 0."""
-    if value is None or not base:
-        return None
-    return value / base
-
-
-def split(total: int, parts: int) -> list[int]:
-    """`total` items over `parts` threads, as evenly as possible (the first ones take the rest)."""
-    share, rest = divmod(total, parts)
-    return [share + (1 if i < rest else 0) for i in range(parts)]
-
-
-@dataclass(frozen=True)
-class Round:
-    """What one round of one case measured for one contender."""
-
-    throughput: float  # items per second, start barrier to last consumer done
-    p50_ns: float  # put-to-get latency over every item of the round
-    p99_ns: float
-
-
-@dataclass(frozen=True)
-class Trouble:
-    """Why a contender has no figures for a case: it got stuck, or a call raised."""
-
-    status: str  # "stuck" or "failed"
-    detail: str
-
-
-@dataclass
-class Figures:
-    """Every round of one contender in one case, and their medians."""
-
-    rounds: list[Round] = field(default_factory=list)
-    trouble: Trouble | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.trouble is None and bool(self.rounds)
-
-    def _median(self, attribute: str) -> float | None:
-        if not self.ok:
-            return None
-        return statistics.median(getattr(r, attribute) for r in self.rounds)
-
-    @property
-    def throughput(self) -> float | None:
-        return self._median("throughput")
-
-    @property
-    def p50_ns(self) -> float | None:
-        return self._median("p50_ns")
-
-    @property
-    def p99_ns(self) -> float | None:
-        return self._median("p99_ns")
-
-
 # --- measuring -------------------------------------------------------------------------
-
-
-def run_round(make: Callable[[int], Any], case: Case, bound: float) -> Round | Trouble:
-    """Run `case` once on a fresh queue; every wait ends within `bound` seconds.
-
-    All threads start together from a barrier (the clock starts when the last one
-    arrives) and the clock stops when the last consumer has taken its share. Threads are
-    daemons: a queue that never wakes a waiter leaves them blocked, and this returns
-    "stuck" instead of hanging the bench.
-    """
-    try:
-        q = make(case.maxsize)
-    except Exception as exc:
-        return Trouble("failed", f"Queue({case.maxsize}) raised {type(exc).__name__}: {exc}")
-    clock = time.perf_counter_ns
-    started: list[int] = []
-    barrier = threading.Barrier(case.producers + case.consumers,
-                                action=lambda: started.append(clock()))
-    latencies: list[list[int]] = [[] for _ in range(case.consumers)]
-    finished: list[int] = []
-    errors: list[str] = []
-    lock = threading.Condition()
-    running = [case.producers + case.consumers]
-
-    def worker(who: str, body: Callable[..., None], *args: Any) -> None:
-        try:
-            barrier.wait(bound)
-            body(*args)
-        except BaseException as exc:  # a broken queue is a finding, not a crash
-            with lock:
-                errors.append(f"{who}: {type(exc).__name__}: {exc}")
-        finally:
-            with lock:
-                running[0] -= 1
-                lock.notify()
-
-    def produce(count: int) -> None:
-        put = q.put
-        for _ in range(count):
-            put(clock())
-
-    def consume(count: int, record: list[int]) -> None:
-        get, note = q.get, record.append
-        for _ in range(count):
-            note(clock() - get())
-        finished.append(clock())
-
-    jobs: list[tuple[Any, ...]] = [
-        (f"producer {i} put", produce, n)
-        for i, n in enumerate(split(case.items, case.producers))]
-    jobs += [(f"consumer {i} get", consume, n, record) for i, (n, record)
-             in enumerate(zip(split(case.items, case.consumers), latencies, strict=True))]
-    threads = [threading.Thread(target=worker, args=job, name=f"prodcon-bench {job[0]}",
-                                daemon=True) for job in jobs]
-    for thread in threads:
-        thread.start()
-    with lock:
-        lock.wait_for(lambda: running[0] == 0 or errors, timeout=bound)
-        left, problems = running[0], list(errors)
-    if problems:
-        return Trouble("failed", problems[0])
-    if left:
-        return Trouble("stuck", f"a round did not finish within {bound:g} s "
-                       f"({left} of {len(threads)} threads still blocked)")
-    for thread in threads:
-        thread.join(bound)  # each is past its last statement already
-    every = sorted(itertools.chain.from_iterable(latencies))
-    elapsed_ns = max(max(finished) - started[0], 1)
-    return Round(case.items * 1e9 / elapsed_ns, percentile(every, 50), percentile(every, 99))
 
 
 class Progress:
@@ -285,7 +136,9 @@ class Progress:
 
 
 def measure(players: list[Contender], cases: list[Case], rounds: int, bound: float,
-            progress: Progress | None = None) -> dict[tuple[str, str], Figures]:
+            progress: Progress | None = None,
+            run: Callable[[Callable[[int], Any], Case, float], Round | Trouble] = run_round,
+            ) -> dict[tuple[str, str], Figures]:
     """Every case, `rounds` times, the contenders interleaved within each round.
 
     Round r runs the contenders rotated by r (NAME, Queue, SimpleQueue; then Queue,
@@ -309,7 +162,7 @@ def measure(players: list[Contender], cases: list[Case], rounds: int, bound: flo
                     progress.step(case, player.name, round_index + 1, rounds,
                                   first=round_index == 0 and player is present[0])
                 gc.collect()  # garbage from the last round is not this round's cost
-                outcome = run_round(player.make, case, bound)
+                outcome = run(player.make, case, bound)
                 if isinstance(outcome, Trouble):
                     entry.trouble = outcome
                 else:
@@ -354,6 +207,11 @@ class Report:
     cases: list[Case]
     contenders: list[str]  # NAME first
     figures: dict[tuple[str, str], Figures]
+    baseline: str = BASELINE  # the contender every ratio is taken against
+
+    @property
+    def model(self) -> str:
+        return "asyncio" if self.baseline == ASYNC_BASELINE else "threads"
 
     def rows(self) -> list[tuple[Case, str, Figures]]:
         return [(case, name, self.figures[(case.label, name)])
@@ -361,9 +219,9 @@ class Report:
                 if (case.label, name) in self.figures]
 
     def ratios(self, case: Case, name: str) -> dict[str, float | None]:
-        """Each median as a ratio to queue.Queue's in the same case."""
+        """Each median as a ratio to the baseline's in the same case."""
         mine = self.figures[(case.label, name)]
-        base = self.figures.get((case.label, BASELINE), Figures())
+        base = self.figures.get((case.label, self.baseline), Figures())
         return {
             "throughput": ratio(mine.throughput, base.throughput),
             "p50": ratio(mine.p50_ns, base.p50_ns),
@@ -419,7 +277,7 @@ def summary_line(report: Report) -> str:
         all_faster = not missing and worst >= 1.0
     else:
         text, all_faster = "min ratio - (no case completed)", False
-    line = f"{name} throughput vs {BASELINE}: {text}, all cases >= 1.0: "
+    line = f"{name} throughput vs {report.baseline}: {text}, all cases >= 1.0: "
     line += "yes" if all_faster else "no"
     if missing:
         line += f" (no figures for {', '.join(missing)})"
@@ -437,7 +295,7 @@ def format_header(report: Report) -> str:
         f"{report.date}; {report.rounds} rounds per case, implementations interleaved, "
         f"medians shown; took {report.seconds:.0f} s",
         f"items per round: {sizes}",
-        f"ratios are to {BASELINE} in the same case (items/s: > 1 is faster; latency: < 1 "
+        f"ratios are to {report.baseline} in the same case (items/s: > 1 is faster; latency: < 1 "
         "is better)",
     ])
 
@@ -487,7 +345,8 @@ def to_json(report: Report) -> dict[str, Any]:
     return {
         "prodcon": __version__,
         "implementation": {"name": report.name, "file": report.file},
-        "baseline": BASELINE,
+        "model": report.model,
+        "baseline": report.baseline,
         "machine": report.machine,
         "date": report.date,
         "rounds": report.rounds,
@@ -498,7 +357,7 @@ def to_json(report: Report) -> dict[str, Any]:
 
 
 def plot(report: Report, path: str) -> None:
-    """Bars of throughput and p99 ratios per case; the line at 1 is queue.Queue.
+    """Bars of throughput and p99 ratios per case; the line at 1 is the baseline.
 
     A log scale, because SimpleQueue (C) is often ten times queue.Queue while the
     interesting differences of NAME are a few percent either way.
@@ -510,7 +369,7 @@ def plot(report: Report, path: str) -> None:
     from matplotlib import ticker
 
     labels = [case.label for case in report.cases]
-    others = [name for name in report.contenders if name != BASELINE]
+    others = [name for name in report.contenders if name != report.baseline]
     fig, axes = plt.subplots(2, 1, figsize=(max(8, 1.1 * len(labels)), 8), sharex=True)
     width = 0.8 / max(len(others), 1)
     for ax, key, title in ((axes[0], "throughput", "throughput ratio (> 1: faster)"),
@@ -523,9 +382,9 @@ def plot(report: Report, path: str) -> None:
                     if value is not None:
                         xs.append(i + (k - (len(others) - 1) / 2) * width)
                         heights.append(value)
-            # Bars grow from 1 (queue.Queue), up when above it and down when below.
+            # Bars grow from 1 (the baseline), up when above it and down when below.
             ax.bar(xs, [h - 1 for h in heights], width, bottom=1, label=name)
-        ax.axhline(1.0, color="black", linewidth=1, label=BASELINE)
+        ax.axhline(1.0, color="black", linewidth=1, label=report.baseline)
         ax.set_yscale("log")
         plain = ticker.FuncFormatter(lambda value, _: f"{value:g}")
         ax.yaxis.set_major_formatter(plain)
@@ -535,7 +394,7 @@ def plot(report: Report, path: str) -> None:
     axes[1].set_xticks(range(len(labels)))
     axes[1].set_xticklabels(labels, rotation=30, ha="right")
     m = report.machine
-    axes[0].set_title(f"prodcon bench: {report.name} vs {BASELINE} "
+    axes[0].set_title(f"prodcon bench: {report.name} vs {report.baseline} "
                       f"(Python {m['python']}, {m['cores']} cores, {report.rounds} rounds)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
@@ -547,7 +406,8 @@ def plot(report: Report, path: str) -> None:
 
 def command(name: str, json_path: str | None = None, plot_path: str | None = None,
             rounds: int | None = None, quick: bool = False, *,
-            stuck_bound: float = STUCK_BOUND, cases: list[Case] | None = None) -> int:
+            stuck_bound: float = STUCK_BOUND, cases: list[Case] | None = None,
+            model: str | None = None) -> int:
     """`prodcon bench`: 0 once the bench completed (whatever the ratios), 2 on usage errors.
 
     Everything that can make the run useless (bad NAME, no Queue, no matplotlib, a
@@ -569,26 +429,27 @@ def command(name: str, json_path: str | None = None, plot_path: str | None = Non
         except ImportError:
             return usage("--plot needs matplotlib: pip install 'prodcon[plot]'")
     try:
-        impl = contract.load(name, Path.cwd(), contract.IMPORT_BOUND)
+        impl = contract.load(name, Path.cwd(), contract.IMPORT_BOUND, model)
     except contract.ContractError as exc:
         return usage(str(exc))
     if not impl.provides_queue:
         return usage(f"{name} provides no Queue class (only {impl.roles_line()}); the bench "
                      "measures the Queue role: define `Queue(maxsize=0)` in it")
 
-    players = contenders(name, impl.Queue)
-    cases = cases if cases is not None else default_cases(quick)
+    players = contenders(name, impl.Queue, impl.model)
+    cases = cases if cases is not None else default_cases(quick, impl.model)
+    run = run_async_round if impl.model == "asyncio" else run_round
     progress = Progress(rounds_total(players, cases, rounds), sys.stderr)
     started = time.monotonic()
     try:
-        figures = measure(players, cases, rounds, stuck_bound, progress)
+        figures = measure(players, cases, rounds, stuck_bound, progress, run)
     finally:
         progress.close()
     report = Report(
         name=name, file=impl.file, machine=machine_info(),
         date=datetime.now().astimezone().isoformat(timespec="seconds"), rounds=rounds,
         seconds=time.monotonic() - started, cases=cases,
-        contenders=[p.name for p in players], figures=figures,
+        contenders=[p.name for p in players], figures=figures, baseline=players[1].name,
     )
     sys.stdout.write(format_report(report))
     sys.stdout.flush()

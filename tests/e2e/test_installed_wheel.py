@@ -143,6 +143,9 @@ def test_bench_quick(installed, tmp_path):
     output = _ok(_sh("prodcon bench reference --quick --json bench.json", tmp_path,
                      installed), "prodcon bench")
     assert "throughput" in output and (tmp_path / "bench.json").is_file()
+    output = _ok(_sh("prodcon bench reference --model asyncio --quick", tmp_path, installed),
+                 "prodcon bench --model asyncio")
+    assert "reference throughput vs asyncio.Queue" in output
 
 
 LOOKALIKE_TEST = '''\

@@ -285,3 +285,79 @@ def test_a_queue_that_raises_fails_its_case_at_once():
 
     outcome = bench.run_round(unbuildable, CASE_1, bound=30)
     assert outcome == bench.Trouble("failed", "Queue(1) raised TypeError: no maxsize")
+
+
+# --- asyncio queues ----------------------------------------------------------------------
+
+
+def test_quick_bench_of_the_async_reference_is_against_asyncio_queue(here, capsys):
+    path = here / "bench.json"
+    assert main(["bench", "reference", "--model", "asyncio", "--quick", "--json",
+                 str(path)]) == 0
+    out = capsys.readouterr().out
+    table = rows_of(out.split("\n\n")[1])
+    assert {row[1] for row in table} == {"reference", "asyncio.Queue"}
+    assert len(table) == 2 * 9
+    assert all(row[3] == "1.00" for row in table if row[1] == "asyncio.Queue")
+    assert "ratios are to asyncio.Queue" in out
+    assert "reference throughput vs asyncio.Queue: min ratio " in out.splitlines()[-1]
+    data = json.loads(path.read_text())
+    assert data["model"] == "asyncio" and data["baseline"] == "asyncio.Queue"
+    assert all(case["results"]["reference"]["status"] == "ok" for case in data["cases"])
+
+
+def test_an_async_queue_is_detected_and_benched_with_tasks(here, capsys):
+    """A module whose get is a coroutine function needs no --model; asyncio.Queue
+    re-exported runs as fast as the baseline it is."""
+    (here / "mine.py").write_text("from asyncio import Queue\n")
+    assert bench.command("mine.py", rounds=1, cases=[bench.Case(2, 2, 1, 200)]) == 0
+    out = capsys.readouterr().out
+    assert "mine.py throughput vs asyncio.Queue" in out
+
+
+class _NeverWakes:
+    """get() parks on a future nobody resolves: a lost wake-up, the loop left free."""
+
+    def __init__(self, maxsize=0):
+        pass
+
+    async def put(self, item):
+        pass
+
+    async def get(self):
+        import asyncio
+        await asyncio.get_running_loop().create_future()
+
+
+class _HoldsTheLoop(_NeverWakes):
+    """get() sleeps on the loop's thread: nothing on that loop can stop the round."""
+
+    async def get(self):
+        time.sleep(3)
+        raise RuntimeError("the test's held loop ends")
+
+
+def test_an_async_queue_that_never_wakes_is_stuck_its_tasks_cancelled():
+    started = time.monotonic()
+    outcome = bench.run_async_round(_NeverWakes, bench.Case(2, 2, 1, 50), bound=0.5)
+    assert time.monotonic() - started < 5
+    assert outcome == bench.Trouble(
+        "stuck", "a round did not finish within 0.5 s (2 of 4 tasks still waiting)")
+
+
+def test_an_async_queue_that_holds_the_loop_is_stuck_from_outside():
+    started = time.monotonic()
+    outcome = bench.run_async_round(_HoldsTheLoop, bench.Case(1, 1, 1, 5), bound=0.2)
+    assert time.monotonic() - started < 3
+    assert outcome.status == "stuck" and "the queue blocks the loop" in outcome.detail
+
+
+def test_an_async_queue_that_raises_fails_its_case():
+    class Raises(_NeverWakes):
+        async def get(self):
+            raise KeyError("lost")
+
+    outcome = bench.run_async_round(Raises, bench.Case(1, 2, 0, 10), bound=30)
+    assert outcome.status == "failed" and "get: KeyError: 'lost'" in outcome.detail
+    outcome = bench.run_async_round(lambda maxsize: 1 / 0, CASE_1, bound=30)
+    assert outcome.status == "failed" and "ZeroDivisionError" in outcome.detail
