@@ -17,6 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from prodcon.aio import quiet
 from prodcon.items import describe
 from prodcon.verdict import Violation
 
@@ -38,7 +39,7 @@ class Outcome:
 
     def text(self) -> str:
         if self.suspended:
-            return f"was still suspended after {self.elapsed:.2f} s"
+            return f"was still suspended {_waited(self.elapsed)}"
         if self.error is not None:
             text = str(self.error)
             return f"raised {type(self.error).__name__}({repr(text) if text else ''})"
@@ -73,7 +74,7 @@ class AsyncCalls:
             value = fn(*args)
             if inspect.isawaitable(value):
                 task = asyncio.ensure_future(value)
-                done, _ = await asyncio.wait({task}, timeout=self.bound(bound))
+                done, _ = await quiet.wait({task}, self.bound(bound))
                 if not done:
                     await self.cancel(task)
                     return Outcome(suspended=True, elapsed=time.monotonic() - start)
@@ -125,7 +126,7 @@ class AsyncCalls:
         """Cancel a call the test is done waiting for, and give it a bounded moment to
         end: a queue that swallows its cancellation would hold the test for ever."""
         task.cancel()
-        await asyncio.wait({task}, timeout=self.bound(AWAIT_BOUND))
+        await quiet.wait({task}, self.bound(AWAIT_BOUND))
 
     def start(self, coro: Any, name: str) -> asyncio.Task:
         """A call expected to suspend, as a task of its own (see `must_suspend`)."""
@@ -149,10 +150,12 @@ class AsyncCalls:
     async def finishes(self, task: asyncio.Task, what: str, prop: str, due: str,
                        bound: float = AWAIT_BOUND) -> Any:
         """`task` (started earlier) must finish now, within `bound`; its value."""
-        done, _ = await asyncio.wait({task}, timeout=self.bound(bound))
+        start = time.monotonic()
+        done, _ = await quiet.wait({task}, self.bound(bound))
         if not done:
+            waited = time.monotonic() - start
             await self.cancel(task)
-            raise Violation(prop, f"{what} was still suspended {bound:g} s later; {due}.")
+            raise Violation(prop, f"{what} was still suspended {_waited(waited)}; {due}.")
         if task.cancelled():
             raise Violation(prop, f"{what} was cancelled; {due}.")
         error = task.exception()
@@ -160,3 +163,11 @@ class AsyncCalls:
             raise Violation("exceptions" if prop != "queue-shutdown" else prop,
                             f"{what} raised {type(error).__name__}({error}); {due}.")
         return task.result()
+
+
+def _waited(seconds: float) -> str:
+    """'after 2.00 s', or why the kit stopped waiting sooner (`quiet.wait`)."""
+    if seconds < AWAIT_BOUND / 2:
+        return (f"after {seconds:.2f} s, with nothing left on the event loop that could "
+                "wake it (no task ready to run, no timer pending)")
+    return f"after {seconds:.2f} s"

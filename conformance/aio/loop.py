@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from prodcon.aio import quiet
 from prodcon.aio.blocking import BlockingWatch, implementation_line
 from prodcon.engine.harness import POLL, Abandoned, Watch, interrupt
 from prodcon.errors import kit_file
@@ -44,6 +45,7 @@ class EventLoop:
         self._thread = threading.Thread(target=self._serve, name=f"prodcon-loop-{name}",
                                         daemon=True)
         self._thread.start()
+        quiet.note_threads(self.loop)  # the session's threads and this one
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
@@ -194,7 +196,7 @@ class EventLoop:
             for task in tasks:
                 task.cancel()
             if tasks:
-                await asyncio.wait(tasks, timeout=bound)
+                await quiet.wait(tasks, bound)
 
         try:
             asyncio.run_coroutine_threadsafe(cancel(), self.loop).result(bound + ANSWER_BOUND)

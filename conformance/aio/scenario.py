@@ -18,6 +18,7 @@ import asyncio
 import random
 from typing import Any
 
+from prodcon.aio import quiet
 from prodcon.aio.loop import task_line
 from prodcon.aio.recording import AsyncRecordingQueue
 from prodcon.engine import checkers
@@ -144,7 +145,7 @@ async def _timed(call, name: str) -> Any:
         task.cancel()
         # bounded: a queue that swallows the cancellation leaves the call running; the
         # scenario's progress watch names it when nothing moves any more
-        await asyncio.wait({task}, timeout=STALL_BOUND)
+        await quiet.wait({task}, STALL_BOUND)
     if not task.done() or task.cancelled():
         return _TIMED_OUT
     return task.result()
@@ -160,26 +161,34 @@ async def _pause(rng: random.Random, slow: bool) -> None:
 async def progress(tasks: list[asyncio.Task], history: History, queue: Any, doing: str,
                    stall: float, prop: str = "deadlock") -> None:
     """Wait for `tasks` to end, as long as the history keeps moving; `Stuck` (`prop`)
-    once it has not moved for `stall` seconds, naming each task still waiting."""
+    once it has not moved for `stall` seconds, or at once when nothing on the loop can
+    run any more (`quiet.idle` at two looks in a row), naming each task still waiting."""
+    loop = asyncio.get_running_loop()
     pending = set(tasks)
     last = history.progress()
-    quiet = 0.0
-    step = 0.05
+    still = 0.0
+    idle_before = False
+    step = quiet.LOOK
     while pending:
         done, pending = await asyncio.wait(pending, timeout=step)
         now = history.progress()
         if done or now != last:
-            last, quiet = now, 0.0
+            last, still, idle_before = now, 0.0, False
             continue
-        quiet += step
-        if quiet >= stall:
+        still += step
+        idle_now = quiet.idle(loop)
+        if still >= stall or (idle_now and idle_before):
             lines = "\n".join(f"  {task_line(task)}" for task in sorted(
                 pending, key=lambda t: t.get_name()))
             for task in pending:
                 task.cancel()
-            raise Stuck(prop, f"no progress for {stall:.1f} s while {doing}; the tasks "
+            lead = (f"no progress for {stall:.1f} s" if still >= stall else
+                    "nothing left on the event loop that could run (no task ready, no "
+                    "timer pending)")
+            raise Stuck(prop, f"{lead} while {doing}; the tasks "
                         f"still waiting, each at the line it is suspended at:\n{lines}\n"
                         f"the queue then: {_state(queue)}")
+        idle_before = idle_now
 
 
 def _state(queue: Any) -> str:

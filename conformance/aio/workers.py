@@ -12,6 +12,13 @@ The queue the workers get records each call under the calling task's name, and h
 out its coroutines (`put`, `get`, `join`) wrapped: one created and never awaited (the
 most common asyncio bug: `q.put(item)` without `await` does nothing) is caught when it
 is dropped, with the line that created it (`awaited`).
+
+With `failing`, the handler raises `HandleFailed` for that many items, as a real job
+does now and then. The item still counts as handled: the consumer must call
+`task_done()` for it (in a `finally:`), or `q.join()` never returns (`join`); it may go
+on or end with that exception, as long as another consumer takes the rest. The
+asyncio documentation's worker, with `queue.task_done()` after the work and no
+`finally`, is the everyday case this catches.
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ import sys
 import time
 from typing import Any
 
+from prodcon.aio import quiet
+from prodcon.aio.loop import task_line
 from prodcon.aio.recording import AsyncRecordingQueue
 from prodcon.aio.scenario import progress
 from prodcon.engine.recording import History
@@ -33,28 +42,45 @@ from prodcon.settings import STALL_BOUND, Shape
 from prodcon.verdict import Stuck, Violation, judge
 
 
+class HandleFailed(Exception):
+    """What the kit's handler raises for an item it fails on purpose (`failing`)."""
+
+
 async def run_async_worker_scenario(impl: Any, shape: Shape, rng: random.Random,
-                                    items_per_producer: int, factor: float = 1.0) -> None:
-    """The user's workers through the reference's async queue; raise what breaks."""
+                                    items_per_producer: int, factor: float = 1.0,
+                                    failing: int = 0) -> None:
+    """The user's workers through the reference's async queue; raise what breaks.
+
+    `failing` items (fewer than the consumers, so that one always survives) make the
+    handler raise `HandleFailed`."""
     queue = async_reference.Queue(shape.maxsize)
     history = History()
     dropped: list[str] = []
     shared = _TaskViews(queue, history, dropped)
     batches = [make_batch(p, items_per_producer, rng, 0.25) for p in range(shape.producers)]
+    everything = [item for batch in batches for item in batch]
+    fails = frozenset(id(item) for item in rng.sample(everything, failing))
     loop = asyncio.get_running_loop()
     handlers = [_AsyncHandler(f"c{i}", random.Random(rng.random()),
-                              shape.pace == "slow-consumers") for i in range(shape.consumers)]
+                              shape.pace == "slow-consumers", fails)
+                for i in range(shape.consumers)]
     consumers = [_TaskWorker(loop.create_task(impl.consumer(shared, h), name=h.name))
                  for h in handlers]
     producers = [_TaskWorker(loop.create_task(impl.producer(shared, list(batch)),
                                               name=f"p{p}"))
                  for p, batch in enumerate(batches)]
     by_sentinel = impl.stop == "sentinel"
-    judgement = WorkerJudge(history, batches, handlers, consumers, producers, impl.sentinel,
-                            sentinel_stop=by_sentinel)
     main = AsyncRecordingQueue(queue, history, "main")
     stall = STALL_BOUND * factor
     join_call = None
+
+    def judgement() -> WorkerJudge:
+        # A consumer ended by the handler's own failure is not judged as a worker (its
+        # exception is the kit's, and it owes no sentinel); its items still are.
+        return WorkerJudge(history, batches, handlers,
+                           [w for w in consumers if not w.failed_by_handle], producers,
+                           impl.sentinel, sentinel_stop=by_sentinel)
+
     try:
         await progress([w.task for w in producers], history, queue,
                        "waiting for every producer(q, items) to return", stall)
@@ -62,25 +88,26 @@ async def run_async_worker_scenario(impl: Any, shape: Shape, rng: random.Random,
         await progress([joiner], history, queue, "awaiting q.join() after the producers "
                        "returned", stall, prop="join")
         join_call = main.log[-1]
+        stopping = [w for w in consumers if w.alive]
         if by_sentinel:
             async def stop() -> None:
-                for _ in consumers:
+                for _ in stopping:
                     await main.put(impl.sentinel)
 
             stopper = loop.create_task(stop(), name="main")
-            await progress([stopper, *(w.task for w in consumers)], history, queue,
+            await progress([stopper, *(w.task for w in stopping)], history, queue,
                            "waiting for the consumers to return after the sentinels", stall,
                            prop="sentinel-shutdown")
         else:
-            await _cancel_consumers(consumers, stall)
+            await _cancel_consumers(stopping, stall)
     except Stuck as stuck:
-        findings = judgement.findings(join_call=None, finished=False) + _dropped(dropped)
+        findings = judgement().findings(join_call=None, finished=False) + _dropped(dropped)
         if findings:
             raise Violation(findings[0].prop, "\n\n".join(
                 [*(f.message for f in findings), f"Then, as a consequence: {stuck.message}"]),
                 tuple(dict.fromkeys(p for f in findings for p in f.props))) from None
         raise
-    judge(_dropped(dropped) + judgement.findings(join_call=join_call, finished=True))
+    judge(_dropped(dropped) + judgement().findings(join_call=join_call, finished=True))
 
 
 async def _cancel_consumers(consumers: list[_TaskWorker], stall: float) -> None:
@@ -88,15 +115,18 @@ async def _cancel_consumers(consumers: list[_TaskWorker], stall: float) -> None:
     for worker in consumers:
         worker.task.cancel()
     tasks = [w.task for w in consumers]
-    _, pending = await asyncio.wait(tasks, timeout=stall)
+    started = time.monotonic()
+    _, pending = await quiet.wait(tasks, stall)
     if pending:
         names = ", ".join(sorted(t.get_name() for t in pending))
+        lines = "\n".join(f"  {task_line(t)}" for t in sorted(pending, key=lambda t: t.get_name()))
         for task in pending:  # asked once more, so that the run can end
             task.cancel()
         raise Violation("cancel-shutdown", (
             f"consumer task(s) {names} were cancelled after q.join() returned and were still "
-            f"running {stall:.1f} s later: a consumer that catches CancelledError must end "
-            "(re-raise it, or return), or the coordinator never finishes."))
+            f"running {time.monotonic() - started:.2f} s later, each at:\n{lines}\n"
+            "A consumer that catches CancelledError must end (re-raise it, or return), or "
+            "the coordinator never finishes."))
 
 
 def _dropped(dropped: list[str]) -> list[Violation]:
@@ -120,6 +150,11 @@ class _TaskWorker:
 
     def _done(self, task: asyncio.Task) -> None:
         self.ended = time.perf_counter_ns()
+
+    @property
+    def failed_by_handle(self) -> bool:
+        """Ended by the kit's handler failing on purpose (`HandleFailed`)."""
+        return isinstance(self.error, HandleFailed)
 
     @property
     def alive(self) -> bool:
@@ -149,10 +184,13 @@ class _AsyncHandler:
     """The `handle` given to one consumer: records what it handled; a slow consumer's
     returns a coroutine that takes a moment (the consumer must await it)."""
 
-    def __init__(self, name: str, rng: random.Random, slow: bool) -> None:
+    def __init__(self, name: str, rng: random.Random, slow: bool,
+                 fails: frozenset[int] = frozenset()) -> None:
         self.name = name
         self.rng = rng
         self.slow = slow
+        self.fails = fails  # ids of the items whose handling raises HandleFailed
+        self.failed: Any = None  # the last item it failed (WorkerJudge names it)
         self.handled: list[list] = []  # item, start, end
 
     def __call__(self, item: Any) -> Any:
@@ -160,13 +198,18 @@ class _AsyncHandler:
         self.handled.append(entry)
         if self.slow and self.rng.random() < 0.5:
             return self._finish_later(entry, self.rng.uniform(0.0002, 0.002))
-        entry[2] = time.perf_counter_ns()
+        self._finish(entry)
         return None
 
-    @staticmethod
-    async def _finish_later(entry: list, seconds: float) -> None:
+    async def _finish_later(self, entry: list, seconds: float) -> None:
         await asyncio.sleep(seconds)
+        self._finish(entry)
+
+    def _finish(self, entry: list) -> None:
         entry[2] = time.perf_counter_ns()
+        if id(entry[0]) in self.fails:
+            self.failed = entry[0]
+            raise HandleFailed(f"the kit's handle() fails on purpose for {describe(entry[0])}")
 
 
 class _TaskViews:

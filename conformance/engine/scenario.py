@@ -562,7 +562,18 @@ class WorkerJudge:
         for handler in self.handlers:
             done = sum(1 for c in self.history.calls(handler.name) if c.op == "task_done" and c.ok)
             handled = len(handler.handled)
-            if done < handled:
+            failed = getattr(handler, "failed", None)  # an item the kit's handle() failed
+            if done < handled and failed is not None:
+                found.append(Violation(
+                    "join",
+                    f"consumer {handler.name}'s handle({describe(failed)}) raised (the kit's "
+                    "handler fails on purpose for some items, as a real job can) and "
+                    f"{handler.name} handled {handled} items but called task_done() only "
+                    f"{done} times: q.join() can never return. Call q.task_done() in a "
+                    "`finally:` around handle(item) (the asyncio documentation's worker, "
+                    "with task_done() after the work, has this bug).",
+                ))
+            elif done < handled:
                 found.append(Violation(
                     "join",
                     f"consumer {handler.name} handled {handled} items but called task_done() "

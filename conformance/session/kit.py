@@ -197,11 +197,13 @@ class Kit:
         self.run_async(lambda calls: run_async_queue_scenario(
             self.impl, shape, rng, items, self.settings.strict, self.settings.timeout_factor))
 
-    def run_async_worker_scenario(self, shape: Shape, rng: random.Random, items: int) -> None:
+    def run_async_worker_scenario(self, shape: Shape, rng: random.Random, items: int,
+                                  failing: int = 0) -> None:
         """The user's async producer and consumer tasks, coordinated as the contract says
-        (`aio.workers`), on an event loop of their own."""
+        (`aio.workers`), on an event loop of their own; the handler raises for `failing`
+        items."""
         self.run_async(lambda calls: run_async_worker_scenario(
-            self.impl, shape, rng, items, self.settings.timeout_factor))
+            self.impl, shape, rng, items, self.settings.timeout_factor, failing))
 
     def run_queue_scenario(self, shape: Shape, rng: random.Random, items: int) -> None:
         """Producers and consumers on the implementation's queue (`scenario.run_queue_scenario`)."""

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from prodcon.session.kit import Kit
+from prodcon.session.kit import Kit, Shape
 
 pytestmark = pytest.mark.prodcon_role("async-workers")
 
@@ -23,3 +23,12 @@ def test_async_pipeline(prodcon, worker_shape):
     for _ in range(prodcon.profile.repeats):
         prodcon.run_async_worker_scenario(worker_shape, random.Random(prodcon.rng.random()),
                                           prodcon.profile.items_per_producer)
+
+
+@pytest.mark.parametrize("shape", [Shape(1, 3, 2), Shape(3, 2, 1, "slow-consumers")],
+                         ids=lambda s: s.id)
+def test_async_pipeline_with_failing_handles(prodcon, shape):
+    """handle() raises for some items (fewer than the consumers): each such item is still
+    marked done, or join() never returns; the other consumers take the rest."""
+    prodcon.run_async_worker_scenario(shape, random.Random(prodcon.rng.random()), 20,
+                                      failing=shape.consumers - 1)
