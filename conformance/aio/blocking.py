@@ -36,6 +36,11 @@ _WAITS = {threading.Condition.wait.__code__: "threading.Condition.wait()",
           threading.Event.wait.__code__: "threading.Event.wait()",
           threading.Semaphore.acquire.__code__: "threading.Semaphore.acquire()"}
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
+#: Where a lock's acquire() is not one to judge: inside Condition.wait & co. the wait
+#: itself was judged on its "call" (polls and Thread.start left out), and
+#: Condition._is_owned polls with acquire(False). Without this, `loop.run_in_executor`
+#: (which starts its threads from the loop's thread) looked like a blocked loop.
+_NOT_AN_ACQUIRE = frozenset([*_WAITS, threading.Condition._is_owned.__code__])
 
 
 class BlockingWatch:
@@ -65,8 +70,8 @@ class BlockingWatch:
             if arg is time.sleep:
                 self._note(frame, "time.sleep()")
             elif getattr(arg, "__name__", "") == "acquire" and isinstance(
-                    getattr(arg, "__self__", None), _LOCK_TYPES) and _held_elsewhere(
-                        arg.__self__):
+                    getattr(arg, "__self__", None), _LOCK_TYPES) and (
+                        frame.f_code not in _NOT_AN_ACQUIRE) and _held_elsewhere(arg.__self__):
                 self._note(frame, "a threading lock's acquire() while another thread "
                            "held it")
         elif event == "call":

@@ -121,6 +121,22 @@ def test_a_threading_lock_that_waits_is_caught_and_an_asyncio_wait_is_not(loop):
     assert "test_event_loop.py" in caught.value.message and "in main" in caught.value.message
 
 
+def test_work_handed_to_threads_is_not_a_blocked_loop(loop):
+    """loop.run_in_executor starts its pool's threads from the loop's thread (Thread.start
+    waits on a Condition; the pool polls a Semaphore; Condition._is_owned polls a lock):
+    none of it waits, and a thread-backed queue design must not be failed for it."""
+    import concurrent.futures
+
+    async def main():
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            running = asyncio.get_running_loop()
+            results = await asyncio.gather(*(running.run_in_executor(pool, time.sleep, 0.01)
+                                             for _ in range(8)))
+        return len(results)
+
+    assert loop.run(main(), 5, "the test") == 8
+
+
 def test_a_with_lock_held_across_an_await_is_named_within_a_second(loop):
     lock = threading.Lock()
 
