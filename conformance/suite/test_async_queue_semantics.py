@@ -440,6 +440,87 @@ def test_async_a_get_cancelled_after_its_wake_up_loses_no_item(prodcon):
     prodcon.run_async(main)
 
 
+class _SiblingFailed(Exception):
+    """The failure of the task that brings a TaskGroup down."""
+
+
+@pytest.mark.skipif(not hasattr(asyncio, "TaskGroup"), reason="asyncio.TaskGroup: 3.11+")
+def test_async_a_failing_task_group_cancels_waiters_and_loses_nothing(prodcon):
+    """Waiting get() and put() calls in an asyncio.TaskGroup whose sibling fails: the
+    group cancels every one still waiting. The sibling's last step wakes one of them (a
+    put or a get); asyncio hands the failure to the group a turn later, so that one may
+    have run and finished by then, and either outcome is accepted. No item may be lost
+    or put by a cancelled call, and the queue must work on afterwards: the cancelled
+    waiters leave no stale place in line, and the next get() and put() are served."""
+
+    async def main(calls):
+        # Getters: the sibling puts an item (waking getter 1), then fails.
+        q = calls.queue(0)
+        item = Item(0, 0)
+        started: list[asyncio.Task] = []
+
+        async def fail_after(step):
+            for task in started:
+                await calls.must_suspend(task, f"{task.get_name()} on an empty queue")
+            step()
+            raise _SiblingFailed
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                started += [group.create_task(q.get(), name=f"get() #{n}") for n in (1, 2)]
+                group.create_task(fail_after(lambda: q.put_nowait(item)))
+        except BaseException as group_error:  # noqa: BLE001 - the group's ExceptionGroup
+            if not group_error.subgroup(_SiblingFailed):
+                raise
+        took = [t.result() for t in started if not t.cancelled() and t.exception() is None]
+        if took not in ([], [item]):
+            raise Violation("cancellation", f"the cancelled get() calls returned "
+                            f"{describe(took)}; {describe(item)} was the only item.")
+        if not took:
+            await calls.get_item(q, item, "get_nowait() after the TaskGroup cancelled the "
+                                 "woken get()")
+        after = calls.start(q.get(), "get() after the group")
+        await calls.must_suspend(after, "a get() on the queue emptied again")
+        later = Item(0, 1)
+        q.put_nowait(later)
+        got = await calls.finishes(after, "the get() after the group", prop="cancellation",
+                                   due="an item was put: the cancelled waiters left no "
+                                   "stale place in line")
+        if got is not later:
+            raise Violation("cancellation", f"the get() after the group returned "
+                            f"{describe(got)}; {describe(later)} was due.")
+
+        # Putters: a full queue; the sibling takes the item (waking putter 1), then fails.
+        q = calls.queue(1)
+        held, lost = Item(1, 0), [Item(2, 0), Item(3, 0)]
+        q.put_nowait(held)
+        started = []
+        try:
+            async with asyncio.TaskGroup() as group:
+                started += [group.create_task(q.put(x), name=f"put() #{n}")
+                            for n, x in enumerate(lost, 1)]
+                group.create_task(fail_after(q.get_nowait))
+        except BaseException as group_error:  # noqa: BLE001
+            if not group_error.subgroup(_SiblingFailed):
+                raise
+        went_in = [x for x, t in zip(lost, started, strict=True) if not t.cancelled()
+                   and t.exception() is None]
+        size = q.qsize()
+        if size != len(went_in):
+            raise Violation("cancellation", f"after the TaskGroup cancelled the waiting put() "
+                            f"calls, {len(went_in)} of them had returned and the queue held "
+                            f"{size} items: a cancelled put() puts nothing.")
+        for x in went_in:
+            await calls.get_item(q, x, "get_nowait() of the item a put() finished with")
+        extra = Item(4, 0)
+        await calls.returns(f"put({describe(extra)}) on the emptied queue", q.put, extra,
+                            prop="cancellation", due="the queue has room: the cancelled "
+                            "putters left no stale place in line", stuck="cancellation")
+        await calls.get_item(q, extra)
+
+    prodcon.run_async(main)
+
+
 #: A timed call's timeout in the timeout test, and the clock slack it allows.
 TIMEOUT = 0.05
 SLACK = 0.001
