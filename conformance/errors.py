@@ -10,6 +10,7 @@ no points for it (`rubric.score`).
 from __future__ import annotations
 
 import os
+import sysconfig
 import traceback
 from contextlib import contextmanager
 
@@ -102,6 +103,18 @@ def kit_file(filename: str) -> bool:
     except OSError:  # a relative name, and the working directory is gone
         return False
     return path.startswith(PACKAGE_DIR + os.sep) and not path.startswith(_REFERENCE_DIR + os.sep)
+
+
+_STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"])
+_SITE = tuple({os.path.realpath(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")})
+
+
+def standard_library_file(filename: str) -> bool:
+    """Whether `filename` is a module of Python's standard library (not a package
+    installed beside it): its lines are never the implementation's, even when they run
+    the implementation's calls (queue.py under a module that imports queue)."""
+    real = os.path.realpath(filename)
+    return real.startswith(_STDLIB + os.sep) and not real.startswith(_SITE)
 
 
 @contextmanager

@@ -18,19 +18,15 @@ machinery (the selector's wait, `call_soon_threadsafe`) is not the implementatio
 from __future__ import annotations
 
 import functools
-import os
 import sys
-import sysconfig
 import threading
 import time
 
-from prodcon.errors import kit_file
+from prodcon.errors import kit_file, standard_library_file
 
 #: How many blocking calls a run keeps (the first ones: they say where to look).
 KEPT = 5
 
-_STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"])
-_SITE = os.path.realpath(sysconfig.get_paths()["purelib"])
 _WAITS = {threading.Condition.wait.__code__: "threading.Condition.wait()",
           threading.Condition.wait_for.__code__: "threading.Condition.wait_for()",
           threading.Event.wait.__code__: "threading.Event.wait()",
@@ -140,7 +136,4 @@ def implementation_line(frame) -> str | None:
 def _implementation_file(path: str) -> bool:
     """Not the kit's, not the standard library's, not generated (`<string>`): read once a
     file (realpath walks the disk)."""
-    if path.startswith("<") or kit_file(path):
-        return False
-    real = os.path.realpath(path)
-    return not (real.startswith(_STDLIB + os.sep) and not real.startswith(_SITE))
+    return not (path.startswith("<") or kit_file(path) or standard_library_file(path))

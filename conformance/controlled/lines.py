@@ -39,10 +39,10 @@ from __future__ import annotations
 
 import os
 import sys
-import sysconfig
 import threading
 
 from prodcon.controlled import dependence
+from prodcon.errors import standard_library_file
 
 # Tests and benchmarks turn this off to compare with the settrace backend on 3.12+.
 MONITORING = sys.version_info >= (3, 12)
@@ -73,14 +73,6 @@ def file_names(files) -> dict[str, str]:
     except ValueError:  # relative and absolute paths mixed: no folder in common
         return {f: f for f in files}
     return {f: os.path.relpath(f, common) for f in files}
-
-
-_STDLIB = sysconfig.get_paths()["stdlib"]
-_SITE = (sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"])
-
-
-def _standard_library(path: str) -> bool:
-    return path.startswith(_STDLIB + os.sep) and not path.startswith(_SITE)
 
 
 def _line_table(code) -> list:
@@ -139,7 +131,7 @@ class LineSwitches:
         # where. A package's do, every line of them (a trace that stays in one of its
         # files still leaves the reader asking which). The standard library's modules
         # run again with it (queue.py, for a module that imports queue) are not its own.
-        own = [f for f in self.files if not _standard_library(f)]
+        own = [f for f in self.files if not standard_library_file(f)]
         self.names = file_names(self.files) if len(own) > 1 else {}
         self.opcodes = opcodes
         self.callback = callback

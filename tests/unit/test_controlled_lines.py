@@ -433,8 +433,11 @@ def test_a_named_line_reads_with_its_file_and_one_file_reads_as_before():
         "line None"
     import queue
 
-    from prodcon.controlled.lines import _standard_library
-    assert _standard_library(queue.__file__) and not _standard_library(__file__)
+    import pytest as installed
+
+    from prodcon.errors import standard_library_file
+    assert standard_library_file(queue.__file__) and not standard_library_file(__file__)
+    assert not standard_library_file(installed.__file__)  # site-packages is not it
     assert file_names(["/x/a/core.py", "/x/a/store.py"]) == {"/x/a/core.py": "core.py",
                                                              "/x/a/store.py": "store.py"}
     assert file_names(["/x/c/__init__.py", "/x/d/__init__.py"]) == {
