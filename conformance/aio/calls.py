@@ -14,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import inspect
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from prodcon.aio import quiet
+from prodcon.engine.outcome import Outcome, taken_item
 from prodcon.items import describe
 from prodcon.verdict import Violation
 
@@ -26,24 +26,6 @@ AWAIT_BOUND = 2.0
 #: How long an awaited call that must suspend is watched before it is called suspended:
 #: every turn of the loop it could take to come back has passed by then.
 SUSPEND_PROBE = 0.05
-
-
-@dataclass
-class Outcome:
-    """What one call did: its value or its error, or that it stayed suspended."""
-
-    value: Any = None
-    error: BaseException | None = None
-    suspended: bool = False
-    elapsed: float = 0.0
-
-    def text(self) -> str:
-        if self.suspended:
-            return f"was still suspended {_waited(self.elapsed)}"
-        if self.error is not None:
-            text = str(self.error)
-            return f"raised {type(self.error).__name__}({repr(text) if text else ''})"
-        return f"returned {describe(self.value) if self.value is not None else 'None'}"
 
 
 class AsyncCalls:
@@ -77,7 +59,9 @@ class AsyncCalls:
                 done, _ = await quiet.wait({task}, self.bound(bound))
                 if not done:
                     await self.cancel(task)
-                    return Outcome(suspended=True, elapsed=time.monotonic() - start)
+                    elapsed = time.monotonic() - start
+                    return Outcome(suspended=True, elapsed=elapsed,
+                                   why_not_longer=_why_not_longer(elapsed))
                 value = task.result()
         except Exception as exc:  # noqa: BLE001 - judged by the caller
             return Outcome(error=exc, elapsed=time.monotonic() - start)
@@ -105,22 +89,12 @@ class AsyncCalls:
         return result
 
     async def get_item(self, q: Any, expected: Any, what: str = "get_nowait()") -> Any:
-        """Take one item at once and insist it is `expected` (by identity); an Empty is a
-        false answer when asking again brings it, a lost item otherwise."""
+        """Take one item at once and insist it is `expected` (by identity)
+        (`outcome.taken_item`)."""
         result = await self.outcome(q.get_nowait)
-        if isinstance(result.error, self.Empty):
-            again = await self.outcome(q.get_nowait)
-            if again.error is None and again.value is expected:
-                raise Violation("full-empty", f"{what} raised QueueEmpty while "
-                                f"{describe(expected)} was in the queue; asked again at "
-                                "once, it returned it.")
-        if result.error is not None:
-            raise Violation("conservation", f"{what} {result.text()}; {describe(expected)} "
-                            "was in the queue.")
-        if result.value is not expected:
-            raise Violation("order", f"{what} returned {describe(result.value)}; "
-                            f"{describe(expected)} was due (first in, first out).")
-        return result.value
+        again = await self.outcome(q.get_nowait) if isinstance(result.error, self.Empty) \
+            else None
+        return taken_item(what, expected, result, again, self.Empty)
 
     async def cancel(self, task: asyncio.Task) -> None:
         """Cancel a call the test is done waiting for, and give it a bounded moment to
@@ -155,7 +129,8 @@ class AsyncCalls:
         if not done:
             waited = time.monotonic() - start
             await self.cancel(task)
-            raise Violation(prop, f"{what} was still suspended {_waited(waited)}; {due}.")
+            raise Violation(prop, f"{what} was still suspended after {waited:.2f} s"
+                            f"{_why_not_longer(waited)}; {due}.")
         if task.cancelled():
             raise Violation(prop, f"{what} was cancelled; {due}.")
         error = task.exception()
@@ -165,9 +140,9 @@ class AsyncCalls:
         return task.result()
 
 
-def _waited(seconds: float) -> str:
-    """'after 2.00 s', or why the kit stopped waiting sooner (`quiet.wait`)."""
+def _why_not_longer(seconds: float) -> str:
+    """Why the kit stopped waiting before its bound (`quiet.wait`), or nothing."""
     if seconds < AWAIT_BOUND / 2:
-        return (f"after {seconds:.2f} s, with nothing left on the event loop that could "
-                "wake it (no task ready to run, no timer pending)")
-    return f"after {seconds:.2f} s"
+        return (", with nothing left on the event loop that could wake it (no task ready "
+                "to run, no timer pending)")
+    return ""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import pytest
@@ -34,6 +34,7 @@ from prodcon.controlled.worker_exploration import PLANS as WORKER_PLANS
 from prodcon.controlled.worker_exploration import explore_workers
 from prodcon.engine import scenario
 from prodcon.engine.harness import Crew, Pending, call
+from prodcon.engine.outcome import Outcome, taken_item
 from prodcon.engine.recording import History
 from prodcon.errors import KitError
 from prodcon.items import (
@@ -103,27 +104,6 @@ def exploration_failure(found: dict, schedules: int, columns: str, legend: str =
         "Only one thread ran at a time and the kit chose which, in virtual time, so the "
         "same seed runs the same schedules and shows this trace again, byte for byte.",
     ]), props)
-
-
-@dataclass
-class CallOutcome:
-    """What one bounded call into the implementation did: its value or its error, and how
-    long it took."""
-
-
-    value: Any = None
-    error: BaseException | None = None
-    elapsed: float = 0.0
-
-    def text(self) -> str:
-        if self.error is not None:
-            return f"raised {type(self.error).__name__}({_safe(self.error)})"
-        return f"returned {describe(self.value) if self.value is not None else 'None'}"
-
-
-def _safe(error: BaseException) -> str:
-    text = str(error)
-    return repr(text) if text else ""
 
 
 #: Real seconds allowed per controlled schedule before the kit calls the whole
@@ -292,15 +272,15 @@ class Kit:
         return self.call(self.impl.Queue, maxsize, what=f"Queue({maxsize})")
 
     def outcome(self, what: str, fn, *args, bound: float = CALL_BOUND, prop: str = "deadlock",
-                **kwargs) -> CallOutcome:
+                **kwargs) -> Outcome:
         start = time.monotonic()
         try:
             value = self.call(fn, *args, bound=bound, prop=prop, what=what, **kwargs)
         except Exception as exc:  # noqa: BLE001 - judged by the caller
-            return CallOutcome(error=exc, elapsed=time.monotonic() - start)
-        return CallOutcome(value=value, elapsed=time.monotonic() - start)
+            return Outcome(error=exc, elapsed=time.monotonic() - start)
+        return Outcome(value=value, elapsed=time.monotonic() - start)
 
-    def at_once(self, what: str, fn, *args) -> CallOutcome:
+    def at_once(self, what: str, fn, *args) -> Outcome:
         """`fn`'s calls back to back in one thread, where the queue lives.
 
         In-process one thread keeps the GIL from one call to the next. When the
@@ -321,7 +301,7 @@ class Kit:
         return result.value
 
     def raises(self, exc_type: type[BaseException], what: str, fn, *args, prop: str, due: str,
-               bound: float = CALL_BOUND, stuck: str | None = None, **kwargs) -> CallOutcome:
+               bound: float = CALL_BOUND, stuck: str | None = None, **kwargs) -> Outcome:
         """The call must raise `exc_type` (or a subclass).
 
         `prop` is broken when it returns instead, `stuck` (default: `prop`) when it
@@ -334,32 +314,14 @@ class Kit:
         return result
 
     def get_item(self, queue: Any, expected: Any, what: str = "get_nowait()") -> Any:
-        """Take one item (non-blocking) and insist it is `expected` (by identity).
-
-        An Empty here is a lost item only if asking once more does not bring `expected`:
-        if it does, the item was inside all along and the Empty was false, a wrong
-        answer rather than a lost item (a grade treats the two very differently). A
-        non-blocking get that never comes back breaks `blocking`.
-        """
+        """Take one item (non-blocking) and insist it is `expected` (by identity)
+        (`outcome.taken_item`); a non-blocking get that never comes back breaks
+        `blocking`."""
         result = self.outcome(what, queue.get_nowait, prop="blocking")
+        again = None
         if isinstance(result.error, self.Empty):
             again = self.outcome(f"{what} asked again", queue.get_nowait, prop="blocking")
-            if again.error is None and again.value is expected:
-                raise Violation("full-empty", f"{what} raised Empty while "
-                                f"{describe(expected)} was in the queue; asked again at once, "
-                                "it returned it.")
-        if result.error is not None:
-            raise Violation("conservation", f"{what} {result.text()}; {describe(expected)} "
-                            "was in the queue.")
-        value = result.value
-        # An equal copy (a queue that pickles its items, as persist-queue does) reads
-        # here as "get_nowait() returned p0#0; p0#0 was due": confusing. Saying "an equal
-        # copy of p0#0, not the object put" would change the report's words, which
-        # stay as they are until a change of messages is wanted (issue 14 kept them).
-        if value is not expected:
-            raise Violation("order", f"{what} returned {describe(value)}; "
-                            f"{describe(expected)} was due (first in, first out).")
-        return value
+        return taken_item(what, expected, result, again, self.Empty)
 
     def start(self, fn, *args, **kwargs) -> Pending:
         """Start a call that is expected to block; see `must_block`."""
