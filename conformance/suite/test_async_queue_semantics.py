@@ -408,6 +408,80 @@ def test_async_cancelled_putter_passes_its_wake_up_on(prodcon):
     prodcon.run_async(main)
 
 
+def test_async_a_cancelled_getter_s_item_keeps_its_place_in_line(prodcon):
+    """Two get() calls wait; two items arrive, waking both; the first getter is
+    cancelled before it runs. The first item must still come out first: the second
+    getter takes it (asyncio.Queue: the items never left the queue), or, in a design
+    that hands each item to its getter, the cancelled getter's item moves up to the
+    next one in line. A design that only puts it back at the front, behind an item
+    already handed on, lets the later item overtake it."""
+
+    async def main(calls):
+        q = calls.queue(0)
+        first = calls.start(q.get(), "consumer-1")
+        second = calls.start(q.get(), "consumer-2")
+        await calls.must_suspend(first, "get() #1 on an empty queue")
+        await calls.must_suspend(second, "get() #2 on an empty queue")
+        early, late = Item(0, 0), Item(0, 1)
+        q.put_nowait(early)
+        q.put_nowait(late)
+        first.cancel()  # before it runs: woken, then cancelled (its timeout fired)
+        got = await calls.finishes(second, "get() #2, after get() #1 was cancelled",
+                                   prop="cancellation", due="two items are in the queue")
+        if got is late:
+            raise Violation("cancellation", (
+                f"get() #2 returned {describe(late)}, while {describe(early)}, put first, "
+                "was still in the queue: get() #1, woken for it, was cancelled, and the "
+                "item it was woken for lost its place in line (first in, first out: "
+                f"{describe(early)} comes out first)."))
+        if got is not early:
+            raise Violation("conservation", f"get() #2 returned {describe(got)}; "
+                            f"{describe(early)} was due.")
+        if first.cancelled():
+            await calls.get_item(q, late, "get_nowait() for the second item")
+
+    prodcon.run_async(main)
+
+
+def test_async_a_get_nowait_does_not_overtake_a_cancelled_getter_s_item(prodcon):
+    """A get() waits; two items arrive; a get_nowait() takes one before the woken get()
+    runs; then the woken get() is cancelled. Whatever get_nowait() returned, the other
+    item must be the one left: if get_nowait() skipped the first item (boxed for the
+    waiting getter, say), the cancelled getter's item must not come out after the
+    later one it let pass."""
+
+    async def main(calls):
+        q = calls.queue(0)
+        waiting = calls.start(q.get(), "consumer")
+        await calls.must_suspend(waiting, "get() on an empty queue")
+        early, late = Item(0, 0), Item(0, 1)
+        q.put_nowait(early)
+        q.put_nowait(late)
+        taken = await calls.outcome(q.get_nowait)
+        waiting.cancel()  # before it runs
+        await calls.outcome(asyncio.wait, {waiting})
+        if waiting.done() and not waiting.cancelled():
+            return  # it completed before the cancellation took: nothing to compare
+        if taken.error is not None:
+            raise Violation("full-empty", f"get_nowait() with two items put "
+                            f"{taken.text()}; one of them was due.")
+        left = late if taken.value is early else early
+        try:
+            await calls.get_item(q, left, "get_nowait() after the woken get() was cancelled")
+        except Violation as found:
+            raise Violation("cancellation", f"get_nowait() returned {describe(taken.value)} "
+                            f"while {describe(early)}, put first, was in the queue; then the "
+                            f"get() woken for it was cancelled. {found.message} First in, "
+                            f"first out: {describe(early)} comes out first.") from None
+        if taken.value is late:
+            raise Violation("cancellation", f"get_nowait() returned {describe(late)} while "
+                            f"{describe(early)}, put first, was in the queue and the get() "
+                            "woken for it was then cancelled: the later item overtook it "
+                            "(first in, first out).")
+
+    prodcon.run_async(main)
+
+
 def test_async_a_get_cancelled_after_its_wake_up_loses_no_item(prodcon):
     """A get() is woken for an item, then cancelled before it runs, with no other getter
     waiting. The item must still be in the queue: a queue that hands items straight to

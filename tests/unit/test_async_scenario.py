@@ -1,4 +1,4 @@
-"""aio.scenario: correct async queues of four designs pass 20 seeds; broken ones are
+"""aio.scenario: correct async queues of three designs pass 20 seeds; broken ones are
 caught by the history's judgement, for the right property."""
 
 import asyncio
@@ -31,7 +31,6 @@ CORRECT = {
     "reference": contract.resolve("reference", aio),
     "asyncio.Queue": _impl(ZOO / "async" / "correct" / "stdlib_reexport.py"),
     "conditions": _impl(ZOO / "async" / "correct" / "condition_queue.py"),
-    "hand-off": _impl(ZOO / "async" / "correct" / "hand_off_queue.py"),
 }
 
 

@@ -1,40 +1,43 @@
-"""A correct async queue that hands each item straight to the getter that waits longest.
-
-A future per waiter, as in the reference, but a getter's future carries the *item*,
-not a wake-up hint: put_nowait() with a getter waiting resolves its future with the
-item, which never enters the deque. No woken getter can find its item gone, so there
-is no "check again" loop on the get side. The price is cancellation: a getter may be
-cancelled after its item was handed over and before it ran. It then gives the item
-back, first in line (to the next waiting getter, or to the front of the deque), so no
-item is lost (python/asyncio#201) and no other getter is left asleep
-(python/cpython#108042).
-
-An item on its way to a getter still counts as in the queue for the capacity and for
-qsize(), until the getter runs: otherwise a put could overfill the queue while a
-cancelled getter gives its item back. Putters wait for room with plain wake-ups, as in
-the reference.
+"""Broken, and subtle: hands each item to the getter that waits longest in a *box*, and
+a getter cancelled after the hand-off passes its item up the line of boxes still in
+flight (the repair of broken/hand_off_puts_back_at_front). Cancellation alone now
+keeps FIFO. But get_nowait() takes from the deque only, skipping an item boxed for a
+getter that has not run yet: take the later item, cancel that getter, and the earlier
+item comes out after the later one. asyncio.Queue keeps every item in its deque until
+a getter runs, so a get_nowait() always takes the first; handing items out early is
+what opens the window. Found by the kit under --prodcon-isolate, whose turns fell
+differently from an in-process run's.
 """
 
 import asyncio
 from collections import deque
 
+CAUGHT_BY = "cancellation"
+
 QueueFull = asyncio.QueueFull
 QueueEmpty = asyncio.QueueEmpty
+
+
+class _Box:
+    __slots__ = ("item",)
+
+    def __init__(self, item):
+        self.item = item
 
 
 class Queue:
     def __init__(self, maxsize=0):
         self.maxsize = maxsize
         self._items = deque()
-        self._getters = deque()  # futures resolved with an item
+        self._getters = deque()  # futures resolved with a _Box
         self._putters = deque()  # futures resolved when room was made
-        self._in_flight = 0  # items handed to getters that have not run yet
+        self._in_flight = deque()  # boxes handed to getters that have not run yet, in order
         self._unfinished = 0
         self._all_done = asyncio.Event()
         self._all_done.set()
 
     def qsize(self):
-        return len(self._items) + self._in_flight
+        return len(self._items) + len(self._in_flight)
 
     def empty(self):
         return self.qsize() == 0
@@ -47,7 +50,8 @@ class Queue:
             raise QueueFull
         self._unfinished += 1
         self._all_done.clear()
-        self._hand_over(item, at_front=False)
+        if not self._box_for_a_getter(item):
+            self._items.append(item)
 
     async def put(self, item):
         while self.full():
@@ -79,34 +83,40 @@ class Queue:
         waiter = asyncio.get_running_loop().create_future()
         self._getters.append(waiter)
         try:
-            item = await waiter
+            box = await waiter
         except BaseException:
             if waiter.done() and not waiter.cancelled():
-                # handed an item, cancelled before we could return it: give it back
-                self._in_flight -= 1
-                self._hand_over(waiter.result(), at_front=True)
+                self._give_back(waiter.result())  # boxed for us, and we are leaving
             else:
                 waiter.cancel()
                 if waiter in self._getters:
                     self._getters.remove(waiter)
             raise
-        self._in_flight -= 1
+        self._in_flight.remove(box)
         _wake(self._putters)  # the item has left the queue: room for a putter
-        return item
+        return box.item
 
-    def _hand_over(self, item, at_front):
-        """To the getter waiting longest, or into the deque (first in line when an item
-        comes back from a cancelled getter)."""
+    def _box_for_a_getter(self, item):
+        """Box `item` for the getter that waits longest; False when none waits."""
         while self._getters:
             waiter = self._getters.popleft()
             if not waiter.done():
-                waiter.set_result(item)
-                self._in_flight += 1
-                return
-        if at_front:
-            self._items.appendleft(item)
-        else:
-            self._items.append(item)
+                box = _Box(item)
+                self._in_flight.append(box)
+                waiter.set_result(box)
+                return True
+        return False
+
+    def _give_back(self, box):
+        """A cancelled getter's item moves up the line of boxes still in flight; the
+        last one's item goes to a waiting getter or back to the front of the deque."""
+        index = self._in_flight.index(box)
+        del self._in_flight[index]
+        carried = box.item
+        for later in list(self._in_flight)[index:]:
+            later.item, carried = carried, later.item
+        if not self._box_for_a_getter(carried):
+            self._items.appendleft(carried)
 
     def task_done(self):
         if self._unfinished <= 0:
