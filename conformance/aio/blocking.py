@@ -21,6 +21,7 @@ import functools
 import sys
 import threading
 import time
+import weakref
 
 from prodcon.errors import kit_file, standard_library_file
 
@@ -39,6 +40,15 @@ _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 _NOT_AN_ACQUIRE = frozenset([*_WAITS, threading.Condition._is_owned.__code__])
 
 
+#: loop -> the watch of its thread (`watch_of`).
+_WATCHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def watch_of(loop) -> BlockingWatch | None:
+    """The watch of `loop`'s thread, where blocking calls seen elsewhere for it go."""
+    return _WATCHES.get(loop)
+
+
 class BlockingWatch:
     """The profile function of one loop thread, and what it caught (`found`)."""
 
@@ -46,9 +56,17 @@ class BlockingWatch:
         self.found: dict[str, int] = {}  # "what at where" -> how many times
         self.off = False  # set by another thread: the loop was abandoned, stop watching
 
-    def install(self) -> None:
+    def install(self, loop=None) -> None:
         """Called on the loop's thread."""
+        if loop is not None:
+            _WATCHES[loop] = self
         sys.setprofile(self._profile)
+
+    def add(self, found: list[str]) -> None:
+        """Blocking calls seen elsewhere for this loop: in the sandbox's child, whose loop
+        takes turns with this one (`isolation.async_parent`)."""
+        for what in found[:KEPT]:
+            self.found[what] = self.found.get(what, 0) + 1
 
     def take(self) -> list[str]:
         found, self.found = self.found, {}

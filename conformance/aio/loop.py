@@ -49,7 +49,7 @@ class EventLoop:
 
     def _serve(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self.watch.install()
+        self.watch.install(self.loop)
         try:
             self.loop.run_forever()
         except Abandoned:  # `_abandon` stopped a loop the implementation held for good

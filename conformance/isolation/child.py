@@ -151,7 +151,7 @@ class _Child(Endpoint):
             module = contract._import(self._config["name"], Path.cwd())
             if contract._is_path(label):
                 module.__prodcon_label__ = label  # type: ignore[attr-defined]
-            impl = contract.resolve(label, module)
+            impl = contract.resolve(label, module, self._config.get("model"))
         except contract.ContractError as exc:
             self._send(Failed(str(exc)))
             return
@@ -172,7 +172,7 @@ class _Child(Endpoint):
             "shutdown": "Queue" not in impl.borrowed and hasattr(impl.Queue, "shutdown"),
             "version": impl.version if isinstance(impl.version, str) else None,
             "file": impl.file, "sentinel": self._out(impl.sentinel),
-            "model": impl.model, "model_reason": impl.model_reason,
+            "model": impl.model, "model_reason": impl.model_reason, "stop": impl.stop,
             "module": self._out(module)}))
 
     def _read_all(self) -> None:

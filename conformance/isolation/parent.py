@@ -11,6 +11,7 @@ their own class names.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import math
@@ -30,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from prodcon import contract, reference
+from prodcon.isolation.async_parent import async_queue_class
 from prodcon.isolation.confinement import Limits, end_cgroup, end_session, pids_cgroup
 from prodcon.isolation.protocol import (
     IDLE,
@@ -62,6 +64,7 @@ from prodcon.isolation.protocol import (
 )
 from prodcon.items import describe
 from prodcon.processes import kit_pythonpath, signal_group
+from prodcon.reference import aio as async_reference
 
 _MIRROR_LIMIT = 256  # kit-side threads serving threads the submission started
 _POLL = 0.25  # a waiting thread's second look at whether the child died
@@ -113,7 +116,8 @@ class SandboxedImplementation(contract.Implementation):
 
 
 def load_isolated(name: str, search_dir: Path,
-                  limits: Limits = Limits()) -> SandboxedImplementation:  # noqa: B008 - frozen
+                  limits: Limits = Limits(),  # noqa: B008 - frozen
+                  model: str | None = None) -> SandboxedImplementation:
     """Import NAME in a sandboxed child process and resolve its roles as `contract.load` does.
 
     The parts NAME provides are proxies into the child; the parts it lacks are
@@ -121,7 +125,7 @@ def load_isolated(name: str, search_dir: Path,
     (`stacks()`, `stderr_tail()`, `close()`); it is also closed at exit.
     """
     workdir, origin_dir, child_name = _stage(name, Path(search_dir))
-    sandbox = Sandbox(workdir, origin_dir, limits, child_name, name)
+    sandbox = Sandbox(workdir, origin_dir, limits, child_name, name, model)
     try:
         return _implementation(sandbox, name, sandbox._startup_info(name))
     except BaseException:
@@ -140,7 +144,7 @@ class Sandbox(Endpoint):
     READS = KIT_READS
 
     def __init__(self, workdir: Path, origin_dir: Path, limits: Limits, child_name: str,
-                 label: str) -> None:
+                 label: str, model: str | None = None) -> None:
         kit_end, child_end = socket.socketpair()
         kit_end.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", _SEND_BOUND, 0))
         super().__init__(kit_end)
@@ -160,7 +164,8 @@ class Sandbox(Endpoint):
         self._closed = False
         self._cgroup = pids_cgroup(limits.processes)
         try:
-            self._proc = _spawn(child_end, workdir, limits, child_name, label, self._cgroup)
+            self._proc = _spawn(child_end, workdir, limits, child_name, label, self._cgroup,
+                                model)
         except BaseException:
             kit_end.close()
             _remove(workdir)
@@ -551,10 +556,10 @@ def _child_env(workdir: Path) -> dict[str, str]:
 
 
 def _spawn(sock: socket.socket, workdir: Path, limits: Limits, child_name: str,
-           label: str, cgroup: Path | None) -> subprocess.Popen:
+           label: str, cgroup: Path | None, model: str | None = None) -> subprocess.Popen:
     config = {"name": child_name, "label": label, "memory": limits.memory, "cpu": limits.cpu,
               "processes": limits.processes, "file_size": limits.file_size,
-              "cgroup": None if cgroup is None else str(cgroup)}
+              "cgroup": None if cgroup is None else str(cgroup), "model": model}
     logs = _logs(workdir)
     logs.mkdir(mode=0o700)
     with open(logs / _STDOUT, "wb") as out, open(logs / _STDERR, "wb") as err:
@@ -591,9 +596,12 @@ def _implementation(sandbox: Sandbox, name: str, info: Any) -> SandboxedImplemen
     except (ProtocolError, KeyError, TypeError) as exc:
         raise contract.ContractError(f"the sandboxed import of {name!r} answered nonsense "
                                      f"({exc})") from None
+    if model == "asyncio":
+        return _async_implementation(sandbox, name, info, label, parts, sentinel, version,
+                                     file, has_shutdown, module, reason)
     if model != "threads":
-        raise contract.ContractError(f"--prodcon-isolate does not run asyncio implementations "
-                                     f"yet ({label}: {reason}); run it without it")
+        raise contract.ContractError(f"the sandboxed import of {name!r} answered nonsense "
+                                     f"(model {clip(str(model), 20)!r})")
     fallback = {"Queue": reference.Queue, "producer": reference.producer,
                 "consumer": reference.consumer}
     origin = {part: "reference" if parts[part] is None else label for part in fallback}
@@ -655,3 +663,29 @@ def _worker(sandbox: Sandbox, remote: Any, role: str):
 
     worker.__name__ = worker.__qualname__ = role
     return worker
+
+
+def _async_implementation(sandbox: Sandbox, name: str, info: Any, label: str, parts: dict,
+                          sentinel: Any, version: str | None, file: str | None,
+                          has_shutdown: bool, module: Any, reason: str
+                          ) -> SandboxedImplementation:
+    """The async roles: the Queue runs in the child on a loop that takes turns with the
+    kit's (`async_parent`); async workers from the child are not run isolated yet."""
+    provided = [part for part in ("producer", "consumer") if parts[part] is not None]
+    if provided:
+        raise contract.ContractError(
+            f"--prodcon-isolate runs an asyncio Queue in the sandbox, not yet async workers "
+            f"({label} provides {' and '.join(provided)}); test them without it")
+    if parts["Queue"] is None:  # pragma: no cover - resolve refuses a module with no role
+        raise contract.ContractError(f"{label} provides no async role")
+    stop = info.get("stop", "sentinel")
+    queue_class = async_queue_class(sandbox, module, parts["Queue"], has_shutdown, label)
+    return SandboxedImplementation(
+        name=name, module=module, file=sandbox._local_paths(file) if file else None,
+        Queue=queue_class, Full=asyncio.QueueFull, Empty=asyncio.QueueEmpty,
+        ShutDown=async_reference.QueueShutDown, producer=async_reference.producer,
+        consumer=async_reference.consumer, sentinel=async_reference.SENTINEL,
+        origin={"Queue": label, "producer": "reference", "consumer": "reference"},
+        borrowed=frozenset({"producer", "consumer"}), version=version, sandbox=sandbox,
+        model="asyncio", model_reason=reason, stop=stop if stop in contract.STOPS else
+        "sentinel")

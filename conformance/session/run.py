@@ -87,10 +87,7 @@ def _load(config: pytest.Config, impl_arg: str, settings: Settings) -> contract.
     model = setting(config, "prodcon_model")
     if not config.getoption("prodcon_isolate"):
         return contract.load(impl_arg, here, bound, model)
-    if model == "asyncio":
-        raise pytest.UsageError("prodcon: --prodcon-isolate does not run asyncio "
-                                "implementations yet; run them without it")
-    return isolation.load_isolated(impl_arg, here, isolation.Limits(import_bound=bound))
+    return isolation.load_isolated(impl_arg, here, isolation.Limits(import_bound=bound), model)
 
 
 # --- hooks (active only in a prodcon run) ----------------------------------------------

@@ -1,0 +1,232 @@
+"""The kit's side of an asyncio implementation under `--prodcon-isolate`: its Queue as a
+class whose coroutines run in the sandbox's child, on a loop that takes turns with the
+kit's (`async_child`).
+
+For each event loop of the kit's that uses the sandboxed queue, a `Pump` task runs the
+child's loop one iteration at a time, and only once the kit's loop has nothing left to
+run (a few turns at most, so a kit task that polls with `sleep(0)` cannot starve it):
+one loop's callbacks, in two processes. A coroutine call (`await q.get()`) starts a
+task there and waits here for the tick in which it ends; cancelling it here cancels it
+there at once, and the call then ends as the child's task ended (cancelled, or with
+the value it had already got: asyncio's own "too late to cancel"). A plain call runs
+there at once, between two ticks. What the child answers is checked as any message of
+an untrusted process is.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import queue as stdlib_queue
+import weakref
+from typing import Any
+
+from prodcon import reference
+from prodcon.aio.blocking import watch_of
+from prodcon.isolation import async_child
+from prodcon.isolation.protocol import LINE_LIMIT, ProtocolError, clip, remote_error
+from prodcon.reference import aio as async_reference
+
+#: A role's name in the child -> the class the kit judges it as.
+ASYNC_ROLES = {"Full": asyncio.QueueFull, "Empty": asyncio.QueueEmpty,
+               "ShutDown": async_reference.QueueShutDown, "ValueError": ValueError}
+#: Turns the kit's loop gets before each tick while it still has callbacks ready.
+KIT_TURNS = 3
+
+_PUMPS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Pump] = (
+    weakref.WeakKeyDictionary())
+
+
+class Pump:
+    """The child's loop for one loop of the kit's: ticks, and the calls waiting on them."""
+
+    def __init__(self, sandbox: Any, module: Any, loop: asyncio.AbstractEventLoop) -> None:
+        self.sandbox = sandbox
+        self.loop = loop
+        self.driver = sandbox.run_in_child(async_child.open_loop, module)
+        self.waiting: dict[int, asyncio.Future] = {}
+        self.dirty = True  # a call was made since the last tick
+        self.child_ready = False
+        self.next_timer: float | None = None
+        self._news: asyncio.Future | None = None
+        self.task = loop.create_task(self._run(), name="prodcon-sandbox-loop")
+
+    @classmethod
+    def of(cls, sandbox: Any, module: Any) -> Pump:
+        loop = asyncio.get_running_loop()
+        pump = _PUMPS.get(loop)
+        if pump is None or pump.task.done():
+            pump = _PUMPS[loop] = cls(sandbox, module, loop)
+        return pump
+
+    # -- calls ----------------------------------------------------------------------
+
+    def plain(self, target: Any, op: str, args: tuple) -> Any:
+        try:
+            return self.sandbox.run_in_child(async_child.plain, self.driver, target, op, *args)
+        except _THREAD_ROLES as exc:
+            raise _as_async(exc) from None
+        finally:
+            self._poke()
+
+    async def call(self, target: Any, op: str, args: tuple) -> Any:
+        """A coroutine call, started in the child and awaited here."""
+        try:
+            tid = self.sandbox.run_in_child(async_child.start, self.driver, target, op, *args)
+        except _THREAD_ROLES as exc:
+            raise _as_async(exc) from None
+        finally:
+            self._poke()
+        if type(tid) is not int:
+            raise ProtocolError("a task id expected")
+        # Shielded: cancelling the call here must not cancel the future the next tick
+        # resolves, or an outcome that crossed in between would be dropped.
+        ended = self.waiting[tid] = self.loop.create_future()
+        try:
+            outcome = await asyncio.shield(ended)
+        except asyncio.CancelledError:
+            if not ended.done():  # cancelled here: cancel it there, and end as it ends
+                self.sandbox.run_in_child(async_child.cancel, self.driver, tid)
+                self._poke()
+                outcome = await asyncio.shield(ended)
+            else:
+                outcome = ended.result()  # it had ended: "too late to cancel", as a Task
+            if outcome[0] == "cancelled":
+                raise
+        return self._outcome(tid, outcome)
+
+    def _outcome(self, tid: int, outcome: list) -> Any:
+        """The value of a call that returned, or its error raised as the kit judges it."""
+        if outcome[0] == "returned" and len(outcome) == 1:
+            return self.sandbox.run_in_child(async_child.value, self.driver, tid)
+        if outcome[0] == "raised" and len(outcome) == 4:
+            role, name, message = (clip(part) for part in outcome[1:])
+            cls = ASYNC_ROLES.get(role)
+            if cls is not None:
+                raise cls(message)
+            raise remote_error(clip(name, 100), message, "")
+        if outcome[0] == "cancelled" and len(outcome) == 1:
+            raise asyncio.CancelledError
+        raise ProtocolError(f"not a call's outcome: {clip(str(outcome[0]), 40)}")
+
+    # -- the ticks ------------------------------------------------------------------
+
+    def _poke(self) -> None:
+        self.dirty = True
+        if self._news is not None and not self._news.done():
+            self._news.set_result(None)
+
+    async def _run(self) -> None:
+        loop = self.loop
+        try:
+            while True:
+                for _ in range(KIT_TURNS):  # the kit's callbacks first, as far as they go
+                    if not _anything_ready(loop):
+                        break
+                    await asyncio.sleep(0)
+                due = self.next_timer is not None and loop.time() >= self.next_timer
+                if self.dirty or self.child_ready or due:
+                    self._tick()
+                    await asyncio.sleep(0)
+                    continue
+                self._news = loop.create_future()
+                timeout = None if self.next_timer is None else self.next_timer - loop.time()
+                await asyncio.wait({self._news}, timeout=timeout)
+        finally:
+            for future in self.waiting.values():
+                future.cancel()
+            try:
+                self.sandbox.run_in_child(async_child.close_loop, self.driver)
+            except Exception:  # noqa: BLE001 - a dead child has nothing left to close
+                pass
+
+    def _tick(self) -> None:
+        self.dirty = False
+        answer = self.sandbox.run_in_child(async_child.tick, self.driver)
+        try:
+            news = json.loads(clip(answer, LINE_LIMIT))
+            ready, delay = news["ready"], news["delay"]
+            self.child_ready = ready is True
+            self.next_timer = (None if delay is None
+                               else self.loop.time() + min(float(delay), 3600.0))
+            found = [clip(text) for text in news["blocking"][:5]]
+            finished = []
+            for entry in news["ended"]:
+                if type(entry[0]) is not int or type(entry[1]) is not str:
+                    raise TypeError("an ended task is [id, how, ...]")
+                finished.append((entry[0], entry[1:]))
+        except (ProtocolError, TypeError, ValueError, IndexError, KeyError) as exc:
+            raise ProtocolError(f"a tick's answer is malformed ({exc})") from None
+        if found:
+            watch = watch_of(self.loop)
+            if watch is not None:
+                watch.add(found)
+        for tid, outcome in finished:
+            future = self.waiting.pop(tid, None)
+            if future is not None and not future.done():
+                future.set_result(outcome)
+
+
+def _anything_ready(loop: asyncio.AbstractEventLoop) -> bool:
+    return any(not handle.cancelled() for handle in getattr(loop, "_ready", ()))
+
+
+#: The thread role's classes the sandbox rebuilds a submission's exception as (by its
+#: role: `parent._error_in`); `_as_async` gives the async role's class for each.
+_THREAD_ROLES = (stdlib_queue.Full, stdlib_queue.Empty, reference.ShutDown)
+
+
+def _as_async(exc: BaseException) -> BaseException:
+    cls = (asyncio.QueueFull if isinstance(exc, stdlib_queue.Full) else
+           asyncio.QueueEmpty if isinstance(exc, stdlib_queue.Empty) else
+           async_reference.QueueShutDown)
+    return cls(*exc.args)
+
+
+class SandboxedAsyncQueue:
+    """The submission's async Queue, seen from the kit: each instance lives in the child;
+    its coroutines run there as tasks, its plain methods there at once."""
+
+    _sandbox: Any
+    _module: Any
+    _remote_class: Any
+
+    def __init__(self, maxsize: int = 0) -> None:
+        self._pump = Pump.of(self._sandbox, self._module)
+        self._remote = self._pump.plain(self._remote_class, "__call__", (maxsize,))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return self._pump.plain(self._remote, "getattr", (name,))
+
+    def __repr__(self) -> str:
+        return f"<sandboxed {self._remote!r}>"
+
+
+def _awaited(op: str):
+    async def method(self: SandboxedAsyncQueue, *args: Any) -> Any:
+        return await self._pump.call(self._remote, op, args)
+
+    method.__name__ = method.__qualname__ = op
+    return method
+
+
+def _plain(op: str):
+    def method(self: SandboxedAsyncQueue, *args: Any) -> Any:
+        return self._pump.plain(self._remote, op, args)
+
+    method.__name__ = method.__qualname__ = op
+    return method
+
+
+def async_queue_class(sandbox: Any, module: Any, remote_class: Any, has_shutdown: bool,
+                      label: str) -> type:
+    """A class per submission, as `parent._queue_class` for threads."""
+    namespace: dict[str, Any] = {op: _awaited(op) for op in ("put", "get", "join")}
+    plain_ops = ("put_nowait", "get_nowait", "task_done", "qsize", "empty", "full")
+    namespace.update({op: _plain(op) for op in
+                      plain_ops + (("shutdown",) if has_shutdown else ())})
+    namespace.update(_sandbox=sandbox, _module=module, _remote_class=remote_class,
+                     __doc__=f"The async Queue of {label}, running in a sandboxed process.")
+    return type("Queue", (SandboxedAsyncQueue,), namespace)
