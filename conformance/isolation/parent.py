@@ -215,7 +215,17 @@ class Sandbox(Endpoint):
         """Whether the child is inside the submission's code for `thread` (its twin
         there has its name, see `Endpoint._lane`): False when that twin waits for the
         kit or is not there, None when the child cannot say."""
-        return twin_busy(self.stacks(), thread.name)
+        return twin_busy(self.stacks(), twin_name(thread))
+
+    def twin_stack(self, thread: threading.Thread) -> str:
+        """The innermost frames of `thread`'s twin in the child, as its listing shows
+        them (`stacks`): where the child is, for a report."""
+        stacks = self.stacks()
+        blocks = ("\n" + stacks).split(f"\n{twin_name(thread)}:\n")[1:]
+        if not blocks:
+            return f"    ({clip(stacks, 200)})"
+        return "\n".join(line for line in blocks[0].splitlines()
+                         if line.startswith("    ")).rstrip() or "    (no frames)"
 
     def run_in_child(self, fn: Any, *args: Any) -> Any:
         """Call the kit's module-level function `fn` in the child, on the child's objects.
@@ -567,6 +577,12 @@ def _spawn(sock: socket.socket, workdir: Path, limits: Limits, child_name: str,
             [sys.executable, "-c", _BOOTSTRAP, str(sock.fileno()), json.dumps(config)],
             cwd=workdir, env=_child_env(workdir), stdin=subprocess.DEVNULL, stdout=out,
             stderr=err, pass_fds=(sock.fileno(),), start_new_session=True)
+
+
+def twin_name(thread: threading.Thread) -> str:
+    """The name of `thread`'s twin in the child: its own, clipped as the child clips it
+    (the async suite's loop threads are named after long test names)."""
+    return clip(thread.name, 100)
 
 
 def twin_busy(stacks: str, name: str) -> bool | None:
