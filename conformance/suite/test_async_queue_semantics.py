@@ -539,13 +539,12 @@ def test_async_a_failing_task_group_cancels_waiters_and_loses_nothing(prodcon):
             step()
             raise _SiblingFailed
 
-        try:
+        async def getters():
             async with asyncio.TaskGroup() as group:
-                started += [group.create_task(q.get(), name=f"get() #{n}") for n in (1, 2)]
+                started.extend(group.create_task(q.get(), name=f"get() #{n}") for n in (1, 2))
                 group.create_task(fail_after(lambda: q.put_nowait(item)))
-        except BaseException as group_error:  # noqa: BLE001 - the group's ExceptionGroup
-            if not group_error.subgroup(_SiblingFailed):
-                raise
+
+        await _group_fails(calls, getters, "get()")
         took = [t.result() for t in started if not t.cancelled() and t.exception() is None]
         if took not in ([], [item]):
             raise Violation("cancellation", f"the cancelled get() calls returned "
@@ -568,15 +567,14 @@ def test_async_a_failing_task_group_cancels_waiters_and_loses_nothing(prodcon):
         q = calls.queue(1)
         held, lost = Item(1, 0), [Item(2, 0), Item(3, 0)]
         q.put_nowait(held)
-        started = []
-        try:
+        started.clear()
+        async def putters():
             async with asyncio.TaskGroup() as group:
-                started += [group.create_task(q.put(x), name=f"put() #{n}")
-                            for n, x in enumerate(lost, 1)]
+                started.extend(group.create_task(q.put(x), name=f"put() #{n}")
+                               for n, x in enumerate(lost, 1))
                 group.create_task(fail_after(q.get_nowait))
-        except BaseException as group_error:  # noqa: BLE001
-            if not group_error.subgroup(_SiblingFailed):
-                raise
+
+        await _group_fails(calls, putters, "put()")
         went_in = [x for x, t in zip(lost, started, strict=True) if not t.cancelled()
                    and t.exception() is None]
         size = q.qsize()
@@ -593,6 +591,23 @@ def test_async_a_failing_task_group_cancels_waiters_and_loses_nothing(prodcon):
         await calls.get_item(q, extra)
 
     prodcon.run_async(main)
+
+
+async def _group_fails(calls, body, what: str) -> None:
+    """Run `body` (a TaskGroup one of whose tasks fails with _SiblingFailed) to its end,
+    bounded: a cancelled call that swallows its CancelledError keeps the group open."""
+
+    async def run():
+        try:
+            await body()
+        except BaseException as group_error:  # noqa: BLE001 - the group's ExceptionGroup
+            if not group_error.subgroup(_SiblingFailed):
+                raise
+
+    await calls.finishes(calls.start(run(), "the task group"), "the TaskGroup",
+                         prop="cancellation", due=f"its failing task cancels the waiting "
+                         f"{what} calls, which must end (with CancelledError) so that the "
+                         "group can end")
 
 
 #: A timed call's timeout in the timeout test, and the clock slack it allows.
