@@ -18,6 +18,7 @@ import concurrent.futures
 import contextlib
 import sys
 import threading
+import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -32,6 +33,11 @@ from prodcon.verdict import Stuck, Violation
 ANSWER_BOUND = 2.0
 #: How long the loop may stay away once the watch saw it make a blocking call.
 EARLY = 0.5
+#: loop -> its holder in another process: for a queue whose own loop runs in the
+#: sandbox's child (`isolation.async_parent.Pump`), the kit's loop thread waits in a
+#: call to the child while the child's loop is held. `held_in_child()` says where
+#: (or None), `interrupt_child()` stops it once the kit gives the loop up.
+REMOTE_HOLDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 class EventLoop:
@@ -96,12 +102,15 @@ class EventLoop:
                 held = Watch(stall)
                 self.loop.call_soon_threadsafe(beat.set)
             elif held.tick() or (held.counted > EARLY and (
-                    self.watch.found or self._held_by_implementation())):
+                    self.watch.found or self._held_by_implementation()
+                    or self._held_remotely() is not None)):
                 # the loop has not come back: held past `stall`, or held past EARLY by a
                 # blocking call the watch saw or in a line of the implementation's (that
                 # is the finding: no need to wait out the bound)
-                where = self._where_blocked()  # now, while it is held
-                if self._held_by_implementation() or self._pending_tasks() is None:
+                remote = self._held_remotely()
+                where = remote or self._where_blocked()  # now, while it is held
+                if (remote is not None or self._held_by_implementation()
+                        or self._pending_tasks() is None):
                     self._abandon()
                 future.cancel()
                 shown = f"\nthe queue then: {state()}" if state is not None else ""
@@ -171,6 +180,13 @@ class EventLoop:
         self.watch.off = True
         self.loop.call_soon_threadsafe(self.loop.stop)  # once it gets back to the loop
         interrupt(self._thread)
+        holder = REMOTE_HOLDERS.get(self.loop)
+        if holder is not None:  # the child's twin of this thread, spinning there
+            holder.interrupt_child()
+
+    def _held_remotely(self) -> str | None:
+        holder = REMOTE_HOLDERS.get(self.loop)
+        return holder.held_in_child() if holder is not None else None
 
     def _held_by_implementation(self) -> bool:
         frame = sys._current_frames().get(self._thread.ident)  # noqa: SLF001

@@ -24,10 +24,12 @@ import contextlib
 import itertools
 import json
 import sys
+import threading
 from typing import Any
 
 from prodcon import contract
 from prodcon.aio.blocking import BlockingWatch
+from prodcon.engine import harness
 from prodcon.isolation.protocol import TEXT_LIMIT, execute, safe_str
 
 
@@ -155,3 +157,11 @@ def close_loop(driver: Driver) -> None:
 def _raised(driver: Driver, exc: BaseException) -> list:
     role = next((r for r, cls in driver.roles if isinstance(exc, cls)), "")
     return ["raised", role, type(exc).__name__, safe_str(exc)[:TEXT_LIMIT]]
+
+
+def interrupt(thread_name: str) -> None:
+    """Stop this process's twin of the kit's thread `thread_name`, held in the
+    submission's code after the kit gave its loop up (`harness.interrupt`)."""
+    for thread in threading.enumerate():
+        if thread.name == thread_name:
+            harness.interrupt(thread)

@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import json
 import queue as stdlib_queue
+import threading
 import weakref
 from typing import Any
 
 from prodcon import reference
 from prodcon.aio.blocking import watch_of
+from prodcon.aio.loop import REMOTE_HOLDERS
 from prodcon.isolation import async_child
 from prodcon.isolation.protocol import LINE_LIMIT, ProtocolError, clip, remote_error
 from prodcon.reference import aio as async_reference
@@ -50,6 +52,8 @@ class Pump:
         self.next_timer: float | None = None
         self._news: asyncio.Future | None = None
         self.task = loop.create_task(self._run(), name="prodcon-sandbox-loop")
+        self.kit_thread = threading.current_thread()
+        REMOTE_HOLDERS[loop] = self
 
     @classmethod
     def of(cls, sandbox: Any, module: Any) -> Pump:
@@ -58,6 +62,22 @@ class Pump:
         if pump is None or pump.task.done():
             pump = _PUMPS[loop] = cls(sandbox, module, loop)
         return pump
+
+    def held_in_child(self) -> str | None:
+        """Where the child's loop is held by the submission's code while the kit's loop
+        thread waits for it (its stack there), or None (`aio.loop.REMOTE_HOLDERS`)."""
+        if self.sandbox.in_call(self.kit_thread) is not True:
+            return None
+        return f"  in the sandbox's process:\n{self.sandbox.twin_stack(self.kit_thread)}"
+
+    def interrupt_child(self) -> None:
+        """The kit gave its loop up: stop the child's twin of its thread, held in the
+        submission's code (else it would spin there, stealing the child's time from
+        every later test). Asked from the calling thread: the loop's is blocked."""
+        try:
+            self.sandbox.run_in_child(async_child.interrupt, self.kit_thread.name)
+        except Exception:  # noqa: BLE001 - a child that is gone needs no stopping
+            pass
 
     # -- calls ----------------------------------------------------------------------
 

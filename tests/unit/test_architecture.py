@@ -21,7 +21,7 @@ ALLOWED = {
     "history": {"shared"},
     "engine": {"shared", "history", "reference"},
     "controlled": {"shared", "engine"},
-    "isolation": {"shared", "reference", "aio"},
+    "isolation": {"shared", "reference", "engine", "aio"},
     "grading": {"shared"},
     "bench": {"shared"},
     "aio": {"shared", "engine", "history", "reference"},
