@@ -103,6 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     grade.add_argument("--profile", choices=tuple(PROFILES), default="quick")
     grade.add_argument("--timeout-factor", type=float, default=1.0, metavar="F",
                        help="the kit's bounds times F, for a slow grading machine")
+    grade.add_argument("--model", choices=MODELS,
+                       help="the model the class's code is written for (default: threads); "
+                       "asyncio grades async queues with the async suite and rubric")
     grade.add_argument("--gradescope", action="store_true",
                        help="also write Gradescope's results.json")
     grade.epilog = ("Arguments after -- go to the grading session's pytest, e.g. "

@@ -40,7 +40,7 @@ def command(args) -> int:
     """`prodcon grade`: exit 0 when every submission was graded (whatever the grades),
     2 on bad usage, 3 when the kit fails the reference here or the grading broke."""
     try:
-        chosen = rubric.load(args.rubric)
+        chosen = rubric.load(args.rubric, args.model or "threads")
         submissions = find_submissions(args.submissions, args.module)
     except (RubricError, UsageError) as exc:
         print(f"prodcon grade: {exc}", file=sys.stderr)
@@ -54,9 +54,11 @@ def command(args) -> int:
     plan = GradingPlan(submissions, seed, args.profile, args.timeout_factor, args.time_limit,
                        [], str(outdir), args.rubric and str(Path(args.rubric).resolve()),
                        args.gradescope,
-                       strict=any(c.prop == "strict-linearizability" for c in chosen.criteria))
+                       strict=any(c.prop == "strict-linearizability" for c in chosen.criteria),
+                       model=args.model)
     print(f"prodcon grade: {len(submissions)} submissions, --prodcon-seed={seed} "
-          f"--prodcon-profile={args.profile}{' --prodcon-strict' if plan.strict else ''}, "
+          f"--prodcon-profile={args.profile}{' --prodcon-strict' if plan.strict else ''}"
+          f"{f' --prodcon-model={args.model}' if args.model else ''}, "
           f"rubric {chosen.source} "
           f"({chosen.max_score:g} points), time limit {args.time_limit:g} s each, "
           f"{args.jobs} at a time", file=sys.stderr, flush=True)

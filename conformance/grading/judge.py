@@ -24,7 +24,7 @@ def grade(sub: Submission, result: SuiteResult, plan: GradingPlan,
     reported = {r["test"] for r in result.records}
     done = sum(1 for test in plan.expected if test in reported)
     replay = shlex.join(["pytest", f"--prodcon-impl={impl_name(sub.module)}",
-                         *plan.settings().options()])
+                         *plan.options()])
     graded = reports.Graded(sub.name, sub.path, None, chosen.max_score, replay=replay,
                             duration=round(result.duration, 2))
     if result.run is None:  # never got as far as the first test

@@ -28,12 +28,20 @@ class GradingPlan:
     gradescope: bool
     #: --prodcon-strict for every run: the rubric counts strict-linearizability.
     strict: bool = False
+    #: --prodcon-model for every run (and the reference's), when the class's code is
+    #: for asyncio: `prodcon grade --model asyncio`.
+    model: str | None = None
 
     def settings(self) -> Settings:
         """The run settings every submission is graded with (their `--prodcon-*` words
         come from `Settings.options`, for the graded run and for its replay alike)."""
         return Settings(seed=self.seed, profile=PROFILES[self.profile],
                         timeout_factor=self.timeout_factor, strict=self.strict)
+
+    def options(self) -> list[str]:
+        """The `--prodcon-*` words of every graded run and of its replay command."""
+        words = self.settings().options()
+        return words + ([f"--prodcon-model={self.model}"] if self.model else [])
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self)), encoding="utf-8")

@@ -61,7 +61,7 @@ class GradingSession:
     def __init__(self, plan: GradingPlan, config: pytest.Config) -> None:
         self.plan = plan
         self.config = config
-        self.rubric = rubric.load(plan.rubric_path)
+        self.rubric = rubric.load(plan.rubric_path, plan.model or "threads")
         self.graded: dict[str, reports.Graded] = {}
         self.started = time.monotonic()
 

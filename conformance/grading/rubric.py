@@ -27,6 +27,8 @@ else:  # pragma: no cover - 3.10
     import tomli as tomllib
 
 DEFAULT = Path(__file__).with_name("default_rubric.toml")
+#: The default for asyncio submissions (`prodcon grade --model asyncio`).
+DEFAULT_ASYNC = Path(__file__).with_name("default_async_rubric.toml")
 #: Record outcomes that judged nothing, so count for no criterion: a part not provided
 #: (skipped), a test not run (deselected), a test in which the kit itself failed.
 #: "kit-error" is taken on the record's word, so a hostile submission that raises
@@ -116,16 +118,18 @@ class Score:
         return self.subtotal if cap is None else min(self.subtotal, cap)
 
 
-def load(path: str | Path | None = None) -> Rubric:
-    """The rubric in `path` (TOML), or the default one."""
-    source = Path(path) if path is not None else DEFAULT
+def load(path: str | Path | None = None, model: str = "threads") -> Rubric:
+    """The rubric in `path` (TOML), or the default one of the model."""
+    default = DEFAULT_ASYNC if model == "asyncio" else DEFAULT
+    source = Path(path) if path is not None else default
     try:
         data = tomllib.loads(source.read_text(encoding="utf-8"))
     except OSError as exc:
         raise RubricError(f"{source}: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise RubricError(f"{source}: not valid TOML: {exc}") from None
-    return parse(data, "default" if path is None else str(source))
+    return parse(data, ("default" if model != "asyncio" else "default asyncio")
+                 if path is None else str(source))
 
 
 def parse(data: dict, source: str) -> Rubric:

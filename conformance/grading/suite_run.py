@@ -66,7 +66,7 @@ def run_suite(impl: str | None, plan: GradingPlan, *, isolate: bool) -> SuiteRes
                    "--rootdir", str(work), "-p", "pytest_timeout", "-p", "prodcon.plugin",
                    "-p", "no:cacheprovider", "-q", "--no-header", "-rN", "--tb=no",
                    f"--prodcon-impl={impl_arg}", f"--prodcon-json={records}",
-                   *plan.settings().options()]
+                   *plan.options()]
         if isolate:
             command.append("--prodcon-isolate")
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "PRODCON_"))}
