@@ -205,3 +205,28 @@ def test_rubric_file_round_trip(tmp_path):
         rubric.load(path)
     with pytest.raises(rubric.RubricError, match="No such file"):
         rubric.load(tmp_path / "none.toml")
+
+
+def test_the_default_async_rubric_is_100_points_over_the_async_suite():
+    """`prodcon grade --model asyncio`'s default: 100 points over known properties, and
+    every pattern of a criterion names a test of the async suite (a pattern that matches
+    nothing would hand out its points untested)."""
+    import ast
+    import fnmatch
+    from pathlib import Path
+
+    import prodcon.suite
+
+    chosen = rubric.load(None, "asyncio")
+    assert chosen.max_score == 100 and chosen.source == "default asyncio"
+    assert all(c.prop in PROPERTIES for c in chosen.criteria)
+    suite = Path(prodcon.suite.__file__).parent
+    names = [node.name for path in suite.glob("test_async_*.py")
+             for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.FunctionDef)
+             and node.name.startswith("test_")]
+    for criterion in chosen.criteria:
+        for pattern in criterion.tests:
+            assert any(fnmatch.fnmatchcase(name, pattern) for name in names), \
+                (criterion.prop, pattern)
+    capped = {c.prop for c in chosen.criteria if c.cap is not None}
+    assert "cancellation" in capped and "event-loop" not in capped
