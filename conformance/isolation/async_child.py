@@ -13,8 +13,9 @@ woken task runs takes the item" happens here as it would on one loop.
 
 Every function is called by the kit through `Sandbox.run_in_child` (its `kit:` calls)
 on this process's twin of the kit's loop thread: one thread owns this loop. A tick's
-news crosses as a JSON text (which tasks ended, and how), a task's value by itself
-(`value`), so that it keeps its identity: judged on the kit's side.
+news crosses as a JSON text (which tasks ended, and how), each value in it in the
+protocol's wire form (by token, so that it keeps its identity): judged on the kit's
+side.
 """
 
 from __future__ import annotations
@@ -32,6 +33,11 @@ from prodcon.aio.blocking import BlockingWatch
 from prodcon.engine import harness
 from prodcon.isolation.protocol import TEXT_LIMIT, execute, safe_str
 
+#: This side's `Endpoint._out`, set by the child before the first call (child.py): a
+#: task's value goes into a tick's JSON in its wire form, by token, so that it keeps its
+#: identity without a round trip of its own.
+WIRE: Any = None
+
 
 class Driver:
     """One event loop of the submission's, driven by the kit's ticks."""
@@ -44,7 +50,6 @@ class Driver:
         self.tasks: dict[int, asyncio.Task] = {}
         self.ids = itertools.count(1)
         self.finished: list[int] = []
-        self.values: dict[int, Any] = {}  # what ended tasks returned, until fetched
         self.watch = BlockingWatch()  # blocking calls of the submission's, per tick
 
 
@@ -108,9 +113,9 @@ def cancel(driver: Driver, tid: int) -> None:
 
 def tick(driver: Driver) -> str:
     """Run one iteration of the loop; then, as JSON: the tasks that ended (`[id,
-    "returned", the number of its value for `value`]`, `[id, "cancelled"]` or `[id,
-    "raised", role, class name, message]`), whether a callback is ready, seconds until
-    the next timer (or null), and the blocking calls the submission made in the tick."""
+    "returned", its value on the wire]`, `[id, "cancelled"]` or `[id, "raised", role,
+    class name, message]`), whether a callback is ready, seconds until the next timer
+    (or null), and the blocking calls the submission made in the tick."""
     loop = driver.loop
     loop.call_soon(loop.stop)
     driver.watch.install()
@@ -126,19 +131,13 @@ def tick(driver: Driver) -> str:
         elif task.exception() is not None:
             ended.append([tid, *_raised(driver, task.exception())])
         else:
-            driver.values[tid] = task.result()
-            ended.append([tid, "returned"])
+            ended.append([tid, "returned", WIRE(task.result())])
     driver.finished.clear()
     ready = any(not handle.cancelled() for handle in getattr(loop, "_ready", ()))
     timers = [h.when() for h in getattr(loop, "_scheduled", ()) if not h.cancelled()]
     delay = max(0.0, min(timers) - loop.time()) if timers else None
     return json.dumps({"ended": ended, "ready": ready, "delay": delay,
                        "blocking": driver.watch.take()})
-
-
-def value(driver: Driver, tid: int) -> Any:
-    """What task `tid` returned (the object itself: it crosses by token)."""
-    return driver.values.pop(tid)
 
 
 def close_loop(driver: Driver) -> None:

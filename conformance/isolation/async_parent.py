@@ -117,8 +117,8 @@ class Pump:
 
     def _outcome(self, tid: int, outcome: list) -> Any:
         """The value of a call that returned, or its error raised as the kit judges it."""
-        if outcome[0] == "returned" and len(outcome) == 1:
-            return self.sandbox.run_in_child(async_child.value, self.driver, tid)
+        if outcome[0] == "returned" and len(outcome) == 2:
+            return self.sandbox._in(outcome[1])  # noqa: SLF001 - the wire form, checked there
         if outcome[0] == "raised" and len(outcome) == 4:
             role, name, message = (clip(part) for part in outcome[1:])
             cls = ASYNC_ROLES.get(role)

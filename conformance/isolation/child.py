@@ -235,7 +235,10 @@ class _Child(Endpoint):
     def _execute(self, target: Any, op: str, args: list, kwargs: dict) -> Any:
         if op.startswith("kit:"):  # Sandbox.run_in_child
             _, module, name = op.split(":")
-            return getattr(importlib.import_module(module), name)(*args, **kwargs)
+            kit_module = importlib.import_module(module)
+            if getattr(kit_module, "WIRE", False) is None:  # it sends objects in its text
+                kit_module.WIRE = self._out
+            return getattr(kit_module, name)(*args, **kwargs)
         return execute(target, op, args, kwargs)
 
     def _fatal(self, note: str) -> None:
