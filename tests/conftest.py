@@ -8,6 +8,7 @@ import ast
 import fcntl
 import importlib.util
 import json
+import os
 import re
 import sys
 from dataclasses import dataclass
@@ -68,7 +69,15 @@ def parse(result) -> KitResult:
 def run_kit(pytester):
     """Run the kit on `impl` in a fresh process; every run is bounded."""
 
-    def run(impl, *args, seed=SEED, timeout=600):
+    def run(impl, *args, seed=SEED, timeout=600, stop_on=None):
+        """`stop_on`: a property; the run ends once a test failed for it (a zoo module's
+        CAUGHT_BY: the rest of its run would only cost time; stop_on_property.py)."""
+        if stop_on is not None:
+            pytester._monkeypatch.setenv("PRODCON_STOP_ON", stop_on)  # noqa: SLF001
+            pytester._monkeypatch.setenv(  # noqa: SLF001
+                "PYTHONPATH", os.pathsep.join(filter(None, [str(Path(__file__).parent),
+                                                          os.environ.get("PYTHONPATH")])))
+            args = ("-p", "stop_on_property", *args)
         result = pytester.runpytest_subprocess(
             f"--prodcon-impl={impl}", f"--prodcon-seed={seed}", "-p", "no:cacheprovider",
             "-p", "no:randomly", "-rA", *args, timeout=timeout)

@@ -14,7 +14,7 @@ WORKERS = zoo_modules(ZOO / "async" / "workers")
 @pytest.mark.parametrize("module", BROKEN, ids=lambda p: p.stem)
 def test_broken_async_queue_is_caught(run_kit, module):
     expected = caught_by(module)
-    result = run_kit(module)
+    result = run_kit(module, stop_on=expected)
     assert result.ret == 1, result
     assert expected in result.violated, (
         f"{module.stem} should be caught by {expected!r}; the kit reported "

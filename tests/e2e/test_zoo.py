@@ -20,7 +20,7 @@ def test_broken_implementation_is_caught(run_kit, module):
     its plans within their bound wherever the bug is not there to stop it (seconds a
     module); tests/e2e/test_systematic.py has it catch the races it is there for."""
     expected = caught_by(module)
-    result = run_kit(module, "-k", "not test_systematic")
+    result = run_kit(module, "-k", "not test_systematic", stop_on=expected)
     assert result.ret == 1, result
     assert expected in result.violated, (
         f"{module.stem} should be caught by {expected!r}; the kit reported "
