@@ -18,6 +18,7 @@ import concurrent.futures
 import contextlib
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -31,8 +32,14 @@ from prodcon.verdict import Stuck, Violation
 
 #: How long a stuck run's loop has to answer the question "which tasks are pending?".
 ANSWER_BOUND = 2.0
-#: How long the loop may stay away once the watch saw it make a blocking call.
+#: How long the loop may stay away once the watch saw it make a blocking call, or while
+#: its thread is in the implementation's code using the CPU (a busy loop) or asleep in
+#: the kernel (a lock's acquire the watch cannot see): never while it only waits for
+#: a CPU on a loaded machine.
 EARLY = 0.5
+#: The same for a loop held in the sandbox's child, whose CPU the kit cannot see: a
+#: child starved of the CPU on a loaded machine must not look held.
+REMOTE_EARLY = 2.0
 #: loop -> its holder in another process: for a queue whose own loop runs in the
 #: sandbox's child (`isolation.async_parent.Pump`), the kit's loop thread waits in a
 #: call to the child while the child's loop is held. `held_in_child()` says where
@@ -100,10 +107,13 @@ class EventLoop:
             if beat.is_set():
                 beat.clear()
                 held = Watch(stall)
+                spent = self._cpu_time()
                 self.loop.call_soon_threadsafe(beat.set)
             elif held.tick() or (held.counted > EARLY and (
-                    self.watch.found or self._held_by_implementation()
-                    or self._held_remotely() is not None)):
+                    self.watch.found
+                    or (self._held_by_implementation()
+                        and (self._busy_since(spent) or self._asleep()))
+                    or (held.counted > REMOTE_EARLY and self._held_remotely() is not None))):
                 # the loop has not come back: held past `stall`, or held past EARLY by a
                 # blocking call the watch saw or in a line of the implementation's (that
                 # is the finding: no need to wait out the bound)
@@ -183,6 +193,32 @@ class EventLoop:
         holder = REMOTE_HOLDERS.get(self.loop)
         if holder is not None:  # the child's twin of this thread, spinning there
             holder.interrupt_child()
+
+    def _cpu_time(self) -> float | None:
+        """The CPU time the loop's thread has used, where the platform tells (Linux,
+        macOS): None elsewhere."""
+        try:
+            return time.clock_gettime(time.pthread_getcpuclockid(self._thread.ident))
+        except (AttributeError, OSError, TypeError):  # pragma: no cover - other platforms
+            return None
+
+    def _busy_since(self, spent: float | None) -> bool:
+        """Whether the loop's thread has used the CPU for most of EARLY since `spent`:
+        a busy loop, not a thread the machine kept off the CPU (CI's six workers on two
+        cores once kept one from answering for half a second in a correct consumer)."""
+        now = self._cpu_time()
+        return spent is not None and now is not None and now - spent > EARLY / 2
+
+    def _asleep(self) -> bool:
+        """Whether the loop's thread is asleep in the kernel (blocked: a lock, a wait),
+        not runnable and merely waiting for a CPU. Linux only (/proc); False elsewhere,
+        and the loop is called held at `stall` instead of EARLY."""
+        try:
+            with open(f"/proc/self/task/{self._thread.native_id}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):  # pragma: no cover - not Linux
+            return False
+        return fields[:1] in ([b"S"], [b"D"])
 
     def _held_remotely(self) -> str | None:
         holder = REMOTE_HOLDERS.get(self.loop)
