@@ -61,8 +61,9 @@ async def run_async_worker_scenario(impl: Any, shape: Shape, rng: random.Random,
     everything = [item for batch in batches for item in batch]
     fails = frozenset(id(item) for item in rng.sample(everything, failing))
     loop = asyncio.get_running_loop()
+    lasts = frozenset(id(batch[-1]) for batch in batches if batch)
     handlers = [_AsyncHandler(f"c{i}", random.Random(rng.random()),
-                              shape.pace == "slow-consumers", fails)
+                              shape.pace == "slow-consumers", fails, lasts)
                 for i in range(shape.consumers)]
     consumers = [_TaskWorker(loop.create_task(impl.consumer(shared, h), name=h.name))
                  for h in handlers]
@@ -185,10 +186,15 @@ class _AsyncHandler:
     returns a coroutine that takes a moment (the consumer must await it)."""
 
     def __init__(self, name: str, rng: random.Random, slow: bool,
-                 fails: frozenset[int] = frozenset()) -> None:
+                 fails: frozenset[int] = frozenset(), lasts: frozenset[int] = frozenset()
+                 ) -> None:
         self.name = name
         self.rng = rng
         self.slow = slow
+        # A slow consumer's handle of a producer's last item always takes a moment: the
+        # last item put is the last taken, and only a handle still running when join()
+        # returns shows a task_done() called before it (else caught one run in a few).
+        self.lasts = lasts
         self.fails = fails  # ids of the items whose handling raises HandleFailed
         self.failed: Any = None  # the last item it failed (WorkerJudge names it)
         self.handled: list[list] = []  # item, start, end
@@ -196,7 +202,7 @@ class _AsyncHandler:
     def __call__(self, item: Any) -> Any:
         entry = [item, time.perf_counter_ns(), None]
         self.handled.append(entry)
-        if self.slow and self.rng.random() < 0.5:
+        if self.slow and (id(item) in self.lasts or self.rng.random() < 0.5):
             return self._finish_later(entry, self.rng.uniform(0.0002, 0.002))
         self._finish(entry)
         return None
