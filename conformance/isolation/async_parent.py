@@ -17,19 +17,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import queue as stdlib_queue
 import threading
 import weakref
 from typing import Any
 
-from prodcon import reference
 from prodcon.aio.blocking import watch_of
 from prodcon.aio.loop import REMOTE_HOLDERS
 from prodcon.isolation import async_child
 from prodcon.isolation.protocol import LINE_LIMIT, ProtocolError, clip, remote_error
 from prodcon.reference import aio as async_reference
 
-#: A role's name in the child -> the class the kit judges it as.
+#: A role's name in the child -> the class the kit judges it as (the sandbox's `roles`
+#: for an async implementation, and a tick's "raised" outcomes).
 ASYNC_ROLES = {"Full": asyncio.QueueFull, "Empty": asyncio.QueueEmpty,
                "ShutDown": async_reference.QueueShutDown, "ValueError": ValueError}
 #: Turns the kit's loop gets before each tick while it still has callbacks ready.
@@ -84,8 +83,6 @@ class Pump:
     def plain(self, target: Any, op: str, args: tuple) -> Any:
         try:
             return self.sandbox.run_in_child(async_child.plain, self.driver, target, op, *args)
-        except _THREAD_ROLES as exc:
-            raise _as_async(exc) from None
         finally:
             self._poke()
 
@@ -93,8 +90,6 @@ class Pump:
         """A coroutine call, started in the child and awaited here."""
         try:
             tid = self.sandbox.run_in_child(async_child.start, self.driver, target, op, *args)
-        except _THREAD_ROLES as exc:
-            raise _as_async(exc) from None
         finally:
             self._poke()
         if type(tid) is not int:
@@ -189,18 +184,6 @@ class Pump:
 
 def _anything_ready(loop: asyncio.AbstractEventLoop) -> bool:
     return any(not handle.cancelled() for handle in getattr(loop, "_ready", ()))
-
-
-#: The thread role's classes the sandbox rebuilds a submission's exception as (by its
-#: role: `parent._error_in`); `_as_async` gives the async role's class for each.
-_THREAD_ROLES = (stdlib_queue.Full, stdlib_queue.Empty, reference.ShutDown)
-
-
-def _as_async(exc: BaseException) -> BaseException:
-    cls = (asyncio.QueueFull if isinstance(exc, stdlib_queue.Full) else
-           asyncio.QueueEmpty if isinstance(exc, stdlib_queue.Empty) else
-           async_reference.QueueShutDown)
-    return cls(*exc.args)
 
 
 class SandboxedAsyncQueue:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from prodcon import contract, reference
-from prodcon.isolation.async_parent import async_queue_class
+from prodcon.isolation.async_parent import ASYNC_ROLES, async_queue_class
 from prodcon.isolation.confinement import Limits, end_cgroup, end_session, pids_cgroup
 from prodcon.isolation.protocol import (
     IDLE,
@@ -162,6 +162,9 @@ class Sandbox(Endpoint):
         self._reap_lock = threading.Lock()
         self._reaped = False
         self._closed = False
+        #: role -> the class the kit rebuilds a submission's exception of that role as:
+        #: the thread role's, or (`_async_implementation`) asyncio's.
+        self.roles: dict[str, type] = dict(_TRUSTED_ROLES)
         self._cgroup = pids_cgroup(limits.processes)
         try:
             self._proc = _spawn(child_end, workdir, limits, child_name, label, self._cgroup,
@@ -361,9 +364,8 @@ class Sandbox(Endpoint):
                                       clip(error.trace, TRACE_LIMIT, lines=True),
                                       clip(error.role))
         message, trace = self._local_paths(message), self._local_paths(trace)
-        classes = dict(_TRUSTED_ROLES)
-        if role in classes:
-            rebuilt = classes[role](message)
+        if role in self.roles:
+            rebuilt = self.roles[role](message)
             rebuilt.remote_traceback = trace
             return rebuilt
         return remote_error(name, message, trace)
@@ -695,6 +697,7 @@ def _async_implementation(sandbox: Sandbox, name: str, info: Any, label: str, pa
     if parts["Queue"] is None:  # pragma: no cover - resolve refuses a module with no role
         raise contract.ContractError(f"{label} provides no async role")
     stop = info.get("stop", "sentinel")
+    sandbox.roles = dict(ASYNC_ROLES)
     queue_class = async_queue_class(sandbox, module, parts["Queue"], has_shutdown, label)
     return SandboxedImplementation(
         name=name, module=module, file=sandbox._local_paths(file) if file else None,
