@@ -109,15 +109,18 @@ class EventLoop:
                 held = Watch(stall)
                 spent = self._cpu_time()
                 self.loop.call_soon_threadsafe(beat.set)
-            elif held.tick() or (held.counted > EARLY and (
+                continue
+            expired = held.tick()
+            # held in the sandbox's child: asked once a poll (a listing of its threads)
+            remote = (self._held_remotely() if expired or held.counted > REMOTE_EARLY
+                      else None)
+            if expired or remote is not None or (held.counted > EARLY and (
                     self.watch.found
                     or (self._held_by_implementation()
-                        and (self._busy_since(spent) or self._asleep()))
-                    or (held.counted > REMOTE_EARLY and self._held_remotely() is not None))):
+                        and (self._busy_since(spent) or self._asleep())))):
                 # the loop has not come back: held past `stall`, or held past EARLY by a
                 # blocking call the watch saw or in a line of the implementation's (that
                 # is the finding: no need to wait out the bound)
-                remote = self._held_remotely()
                 where = remote or self._where_blocked()  # now, while it is held
                 if (remote is not None or self._held_by_implementation()
                         or self._pending_tasks() is None):

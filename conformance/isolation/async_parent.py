@@ -65,9 +65,8 @@ class Pump:
     def held_in_child(self) -> str | None:
         """Where the child's loop is held by the submission's code while the kit's loop
         thread waits for it (its stack there), or None (`aio.loop.REMOTE_HOLDERS`)."""
-        if self.sandbox.in_call(self.kit_thread) is not True:
-            return None
-        return f"  in the sandbox's process:\n{self.sandbox.twin_stack(self.kit_thread)}"
+        frames = self.sandbox.busy_twin_stack(self.kit_thread)
+        return None if frames is None else f"  in the sandbox's process:\n{frames}"
 
     def interrupt_child(self) -> None:
         """The kit gave its loop up: stop the child's twin of its thread, held in the

@@ -220,14 +220,15 @@ class Sandbox(Endpoint):
         kit or is not there, None when the child cannot say."""
         return twin_busy(self.stacks(), twin_name(thread))
 
-    def twin_stack(self, thread: threading.Thread) -> str:
-        """The innermost frames of `thread`'s twin in the child, as its listing shows
-        them (`stacks`): where the child is, for a report."""
+    def busy_twin_stack(self, thread: threading.Thread) -> str | None:
+        """The innermost frames of `thread`'s twin in the child, when that twin is in a
+        call (`in_call`), from one listing (`stacks`); None when it is not, or the child
+        cannot say."""
         stacks = self.stacks()
-        blocks = ("\n" + stacks).split(f"\n{twin_name(thread)}:\n")[1:]
-        if not blocks:
-            return f"    ({clip(stacks, 200)})"
-        return "\n".join(line for line in blocks[0].splitlines()
+        if twin_busy(stacks, twin_name(thread)) is not True:
+            return None
+        block = ("\n" + stacks).split(f"\n{twin_name(thread)}:\n")[1]
+        return "\n".join(line for line in block.splitlines()
                          if line.startswith("    ")).rstrip() or "    (no frames)"
 
     def run_in_child(self, fn: Any, *args: Any) -> Any:
