@@ -600,8 +600,8 @@ async def _group_fails(calls, body, what: str) -> None:
     async def run():
         try:
             await body()
-        except BaseException as group_error:  # noqa: BLE001 - the group's ExceptionGroup
-            if not group_error.subgroup(_SiblingFailed):
+        except Exception as group_error:  # the group's ExceptionGroup (3.11+)
+            if not (hasattr(group_error, "subgroup") and group_error.subgroup(_SiblingFailed)):
                 raise
 
     await calls.finishes(calls.start(run(), "the task group"), "the TaskGroup",
