@@ -38,16 +38,27 @@ def note_threads(loop: asyncio.AbstractEventLoop) -> None:
 
 def idle(loop: asyncio.AbstractEventLoop) -> bool:
     """Nothing ready, no timer pending, no thread started since the test began."""
-    ready = getattr(loop, "_ready", None)
-    timers = getattr(loop, "_scheduled", None)
     known = _THREADS.get(loop)
-    if ready is None or timers is None or known is None:
+    if not (hasattr(loop, "_ready") and hasattr(loop, "_scheduled")) or known is None:
         return False
-    if any(not handle.cancelled() and not _heartbeat(handle) for handle in list(ready)):
-        return False
-    if any(not handle.cancelled() for handle in list(timers)):
+    if has_ready(loop) or next_timer(loop) is not None:
         return False
     return all(t.ident in known for t in threading.enumerate())
+
+
+def has_ready(loop: asyncio.AbstractEventLoop) -> bool:
+    """Whether a callback of `loop` is ready to run (the kit's heartbeat aside); False
+    for a loop that does not say (no `_ready`)."""
+    return any(not handle.cancelled() and not _heartbeat(handle)
+               for handle in list(getattr(loop, "_ready", ())))
+
+
+def next_timer(loop: asyncio.AbstractEventLoop) -> float | None:
+    """When `loop`'s next timer is due, in the loop's time; None when none is pending
+    (or the loop does not say: no `_scheduled`)."""
+    due = [handle.when() for handle in list(getattr(loop, "_scheduled", ()))
+           if not handle.cancelled()]
+    return min(due) if due else None
 
 
 def _heartbeat(handle: Any) -> bool:

@@ -29,6 +29,7 @@ import threading
 from typing import Any
 
 from prodcon import contract
+from prodcon.aio import quiet
 from prodcon.aio.blocking import BlockingWatch
 from prodcon.engine import harness
 from prodcon.isolation.protocol import TEXT_LIMIT, execute, safe_str
@@ -133,10 +134,9 @@ def tick(driver: Driver) -> str:
         else:
             ended.append([tid, "returned", WIRE(task.result())])
     driver.finished.clear()
-    ready = any(not handle.cancelled() for handle in getattr(loop, "_ready", ()))
-    timers = [h.when() for h in getattr(loop, "_scheduled", ()) if not h.cancelled()]
-    delay = max(0.0, min(timers) - loop.time()) if timers else None
-    return json.dumps({"ended": ended, "ready": ready, "delay": delay,
+    due = quiet.next_timer(loop)
+    delay = None if due is None else max(0.0, due - loop.time())
+    return json.dumps({"ended": ended, "ready": quiet.has_ready(loop), "delay": delay,
                        "blocking": driver.watch.take()})
 
 

@@ -21,6 +21,7 @@ import threading
 import weakref
 from typing import Any
 
+from prodcon.aio import quiet
 from prodcon.aio.blocking import watch_of
 from prodcon.aio.loop import REMOTE_HOLDERS
 from prodcon.isolation import async_child
@@ -135,7 +136,7 @@ class Pump:
         try:
             while True:
                 for _ in range(KIT_TURNS):  # the kit's callbacks first, as far as they go
-                    if not _anything_ready(loop):
+                    if not quiet.has_ready(loop):
                         break
                     await asyncio.sleep(0)
                 due = self.next_timer is not None and loop.time() >= self.next_timer
@@ -179,10 +180,6 @@ class Pump:
             future = self.waiting.pop(tid, None)
             if future is not None and not future.done():
                 future.set_result(outcome)
-
-
-def _anything_ready(loop: asyncio.AbstractEventLoop) -> bool:
-    return any(not handle.cancelled() for handle in getattr(loop, "_ready", ()))
 
 
 class SandboxedAsyncQueue:
