@@ -58,10 +58,10 @@ class AsyncCalls:
                 task = asyncio.ensure_future(value)
                 done, _ = await quiet.wait({task}, self.bound(bound))
                 if not done:
+                    stranded = _stranded()
                     await self.cancel(task)
-                    elapsed = time.monotonic() - start
-                    return Outcome(suspended=True, elapsed=elapsed,
-                                   why_not_longer=_why_not_longer(elapsed))
+                    return Outcome(suspended=True, elapsed=time.monotonic() - start,
+                                   why_not_longer=stranded)
                 value = task.result()
         except Exception as exc:  # noqa: BLE001 - judged by the caller
             return Outcome(error=exc, elapsed=time.monotonic() - start)
@@ -127,10 +127,10 @@ class AsyncCalls:
         start = time.monotonic()
         done, _ = await quiet.wait({task}, self.bound(bound))
         if not done:
-            waited = time.monotonic() - start
+            waited, stranded = time.monotonic() - start, _stranded()
             await self.cancel(task)
             raise Violation(prop, f"{what} was still suspended after {waited:.2f} s"
-                            f"{_why_not_longer(waited)}; {due}.")
+                            f"{stranded}; {due}.")
         if task.cancelled():
             raise Violation(prop, f"{what} was cancelled; {due}.")
         error = task.exception()
@@ -140,9 +140,11 @@ class AsyncCalls:
         return task.result()
 
 
-def _why_not_longer(seconds: float) -> str:
-    """Why the kit stopped waiting before its bound (`quiet.wait`), or nothing."""
-    if seconds < AWAIT_BOUND / 2:
+def _stranded() -> str:
+    """Why a call is still suspended when the kit stops waiting, if the loop says so
+    (`quiet.idle`: nothing left to run, so `quiet.wait` ended before its bound), or
+    nothing."""
+    if quiet.idle(asyncio.get_running_loop()):
         return (", with nothing left on the event loop that could wake it (no task ready "
                 "to run, no timer pending)")
     return ""
