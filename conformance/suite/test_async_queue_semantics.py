@@ -351,6 +351,15 @@ async def _raises_in(calls, task, shut, what: str) -> None:
                     "QueueShutDown.")
 
 
+async def _two_waiting_getters(calls, q):
+    """get() #1 and get() #2 on the empty queue `q`, each a task, both suspended."""
+    first = calls.start(q.get(), "consumer-1")
+    second = calls.start(q.get(), "consumer-2")
+    await calls.must_suspend(first, "get() #1 on an empty queue")
+    await calls.must_suspend(second, "get() #2 on an empty queue")
+    return first, second
+
+
 def test_async_cancelled_getter_passes_its_wake_up_on(prodcon):
     """Two get() calls wait; an item arrives and wakes the first, which is cancelled
     before it runs (its timeout fired at that moment). The item must go to the second:
@@ -359,10 +368,7 @@ def test_async_cancelled_getter_passes_its_wake_up_on(prodcon):
 
     async def main(calls):
         q = calls.queue(0)
-        first = calls.start(q.get(), "consumer-1")
-        second = calls.start(q.get(), "consumer-2")
-        await calls.must_suspend(first, "get() #1 on an empty queue")
-        await calls.must_suspend(second, "get() #2 on an empty queue")
+        first, second = await _two_waiting_getters(calls, q)
         item = Item(0, 0)
         q.put_nowait(item)
         first.cancel()  # before it runs: its wake-up was spent on a task that leaves
@@ -418,10 +424,7 @@ def test_async_a_cancelled_getter_s_item_keeps_its_place_in_line(prodcon):
 
     async def main(calls):
         q = calls.queue(0)
-        first = calls.start(q.get(), "consumer-1")
-        second = calls.start(q.get(), "consumer-2")
-        await calls.must_suspend(first, "get() #1 on an empty queue")
-        await calls.must_suspend(second, "get() #2 on an empty queue")
+        first, second = await _two_waiting_getters(calls, q)
         early, late = Item(0, 0), Item(0, 1)
         q.put_nowait(early)
         q.put_nowait(late)
