@@ -11,13 +11,12 @@ left behind, as the threads of a stuck thread queue are.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from .figures import Case, Round, Trouble, percentile, split
+from .figures import Case, Round, Trouble, split
 
 #: After the bound, how long a round's tasks get to end once cancelled.
 CANCEL_GRACE = 1.0
@@ -85,6 +84,4 @@ async def _round(make: Callable[[int], Any], case: Case, bound: float) -> Round 
     if pending:
         return Trouble("stuck", f"a round did not finish within {bound:g} s "
                        f"({len(pending)} of {len(tasks)} tasks still waiting)")
-    every = sorted(itertools.chain.from_iterable(latencies))
-    elapsed_ns = max(max(finished) - started, 1)
-    return Round(case.items * 1e9 / elapsed_ns, percentile(every, 50), percentile(every, 99))
+    return Round.of(case.items, latencies, started, finished)

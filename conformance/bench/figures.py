@@ -3,6 +3,7 @@ the asyncio round and the report."""
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from dataclasses import dataclass, field
 
@@ -60,6 +61,15 @@ class Round:
     throughput: float  # items per second, start barrier to last consumer done
     p50_ns: float  # put-to-get latency over every item of the round
     p99_ns: float
+
+    @classmethod
+    def of(cls, items: int, latencies: list[list[int]], started_ns: int,
+           finished_ns: list[int]) -> Round:
+        """The figures of a round from what it recorded: each consumer's latencies, the
+        start, and when each consumer was done (threads and tasks alike)."""
+        every = sorted(itertools.chain.from_iterable(latencies))
+        elapsed_ns = max(max(finished_ns) - started_ns, 1)
+        return cls(items * 1e9 / elapsed_ns, percentile(every, 50), percentile(every, 99))
 
 
 @dataclass(frozen=True)

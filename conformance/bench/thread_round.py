@@ -3,13 +3,12 @@ together from a barrier, every wait bounded."""
 
 from __future__ import annotations
 
-import itertools
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from .figures import Case, Round, Trouble, percentile, split
+from .figures import Case, Round, Trouble, split
 
 
 def run_round(make: Callable[[int], Any], case: Case, bound: float) -> Round | Trouble:
@@ -76,6 +75,4 @@ def run_round(make: Callable[[int], Any], case: Case, bound: float) -> Round | T
                        f"({left} of {len(threads)} threads still blocked)")
     for thread in threads:
         thread.join(bound)  # each is past its last statement already
-    every = sorted(itertools.chain.from_iterable(latencies))
-    elapsed_ns = max(max(finished) - started[0], 1)
-    return Round(case.items * 1e9 / elapsed_ns, percentile(every, 50), percentile(every, 99))
+    return Round.of(case.items, latencies, started[0], finished)
