@@ -69,6 +69,17 @@ def _inside(driver: Driver):
         asyncio.events._set_running_loop(None)  # noqa: SLF001
 
 
+@contextlib.contextmanager
+def _watched(driver: Driver):
+    """The submission's code run under the loop watch (`aio.blocking`), on this thread
+    only for that while; what it catches goes out with the next tick."""
+    driver.watch.install()
+    try:
+        yield
+    finally:
+        sys.setprofile(None)
+
+
 def plain(driver: Driver, target: Any, op: str, *args: Any) -> Any:
     """A plain call (`put_nowait`, `qsize`, `Queue(maxsize)`, ...): its value, or its
     exception, which crosses as any of the submission's does (by its contract role)."""
@@ -92,11 +103,8 @@ def start(driver: Driver, target: Any, op: str, *args: Any) -> int:
         task = asyncio.ensure_future(awaitable, loop=driver.loop)
         if len(ready) == before + 1:
             step = ready.pop()
-            driver.watch.install()
-            try:
+            with _watched(driver):
                 step._run()  # noqa: SLF001 - the task's first step, as an eager task's
-            finally:
-                sys.setprofile(None)
     tid = next(driver.ids)
     driver.tasks[tid] = task
     task.add_done_callback(lambda _, tid=tid: driver.finished.append(tid))
@@ -119,11 +127,8 @@ def tick(driver: Driver) -> str:
     (or null), and the blocking calls the submission made in the tick."""
     loop = driver.loop
     loop.call_soon(loop.stop)
-    driver.watch.install()
-    try:
+    with _watched(driver):
         loop.run_forever()  # with stop() queued behind what is ready: one iteration
-    finally:
-        sys.setprofile(None)
     ended: list[list] = []
     for tid in driver.finished:
         task = driver.tasks.pop(tid)
