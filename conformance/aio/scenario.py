@@ -21,6 +21,7 @@ from typing import Any
 from prodcon.aio import quiet
 from prodcon.aio.loop import task_line
 from prodcon.aio.recording import AsyncRecordingQueue
+from prodcon.aio.task_worker import TaskWorker
 from prodcon.engine import checkers
 from prodcon.engine.recording import History
 from prodcon.engine.scenario import Stop
@@ -78,18 +79,14 @@ async def run_async_queue_scenario(impl: Any, shape: Shape, rng: random.Random,
                       or checkers.fifo_queue(calls, shape.maxsize, strict)))
 
 
+#: What a task's death by the queue's own exception means.
+_DIED_WHY = ("A correct queue raises QueueFull / QueueEmpty only from the non-waiting "
+             "calls, where asyncio.Queue does, and a waiting get() or put() does not give up.")
+
+
 def _died(tasks: list[asyncio.Task]) -> list[Violation]:
     """A violation for each task the queue killed with an exception of its own."""
-    found = []
-    for task in tasks:
-        if task.done() and not task.cancelled() and task.exception() is not None:
-            error = task.exception()
-            found.append(Violation("exceptions", (
-                f"{task.get_name()} died of {type(error).__name__}({error}) raised by the "
-                "queue: a correct queue raises QueueFull / QueueEmpty only from the "
-                "non-waiting calls, where asyncio.Queue does, and a waiting get() or put() "
-                "does not give up.")))
-    return found
+    return checkers.thread_errors([TaskWorker(task) for task in tasks], why=_DIED_WHY)
 
 
 async def _produce(view: AsyncRecordingQueue, batch: list, rng: random.Random, slow: bool,

@@ -33,6 +33,7 @@ from prodcon.aio import quiet
 from prodcon.aio.loop import task_line
 from prodcon.aio.recording import AsyncRecordingQueue
 from prodcon.aio.scenario import progress
+from prodcon.aio.task_worker import TaskWorker
 from prodcon.engine.recording import History
 from prodcon.engine.scenario import WorkerJudge
 from prodcon.errors import kit_file
@@ -140,45 +141,13 @@ def _dropped(dropped: list[str]) -> list[Violation]:
         "join()). Write `await q.put(item)`."))]
 
 
-class _TaskWorker:
-    """An async worker task, as `WorkerJudge` reads a worker: name, alive, error, ended."""
-
-    def __init__(self, task: asyncio.Task) -> None:
-        self.task = task
-        self.name = task.get_name()
-        self.ended: int | None = None
-        task.add_done_callback(self._done)
-
-    def _done(self, task: asyncio.Task) -> None:
-        self.ended = time.perf_counter_ns()
+class _TaskWorker(TaskWorker):
+    """An async worker task, as `WorkerJudge` reads a worker."""
 
     @property
     def failed_by_handle(self) -> bool:
         """Ended by the kit's handler failing on purpose (`HandleFailed`)."""
         return isinstance(self.error, HandleFailed)
-
-    @property
-    def alive(self) -> bool:
-        return not self.task.done()
-
-    @property
-    def error(self) -> BaseException | None:
-        if not self.task.done() or self.task.cancelled():
-            return None
-        return self.task.exception()
-
-    @property
-    def error_trace(self) -> str:
-        error = self.error
-        if error is None or error.__traceback__ is None:
-            return ""
-        tb, lines = error.__traceback__, []
-        while tb is not None:
-            code = tb.tb_frame.f_code
-            if not kit_file(code.co_filename):
-                lines.append(f"{code.co_filename}:{tb.tb_lineno} in {code.co_name}")
-            tb = tb.tb_next
-        return " <- ".join(reversed(lines[-3:]))
 
 
 class _AsyncHandler:

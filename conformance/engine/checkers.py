@@ -333,14 +333,14 @@ def _not_atomic(verdict, ops, maxsize: int, clock) -> tuple[str, tuple[int, ...]
             f"some instant of its own call. {explanation}", culprits)
 
 
-def thread_errors(workers: Iterable[Any], prop: str = "exceptions") -> list[Violation]:
-    """Exceptions that escaped the implementation inside a scenario's threads."""
+def thread_errors(workers: Iterable[Any], prop: str = "exceptions", why: str = ""
+                  ) -> list[Violation]:
+    """Exceptions that escaped the implementation inside a scenario's threads (or tasks:
+    a worker with `kind = "task"`), each followed by `why` when given."""
     violations = []
     for w in workers:
         if w.error is not None:
-            violations.append(Violation(
-                prop,
-                f"thread {w.name} died with {type(w.error).__name__}: {w.error}\n"
-                f"    {w.error_trace}".rstrip(),
-            ))
+            text = (f"{getattr(w, 'kind', 'thread')} {w.name} died with "
+                    f"{type(w.error).__name__}: {w.error}\n    {w.error_trace}").rstrip()
+            violations.append(Violation(prop, f"{text}\n{why}" if why else text))
     return violations

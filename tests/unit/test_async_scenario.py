@@ -4,6 +4,7 @@ caught by the history's judgement, for the right property."""
 import asyncio
 import importlib.util
 import random
+import re
 
 import pytest
 
@@ -70,7 +71,7 @@ def test_a_task_the_queue_killed_is_named_before_the_hang_it_caused(loop):
         for seed in range(1, 11):
             run(loop, impl, Shape(4, 4, 1), seed)
     assert caught.value.prop == "exceptions"
-    assert "died of QueueEmpty" in caught.value.message
+    assert re.search(r"task [cp]\d+ died with QueueEmpty", caught.value.message)
 
 
 def test_a_deadlock_names_the_waiting_tasks_and_the_queue(loop):
