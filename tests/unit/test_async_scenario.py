@@ -1,4 +1,4 @@
-"""aio.scenario: correct async queues of three designs pass 20 seeds; broken ones are
+"""aio.scenario: correct async queues of four designs pass 20 seeds; broken ones are
 caught by the history's judgement, for the right property."""
 
 import asyncio
@@ -30,6 +30,7 @@ CORRECT = {
     "reference": contract.resolve("reference", aio),
     "asyncio.Queue": _impl(ZOO / "async" / "correct" / "stdlib_reexport.py"),
     "conditions": _impl(ZOO / "async" / "correct" / "condition_queue.py"),
+    "broadcast futures": _impl(ZOO / "async" / "correct" / "broadcast_futures.py"),
 }
 
 
