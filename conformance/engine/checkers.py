@@ -340,7 +340,9 @@ def thread_errors(workers: Iterable[Any], prop: str = "exceptions", why: str = "
     violations = []
     for w in workers:
         if w.error is not None:
+            said = str(w.error)
             text = (f"{getattr(w, 'kind', 'thread')} {w.name} died with "
-                    f"{type(w.error).__name__}: {w.error}\n    {w.error_trace}").rstrip()
+                    f"{type(w.error).__name__}{': ' + said if said else ''}\n"
+                    f"    {w.error_trace}").rstrip()
             violations.append(Violation(prop, f"{text}\n{why}" if why else text))
     return violations
