@@ -43,7 +43,8 @@ REMOTE_EARLY = 2.0
 #: loop -> its holder in another process: for a queue whose own loop runs in the
 #: sandbox's child (`isolation.async_parent.Pump`), the kit's loop thread waits in a
 #: call to the child while the child's loop is held. `held_in_child()` says where
-#: (or None), `interrupt_child()` stops it once the kit gives the loop up.
+#: (or None), `interrupt_child()` stops it once the kit gives the loop up, and
+#: `child_line(task)` where the child's task that `task` awaits is (or None).
 REMOTE_HOLDERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -273,6 +274,10 @@ class EventLoop:
 def task_line(task: asyncio.Task) -> str:
     """'c1: at mymod.py:42 in get, awaiting <Future pending ...>': the innermost line of
     the implementation's in the task's chain of coroutines (the kit's own if none)."""
+    holder = REMOTE_HOLDERS.get(task.get_loop())
+    remote = holder.child_line(task) if holder is not None else None
+    if remote is not None:  # the task awaits a task of the sandbox's child: where that is
+        return f"{task.get_name()}: in the sandbox's process{remote}"
     frames = []
     coro, depth = task.get_coro(), 0
     while coro is not None and depth < 100:  # follow the awaits down to the future

@@ -199,11 +199,19 @@ class _TaskViews:
 
     def _view(self) -> AsyncRecordingQueue:
         task = asyncio.current_task()
-        name = task.get_name() if task is not None else "main"
+        return self.view(task.get_name() if task is not None else "main")
+
+    def view(self, name: str) -> AsyncRecordingQueue:
+        """The queue as the task `name` calls it: each call recorded under that name
+        (`isolation.async_callbacks` names a task of the sandbox's child)."""
         view = self._views.get(name)
         if view is None:
             view = self._views[name] = AsyncRecordingQueue(self._queue, self._history, name)
         return view
+
+    def note_dropped(self, text: str) -> None:
+        """A queue call made and never awaited, seen elsewhere (in the sandbox's child)."""
+        self._dropped.append(text)
 
     def put(self, item: Any) -> _MustAwait:
         return _MustAwait(self._view().put(item), f"put({describe(item)})", self._dropped)

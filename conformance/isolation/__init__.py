@@ -21,10 +21,15 @@ The modules, each with one job:
   which imports the submission and runs the kit's calls on it.
 - `confinement`: `Limits`, the rlimits and the user change in the child, the pids
   cgroup, and the ending of the child's session and cgroup.
+- `async_parent`, `async_child`, `async_callbacks`: the same for an asyncio
+  implementation: its loop in the child, ticked by the kit's (`Pump`); its Queue's
+  coroutines and its workers as tasks there; the kit's queue and handle the workers
+  call back.
 Dependencies: `parent` and `child` import `protocol` and `confinement`; neither
 imports the other (the child is named only in the bootstrap's text).
 
-May import: the shared modules at the package's top only (and `prodcon.reference`).
+May import: the shared modules at the package's top only (and `prodcon.reference`;
+the async modules, `prodcon.aio`).
 """
 
 from prodcon.isolation.confinement import Limits

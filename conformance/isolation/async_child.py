@@ -31,13 +31,23 @@ from typing import Any
 from prodcon import contract
 from prodcon.aio import quiet
 from prodcon.aio.blocking import BlockingWatch
+from prodcon.aio.loop import task_line
+from prodcon.aio.workers import HandleFailed
 from prodcon.engine import harness
+from prodcon.errors import kit_file
 from prodcon.isolation.protocol import TEXT_LIMIT, execute, safe_str
+from prodcon.items import describe
+from prodcon.reference import aio as async_reference
 
-#: This side's `Endpoint._out`, set by the child before the first call (child.py): a
-#: task's value goes into a tick's JSON in its wire form, by token, so that it keeps its
-#: identity without a round trip of its own.
+#: This side's `Endpoint._out` and `_in`, set by the child before the first call
+#: (child.py): a value goes into a tick's JSON (either way) in its wire form, by token,
+#: so that it keeps its identity without a round trip of its own.
 WIRE: Any = None
+UNWIRE: Any = None
+#: The kit's exceptions an async worker meets (its queue is the kit's), by their role.
+KIT_ROLES: dict[str, type] = {"Full": asyncio.QueueFull, "Empty": asyncio.QueueEmpty,
+                              "ShutDown": async_reference.QueueShutDown,
+                              "ValueError": ValueError, "HandleFailed": HandleFailed}
 
 
 class Driver:
@@ -46,12 +56,16 @@ class Driver:
     def __init__(self, module: Any) -> None:
         impl = contract.resolve("submission", module, "asyncio")
         self.roles = (("Full", impl.Full), ("Empty", impl.Empty), ("ShutDown", impl.ShutDown),
-                      ("ValueError", ValueError))
+                      ("ValueError", ValueError), ("HandleFailed", HandleFailed))
         self.loop = asyncio.new_event_loop()
         self.tasks: dict[int, asyncio.Task] = {}
         self.ids = itertools.count(1)
         self.finished: list[int] = []
         self.watch = BlockingWatch()  # blocking calls of the submission's, per tick
+        #: The kit's calls the workers here await (`_KitCall`): call id -> its future.
+        self.kit_calls: dict[int, asyncio.Future] = {}
+        #: Queue calls a worker made and never awaited: (the queue, what and where).
+        self.dropped: list[tuple[Any, str]] = []
 
 
 def open_loop(module: Any) -> Driver:
@@ -96,11 +110,29 @@ def start(driver: Driver, target: Any, op: str, *args: Any) -> int:
     queue holding an item returns in it). Deferred to a tick, a cancellation from the
     kit could reach the call before it ever ran: a get() cancelled while an item sat
     in the queue, which no single loop can do."""
+    return _begin(driver, lambda: execute(target, op, list(args), {}))
+
+
+def start_worker(driver: Driver, worker: Any, role: str, name: str, queue: Any,
+                 second: Any) -> int:
+    """`producer(q, items)` or `consumer(q, handle)` as a task named as the kit's task
+    that stands for it (its calls are recorded under that name), as `start` starts a
+    call. `queue` and a consumer's `handle` are the kit's, called back (`KitQueue`)."""
+    kit_queue = KitQueue(queue, driver)
+    arg = second if role == "producer" else KitHandle(second, driver)
+    return _begin(driver, lambda: worker(kit_queue, arg), name)
+
+
+def _begin(driver: Driver, call: Any, name: str | None = None) -> int:
+    """`call()`'s awaitable as a task of the loop, its first step run now (`start`)."""
     ready = driver.loop._ready  # noqa: SLF001 - the step a new task schedules
     with _inside(driver):
-        awaitable = execute(target, op, list(args), {})
+        with _watched(driver):
+            awaitable = call()
         before = len(ready)
         task = asyncio.ensure_future(awaitable, loop=driver.loop)
+        if name is not None:
+            task.set_name(name)
         if len(ready) == before + 1:
             step = ready.pop()
             with _watched(driver):
@@ -109,6 +141,12 @@ def start(driver: Driver, target: Any, op: str, *args: Any) -> int:
     driver.tasks[tid] = task
     task.add_done_callback(lambda _, tid=tid: driver.finished.append(tid))
     return tid
+
+
+def where(driver: Driver, tid: int) -> str | None:
+    """Where the task `tid` is suspended: `aio.loop.task_line` without the task's name."""
+    task = driver.tasks.get(tid)
+    return None if task is None else task_line(task)[len(task.get_name()) + 1:]
 
 
 def cancel(driver: Driver, tid: int) -> None:
@@ -120,15 +158,24 @@ def cancel(driver: Driver, tid: int) -> None:
             task.cancel()
 
 
-def tick(driver: Driver) -> str:
-    """Run one iteration of the loop; then, as JSON: the tasks that ended (`[id,
-    "returned", its value on the wire]`, `[id, "cancelled"]` or `[id, "raised", role,
-    class name, message]`), whether a callback is ready, seconds until the next timer
-    (or null), and the blocking calls the submission made in the tick."""
+def tick(driver: Driver, arrived: str = "[]") -> str:
+    """Hand the workers the outcomes of the kit's calls that ended (`arrived`, JSON: [call
+    id, how, ...] as a task's below) and run one iteration of the loop; then, as JSON:
+    the tasks that ended (`[id, "returned", its value on the wire]`, `[id, "cancelled"]`
+    or `[id, "raised", role, class name, message]`), whether a callback is ready,
+    seconds until the next timer (or null), and the blocking calls the submission made
+    in the tick."""
     loop = driver.loop
+    for entry in json.loads(arrived):
+        future = driver.kit_calls.pop(entry[0], None)
+        if future is not None and not future.done():
+            future.set_result(entry[1:])
     loop.call_soon(loop.stop)
     with _watched(driver):
         loop.run_forever()  # with stop() queued behind what is ready: one iteration
+    while driver.dropped:  # told now, from this thread: the kit's waits for this tick
+        queue, text = driver.dropped.pop(0)
+        queue.dropped(text)
     ended: list[list] = []
     for tid in driver.finished:
         task = driver.tasks.pop(tid)
@@ -169,3 +216,127 @@ def interrupt(thread_name: str) -> None:
     for thread in threading.enumerate():
         if thread.name == thread_name:
             harness.interrupt(thread)
+
+
+# --- the kit's queue and handle, as the async workers here see them -------------------
+
+
+def _who() -> str:
+    """The name of the task making a call: the kit records the call under it."""
+    task = asyncio.current_task()
+    return task.get_name() if task is not None else "a callback"
+
+
+def _kit_outcome(driver: Driver, remote: Any, cid: int) -> Any:
+    """The end of the kit's call `cid`, to await: expected from now on (a tick brings it,
+    and drops an outcome nobody expects)."""
+    future = driver.kit_calls[cid] = driver.loop.create_future()
+    return _outcome_of(remote, cid, future)
+
+
+async def _outcome_of(remote: Any, cid: int, future: asyncio.Future) -> Any:
+    """Await the kit's call as its own awaiter would: cancelled here, it is cancelled
+    there, and this ends as it ended there (with the value it had already got: "too
+    late to cancel", as a Task's)."""
+    try:
+        outcome = await asyncio.shield(future)
+    except asyncio.CancelledError:
+        if future.done():
+            outcome = future.result()
+        else:
+            remote.cancel(cid)
+            outcome = await asyncio.shield(future)
+        if outcome[0] == "cancelled":
+            raise
+    if outcome[0] == "returned":
+        return UNWIRE(outcome[1])
+    if outcome[0] == "raised":
+        role, name, message = outcome[1:4]
+        cls = KIT_ROLES.get(role)
+        raise cls(message) if cls is not None else RuntimeError(f"{name}: {message}")
+    raise asyncio.CancelledError
+
+
+class KitQueue:
+    """The kit's queue in the workers' hands: each call goes back to the kit, where it
+    is recorded under the calling task's name; `put`, `get` and `join` run there as
+    tasks of the kit's loop, awaited here (`_KitCall`)."""
+
+    def __init__(self, remote: Any, driver: Driver) -> None:
+        self._remote = remote
+        self._driver = driver
+
+    def put(self, item: Any) -> _KitCall:
+        return _KitCall(self, "put", (item,), f"put({describe(item)})")
+
+    def get(self) -> _KitCall:
+        return _KitCall(self, "get", (), "get()")
+
+    def join(self) -> _KitCall:
+        return _KitCall(self, "join", (), "join()")
+
+    def put_nowait(self, item: Any) -> None:
+        self._remote.plain(_who(), "put_nowait", item)
+
+    def get_nowait(self) -> Any:
+        return self._remote.plain(_who(), "get_nowait")
+
+    def task_done(self) -> None:
+        self._remote.plain(_who(), "task_done")
+
+    def qsize(self) -> int:
+        return self._remote.plain(_who(), "qsize")
+
+    def empty(self) -> bool:
+        return self._remote.plain(_who(), "empty")
+
+    def full(self) -> bool:
+        return self._remote.plain(_who(), "full")
+
+    @property
+    def maxsize(self) -> int:
+        return self._remote.plain(_who(), "maxsize")
+
+
+class _KitCall:
+    """A coroutine call of the kit's queue: begun there once awaited; dropped without
+    being awaited, it is told to the kit as the worker's bug (`awaited`), with the line."""
+
+    __slots__ = ("_queue", "_op", "_args", "_what", "_where", "_who", "_awaited")
+
+    def __init__(self, queue: KitQueue, op: str, args: tuple, what: str) -> None:
+        self._queue, self._op, self._args, self._what = queue, op, args, what
+        self._awaited = False
+        self._who = _who()
+        frame = sys._getframe(2)  # the worker's line that made the call
+        while frame is not None and kit_file(frame.f_code.co_filename):
+            frame = frame.f_back
+        self._where = (f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None
+                       else "an unknown line")
+
+    def __await__(self):
+        self._awaited = True
+        return self._run().__await__()
+
+    async def _run(self) -> Any:
+        queue = self._queue
+        cid = queue._remote.begin(_who(), self._op, *self._args)  # noqa: SLF001
+        return await _kit_outcome(queue._driver, queue._remote, cid)  # noqa: SLF001
+
+    def __del__(self) -> None:
+        if not self._awaited:
+            self._queue._driver.dropped.append(  # noqa: SLF001
+                (self._queue._remote, f"{self._who} called {self._what} at {self._where}"))  # noqa: SLF001
+
+
+class KitHandle:
+    """The kit's `handle` in a consumer's hands: called back; what it returns to await
+    (a slow handle's) is awaited here as the kit's call it is."""
+
+    def __init__(self, remote: Any, driver: Driver) -> None:
+        self._remote = remote
+        self._driver = driver
+
+    def __call__(self, item: Any) -> Any:
+        cid = self._remote.call(_who(), item)
+        return None if cid is None else _kit_outcome(self._driver, self._remote, cid)

@@ -16,6 +16,7 @@ an untrusted process is.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 import weakref
@@ -24,14 +25,23 @@ from typing import Any
 from prodcon.aio import quiet
 from prodcon.aio.blocking import watch_of
 from prodcon.aio.loop import REMOTE_HOLDERS
+from prodcon.aio.workers import HandleFailed
 from prodcon.isolation import async_child
-from prodcon.isolation.protocol import LINE_LIMIT, ProtocolError, clip, remote_error
+from prodcon.isolation.protocol import (
+    LINE_LIMIT,
+    ProtocolError,
+    Ref,
+    clip,
+    error_text,
+    remote_error,
+)
 from prodcon.reference import aio as async_reference
 
 #: A role's name in the child -> the class the kit judges it as (the sandbox's `roles`
 #: for an async implementation, and a tick's "raised" outcomes).
 ASYNC_ROLES = {"Full": asyncio.QueueFull, "Empty": asyncio.QueueEmpty,
-               "ShutDown": async_reference.QueueShutDown, "ValueError": ValueError}
+               "ShutDown": async_reference.QueueShutDown, "ValueError": ValueError,
+               "HandleFailed": HandleFailed}
 #: Turns the kit's loop gets before each tick while it still has callbacks ready.
 KIT_TURNS = 3
 
@@ -47,10 +57,18 @@ class Pump:
         self.loop = loop
         self.driver = sandbox.run_in_child(async_child.open_loop, module)
         self.waiting: dict[int, asyncio.Future] = {}
+        #: A task of the kit's -> the child's task it awaits now (`child_line`).
+        self.awaiting: weakref.WeakKeyDictionary[asyncio.Task, int] = (
+            weakref.WeakKeyDictionary())
         self.dirty = True  # a call was made since the last tick
         self.child_ready = False
         self.next_timer: float | None = None
         self._news: asyncio.Future | None = None
+        #: The kit's calls the child's workers await (`kit_call`), and the outcomes of
+        #: those that ended, for the next tick.
+        self.kit_tasks: dict[int, asyncio.Task] = {}
+        self.arrived: list[list] = []
+        self._kit_ids = itertools.count(1)
         self.task = loop.create_task(self._run(), name="prodcon-sandbox-loop")
         self.kit_thread = threading.current_thread()
         REMOTE_HOLDERS[loop] = self
@@ -68,6 +86,19 @@ class Pump:
         thread waits for it (its stack there), or None (`aio.loop.REMOTE_HOLDERS`)."""
         frames = self.sandbox.busy_twin_stack(self.kit_thread)
         return None if frames is None else f"  in the sandbox's process:\n{frames}"
+
+    def child_line(self, task: asyncio.Task) -> str | None:
+        """' at worker.py:12 in consumer, awaiting ...': where the child's task that the
+        kit's `task` awaits is suspended (`aio.loop.task_line` there); None when `task`
+        awaits none, or the child cannot say."""
+        tid = self.awaiting.get(task)
+        if tid is None or self.sandbox.died is not None:
+            return None
+        try:
+            line = self.sandbox.run_in_child(async_child.where, self.driver, tid)
+        except Exception:  # noqa: BLE001 - a report goes on without it
+            return None
+        return self.sandbox._local_paths(clip(line, 300)) if type(line) is str else None  # noqa: SLF001
 
     def interrupt_child(self) -> None:
         """The kit gave its loop up: stop the child's twin of its thread, held in the
@@ -88,12 +119,36 @@ class Pump:
 
     async def call(self, target: Any, op: str, args: tuple) -> Any:
         """A coroutine call, started in the child and awaited here."""
+        return await self._child_task(async_child.start, target, op, *args)
+
+    async def run_worker(self, worker: Any, role: str, name: str, queue: Ref, second: Ref
+                         ) -> Any:
+        """The child's `producer(q, items)` or `consumer(q, handle)`, started in the child
+        as a task named `name` and awaited here; `queue` and `second` are the kit's, for
+        the child to call back (`async_callbacks`)."""
+        return await self._child_task(async_child.start_worker, worker, role, name, queue,
+                                      second)
+
+    async def _child_task(self, starter: Any, *args: Any) -> Any:
+        """Start a task in the child with `starter` and end as it ends."""
         try:
-            tid = self.sandbox.run_in_child(async_child.start, self.driver, target, op, *args)
+            tid = self.sandbox.run_in_child(starter, self.driver, *args)
         finally:
             self._poke()
         if type(tid) is not int:
             raise ProtocolError("a task id expected")
+        task = asyncio.current_task()
+        if task is not None:
+            self.awaiting[task] = tid
+        try:
+            return await self._ended(tid)
+        finally:
+            if task is not None and self.awaiting.get(task) == tid:
+                del self.awaiting[task]
+
+    async def _ended(self, tid: int) -> Any:
+        """The outcome of the child's task `tid`, awaited here; cancelled here, it is
+        cancelled there."""
         # Shielded: cancelling the call here must not cancel the future the next tick
         # resolves, or an outcome that crossed in between would be dropped.
         ended = self.waiting[tid] = self.loop.create_future()
@@ -124,6 +179,34 @@ class Pump:
             raise asyncio.CancelledError
         raise ProtocolError(f"not a call's outcome: {clip(str(outcome[0]), 40)}")
 
+    # -- the kit's calls the child awaits --------------------------------------------
+
+    def kit_call(self, awaitable: Any, name: str) -> int:
+        """A call of the kit's that a worker in the child awaits (a queue coroutine, a
+        slow handle), run as a task of this loop named as the worker: its id; its outcome
+        goes to the child with the next tick."""
+        cid = next(self._kit_ids)
+        task = self.kit_tasks[cid] = self.loop.create_task(_awaiting(awaitable), name=name)
+        task.add_done_callback(lambda ended, cid=cid: self._kit_call_ended(cid, ended))
+        return cid
+
+    def cancel_kit_call(self, cid: int) -> None:
+        """The worker awaiting it was cancelled in the child: cancel it here."""
+        task = self.kit_tasks.get(cid)
+        if task is not None:
+            task.cancel()
+
+    def _kit_call_ended(self, cid: int, task: asyncio.Task) -> None:
+        self.kit_tasks.pop(cid, None)
+        if task.cancelled():
+            self.arrived.append([cid, "cancelled"])
+        elif task.exception() is not None:
+            error = error_text(task.exception(), tuple(self.sandbox.roles.items()), "")
+            self.arrived.append([cid, "raised", error.role, error.name, error.message])
+        else:
+            self.arrived.append([cid, "returned", self.sandbox._out(task.result())])  # noqa: SLF001
+        self._poke()
+
     # -- the ticks ------------------------------------------------------------------
 
     def _poke(self) -> None:
@@ -150,6 +233,8 @@ class Pump:
         finally:
             for future in self.waiting.values():
                 future.cancel()
+            for task in self.kit_tasks.values():
+                task.cancel()
             try:
                 self.sandbox.run_in_child(async_child.close_loop, self.driver)
             except Exception:  # noqa: BLE001 - a dead child has nothing left to close
@@ -157,7 +242,8 @@ class Pump:
 
     def _tick(self) -> None:
         self.dirty = False
-        answer = self.sandbox.run_in_child(async_child.tick, self.driver)
+        arrived, self.arrived = self.arrived, []
+        answer = self.sandbox.run_in_child(async_child.tick, self.driver, json.dumps(arrived))
         try:
             news = json.loads(clip(answer, LINE_LIMIT))
             ready, delay = news["ready"], news["delay"]
@@ -180,6 +266,10 @@ class Pump:
             future = self.waiting.pop(tid, None)
             if future is not None and not future.done():
                 future.set_result(outcome)
+
+
+async def _awaiting(awaitable: Any) -> Any:
+    return await awaitable
 
 
 class SandboxedAsyncQueue:

@@ -30,6 +30,7 @@ from typing import Any
 from prodcon import bursts, contract, reference  # noqa: F401
 from prodcon.isolation.confinement import apply_limits, leave_root
 from prodcon.isolation.protocol import (
+    CALLING_BACK,
     CHILD_READS,
     IDLE,
     ITEM_CLASSES,
@@ -55,7 +56,7 @@ from prodcon.isolation.protocol import (
 _STACK_SIZE = 2 << 20  # child threads: 40 of them are 80 MiB of the memory limit
 _hard_exit = os._exit  # the child's, taken before a submission can replace it
 _ROOM = os.path.dirname(__file__)
-#: The kit's exceptions by their contract role, rebuilt as this side's classes.
+#: The kit's exceptions by their contract role, rebuilt as this side's classes (threads).
 _ROLE_CLASSES = {"Full": stdlib_queue.Full, "Empty": stdlib_queue.Empty,
                  "ShutDown": reference.ShutDown, "ValueError": ValueError}
 
@@ -117,7 +118,26 @@ class _RemoteIterable(_Remote):
     __getitem__ = _remote_method("__getitem__")
 
 
-_REMOTES = {"queue": _RemoteQueue, "callable": _RemoteCallable, "iterable": _RemoteIterable}
+class _RemoteAsyncQueue(_Remote):
+    """The async workers' queue, as `isolation.async_child.KitQueue` calls it back."""
+
+    __slots__ = ()
+    plain = _remote_method("plain")
+    begin = _remote_method("begin")
+    cancel = _remote_method("cancel")
+    dropped = _remote_method("dropped")
+
+
+class _RemoteAsyncCallable(_Remote):
+    """The async consumer's handle, as `isolation.async_child.KitHandle` calls it back."""
+
+    __slots__ = ()
+    call = _remote_method("call")
+    cancel = _remote_method("cancel")
+
+
+_REMOTES = {"queue": _RemoteQueue, "callable": _RemoteCallable, "iterable": _RemoteIterable,
+            "async-queue": _RemoteAsyncQueue, "async-callable": _RemoteAsyncCallable}
 
 
 class _Child(Endpoint):
@@ -131,6 +151,8 @@ class _Child(Endpoint):
         self._config = config
         self._bye = threading.Event()
         self._roles: tuple = (("ValueError", ValueError),)
+        #: The kit's exceptions by their contract role, rebuilt as this side's classes.
+        self._kit_roles: dict[str, type] = _ROLE_CLASSES
         self._loaded = False  # the main thread is done importing: no more to show of it
         self._reader = threading.Thread(target=self._read_all, name="prodcon-sandbox-reader",
                                         daemon=True)
@@ -164,6 +186,9 @@ class _Child(Endpoint):
             return
         self._roles = (("Full", impl.Full), ("Empty", impl.Empty), ("ShutDown", impl.ShutDown),
                        ("ValueError", ValueError))
+        if impl.model == "asyncio":  # the kit's queue raises asyncio's classes
+            from prodcon.isolation.async_child import KIT_ROLES
+            self._kit_roles = KIT_ROLES
         self._loaded = True
         provided = {part: None if part in impl.borrowed else self._out(getattr(impl, part))
                     for part in ("Queue", "producer", "consumer")}
@@ -224,7 +249,7 @@ class _Child(Endpoint):
         return error_text(exc, self._roles, _submission_trace(exc))
 
     def _error_in(self, error: ErrorText) -> BaseException:
-        cls = _ROLE_CLASSES.get(error.role) or getattr(builtins, error.name, None)
+        cls = self._kit_roles.get(error.role) or getattr(builtins, error.name, None)
         if isinstance(cls, type) and issubclass(cls, Exception):
             try:
                 return cls(error.message)
@@ -237,7 +262,7 @@ class _Child(Endpoint):
             _, module, name = op.split(":")
             kit_module = importlib.import_module(module)
             if getattr(kit_module, "WIRE", False) is None:  # it sends objects in its text
-                kit_module.WIRE = self._out
+                kit_module.WIRE, kit_module.UNWIRE = self._out, self._in
             return getattr(kit_module, name)(*args, **kwargs)
         return execute(target, op, args, kwargs)
 
@@ -276,7 +301,8 @@ def _stacks_text(skip: set) -> str:
         frame = frames.get(thread.ident or -1)
         if thread in skip or frame is None:
             continue
-        stack = [f for f in traceback.extract_stack(frame) if not _is_own(f.filename)
+        raw = traceback.extract_stack(frame)
+        stack = [f for f in raw if not _is_own(f.filename)
                  and not (f.filename == threading.__file__ and f.name.startswith(("_boot",
                                                                                   "run")))
                  and f.filename != "<string>"]
@@ -285,6 +311,8 @@ def _stacks_text(skip: set) -> str:
                      for f in stack[-6:])
         if not stack:
             lines.append(f"    {IDLE}")
+        elif raw[-1].name == "_receive" and _is_own(raw[-1].filename):
+            lines.append(f"    {CALLING_BACK}")
     return "\n".join(lines)[:STACKS_LIMIT]
 
 

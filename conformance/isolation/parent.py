@@ -31,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 from prodcon import contract, reference
+from prodcon.isolation.async_callbacks import async_worker
 from prodcon.isolation.async_parent import ASYNC_ROLES, async_queue_class
 from prodcon.isolation.confinement import Limits, end_cgroup, end_session, pids_cgroup
 from prodcon.isolation.protocol import (
+    CALLING_BACK,
     IDLE,
     ITEM_CLASSES,
     KIT_READS,
@@ -356,7 +358,7 @@ class Sandbox(Endpoint):
         raise ProtocolError("an unknown kind of object")
 
     def _error_out(self, exc: BaseException) -> ErrorText:
-        return error_text(exc, _TRUSTED_ROLES, "")
+        return error_text(exc, tuple(self.roles.items()), "")
 
     def _error_in(self, error: ErrorText) -> BaseException:
         """The submission's exception: the contract's class for its role, else a
@@ -590,11 +592,24 @@ def twin_name(thread: threading.Thread) -> str:
 
 def twin_busy(stacks: str, name: str) -> bool | None:
     """Whether the child's listing of its threads (`Sandbox.stacks`) shows a thread
-    called `name` anywhere but waiting for the kit; None when there is no listing."""
+    called `name` anywhere but waiting for the kit (idle, or for the answer to a call
+    back); None when there is no listing."""
     if stacks.startswith("unavailable:"):
         return None
     blocks = ("\n" + stacks).split(f"\n{name}:\n")[1:]
-    return any(not block.startswith(f"    {IDLE}") for block in blocks)
+    return any(not (block.startswith(f"    {IDLE}") or _last_frame_line(block) == CALLING_BACK)
+               for block in blocks)
+
+
+def _last_frame_line(block: str) -> str:
+    """The last line of the thread whose block of a stack listing `block` begins with
+    (the lines up to the next thread's name), stripped."""
+    last = ""
+    for line in block.splitlines():
+        if not line.startswith("    "):
+            break
+        last = line.strip()
+    return last
 
 
 # --- the proxies -------------------------------------------------------------------------
@@ -689,23 +704,25 @@ def _async_implementation(sandbox: Sandbox, name: str, info: Any, label: str, pa
                           has_shutdown: bool, module: Any, reason: str
                           ) -> SandboxedImplementation:
     """The async roles: the Queue runs in the child on a loop that takes turns with the
-    kit's (`async_parent`); async workers from the child are not run isolated yet."""
-    provided = [part for part in ("producer", "consumer") if parts[part] is not None]
-    if provided:
-        raise contract.ContractError(
-            f"--prodcon-isolate runs an asyncio Queue in the sandbox, not yet async workers "
-            f"({label} provides {' and '.join(provided)}); test them without it")
-    if parts["Queue"] is None:  # pragma: no cover - resolve refuses a module with no role
-        raise contract.ContractError(f"{label} provides no async role")
+    kit's (`async_parent`), and so do the workers, calling the kit's queue and handle
+    back (`async_callbacks`); a part the module lacks is the reference's, here."""
     stop = info.get("stop", "sentinel")
     sandbox.roles = dict(ASYNC_ROLES)
-    queue_class = async_queue_class(sandbox, module, parts["Queue"], has_shutdown, label)
+    fallback = {"Queue": async_reference.Queue, "producer": async_reference.producer,
+                "consumer": async_reference.consumer}
+    borrowed = frozenset(part for part in fallback if parts[part] is None)
+    chosen = {part: fallback[part] if part in borrowed
+              else async_queue_class(sandbox, module, parts[part], has_shutdown, label)
+              if part == "Queue" else async_worker(sandbox, module, parts[part], part)
+              for part in fallback}
     return SandboxedImplementation(
         name=name, module=module, file=sandbox._local_paths(file) if file else None,
-        Queue=queue_class, Full=asyncio.QueueFull, Empty=asyncio.QueueEmpty,
-        ShutDown=async_reference.QueueShutDown, producer=async_reference.producer,
-        consumer=async_reference.consumer, sentinel=async_reference.SENTINEL,
-        origin={"Queue": label, "producer": "reference", "consumer": "reference"},
-        borrowed=frozenset({"producer", "consumer"}), version=version, sandbox=sandbox,
+        Queue=chosen["Queue"], Full=asyncio.QueueFull, Empty=asyncio.QueueEmpty,
+        ShutDown=async_reference.QueueShutDown, producer=chosen["producer"],
+        consumer=chosen["consumer"],
+        sentinel=sentinel if not {"producer", "consumer"} <= borrowed
+        else async_reference.SENTINEL,
+        origin={part: "reference" if part in borrowed else label for part in fallback},
+        borrowed=borrowed, version=version, sandbox=sandbox,
         model="asyncio", model_reason=reason, stop=stop if stop in contract.STOPS else
         "sentinel")

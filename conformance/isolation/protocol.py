@@ -47,6 +47,10 @@ REF_OPS = {
     "queue": frozenset((*QUEUE_OPS, "shutdown", "getattr")),
     "callable": frozenset(("__call__",)),
     "iterable": frozenset(("__iter__", "__next__", "__len__", "__getitem__")),
+    # The async workers' queue and handle (isolation.async_callbacks): plain calls, and
+    # coroutine calls begun as tasks of the kit's loop, each under the child task's name.
+    "async-queue": frozenset(("plain", "begin", "cancel", "dropped")),
+    "async-callable": frozenset(("call", "cancel")),
 }
 LINE_LIMIT = 1 << 20  # bytes in one message
 TEXT_LIMIT = 2000  # characters of a message or repr the child sends
@@ -315,6 +319,9 @@ def remote_error(name: str, message: str, trace: str) -> RemoteError:
 #: How the child's listing of its threads (`Stacks`) marks a thread that waits for the
 #: kit, in no code of the submission's: read by the parent and by the session's reports.
 IDLE = "(idle: waiting for the kit)"
+#: The last line of a thread of the child's that waits for the kit's answer to a call
+#: back (the submission's worker calling the kit's queue): not held in the submission.
+CALLING_BACK = "(waiting for the kit's answer to a call back)"
 
 
 class Lane:

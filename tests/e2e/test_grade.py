@@ -219,13 +219,15 @@ def test_an_asyncio_class_is_graded_with_the_async_suite_and_rubric(tmp_path, ca
     """`prodcon grade --model asyncio`: each queue runs isolated (its loop in the
     sandbox's child, taking turns with the kit's); a correct design gets full marks, a
     hand-off design whose get_nowait() lets a later item overtake a cancelled getter's
-    loses the cancellation points and is capped as unusable (async workers are refused
-    by the sandbox: test_async_zoo)."""
+    loses the cancellation points and is capped as unusable; a pair of async workers
+    (tasks in the child, calling the kit's queue back) whose consumer swallows its
+    cancellation loses the cancel-shutdown points, and is capped too."""
     cls = tmp_path / "class"
     cls.mkdir()
     shutil.copy(ZOO / "async" / "correct" / "condition_queue.py", cls / "alice.py")
     shutil.copy(ZOO / "async" / "broken" / "hand_off_lets_get_nowait_overtake.py",
                 cls / "bob.py")
+    shutil.copy(ZOO / "async" / "workers" / "consumer_swallows_cancel.py", cls / "carol.py")
     out = tmp_path / "out"
     code = main(["grade", str(cls), "-o", str(out), "-j", str(JOBS), "--seed", "11",
                  "--model", "asyncio"])
@@ -236,7 +238,10 @@ def test_an_asyncio_class_is_graded_with_the_async_suite_and_rubric(tmp_path, ca
         rows = {row["submission"]: row for row in csv.DictReader(grades)}
     assert float(rows["alice"]["score"]) == 100, rows["alice"]
     bob = rows["bob"]
-    assert float(bob["cancellation"]) < 12 and float(bob["score"]) <= 60, bob
+    assert float(bob["cancellation"]) < 10 and float(bob["score"]) <= 60, bob
+    carol = rows["carol"]
+    assert float(carol["cancel-shutdown"]) < 3 and float(carol["score"]) <= 60, carol
+    assert float(carol["cancellation"]) == 10, carol  # the queue is the reference's
     feedback = (out / "feedback" / "bob.md").read_text(encoding="utf-8")
     assert "pytest --prodcon-impl=bob.py --prodcon-seed=11 --prodcon-profile=quick " \
         "--prodcon-model=asyncio" in feedback
