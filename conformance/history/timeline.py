@@ -1,10 +1,10 @@
 """A history as a picture: one self-contained HTML page with a zoomable timeline.
 
-One lane per thread, one bar per call from its start to its end, the calls that
-prove a violation outlined in red and everything else dimmed, the explanation on
-top. The page needs nothing but a browser: CSS and JavaScript are inline, the
-calls are embedded as compact JSON and drawn on a <canvas>, so a history of
-100,000 calls stays responsive. The page's HTML, CSS and JavaScript are asset files
+One lane per thread (or asyncio task), one bar per call from its start to its end,
+the calls that prove a violation outlined in red and everything else dimmed, the
+explanation on top. The page needs nothing but a browser: CSS and JavaScript are
+inline, the calls are embedded as compact JSON and drawn on a <canvas>, so a history
+of 100,000 calls stays responsive. The page's HTML, CSS and JavaScript are asset files
 (`timeline_page/`, shipped as package data), read each time a page is written.
 
     from prodcon.history import fileformat, timeline
@@ -138,8 +138,10 @@ def _embed(data: dict[str, Any]) -> str:
 
 
 def render(ops: Sequence[Op], *, title: str, explanation: str = "",
-           highlight: Collection[int] = (), unit: str = "ns") -> str:
-    """The page for `ops`; `highlight` holds `Op.index`es, `unit` the unit of the times.
+           highlight: Collection[int] = (), unit: str = "ns", lane: str = "thread") -> str:
+    """The page for `ops`; `highlight` holds `Op.index`es, `unit` the unit of the times,
+    `lane` what each lane is: a "thread", or an asyncio "task" (an async run's calls are
+    recorded per task, under its name).
 
     `explanation` fills the box above the timeline: what the highlighted calls prove.
     The live kit passes `Evidence.explanation`, the message of that one finding, which
@@ -147,9 +149,10 @@ def render(ops: Sequence[Op], *, title: str, explanation: str = "",
     """
     ops = list(ops)
     data = _data(ops, highlight, unit)
+    data["lane"] = lane
     threads = len(data["threads"])
     caption = (f"{len(ops):,} call{'s' * (len(ops) != 1)}, "
-               f"{threads:,} thread{'s' * (threads != 1)}")
+               f"{threads:,} {lane}{'s' * (threads != 1)}")
     if data["highlight"]:
         shown = len(data["highlight"])
         caption += f", {shown} highlighted"

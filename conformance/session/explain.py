@@ -29,7 +29,8 @@ def picture(finding: Violation | Stuck, item: pytest.Item, kit: SessionRun):
     path = str(Path(kit.html_dir) / f"{name}.html")
     title = f"{item.nodeid.split('::')[-1]}: {kit.impl_arg}, seed {kit.settings.seed}"
     page = timeline.render(evidence.ops, title=title, explanation=evidence.explanation,
-                           highlight=evidence.culprits, unit="ns")
+                           highlight=evidence.culprits, unit="ns",
+                           lane="task" if kit.impl.model == "asyncio" else "thread")
     return path, page
 
 

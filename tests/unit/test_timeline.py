@@ -227,3 +227,13 @@ def test_kit_histories_render(tmp_path):
     assert data["threads"] == ["p0", "3"]
     assert data["labels"] == [ops[0].label]
     assert data["calls"]["dur"] == [4, None]
+
+
+def test_an_async_run_s_lanes_are_tasks():
+    """An async run records its calls per task: the lanes say so, in the caption and in
+    each call's tip (the page reads `lane`); a thread run's say thread."""
+    async_page = timeline.render(history(), title="t", lane="task")
+    assert "7 calls, 4 tasks" in async_page and data_of(async_page)["lane"] == "task"
+    thread_page = timeline.render(history(), title="t")
+    assert "7 calls, 4 threads" in thread_page and data_of(thread_page)["lane"] == "thread"
+    assert 'line(D.lane || "thread"' in thread_page

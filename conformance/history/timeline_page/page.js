@@ -463,7 +463,7 @@ function showTip(p, ev) {
   var head = document.createElement("b"); head.textContent = callText(p);
   tip.appendChild(head);
   if (hlSet[indexOf(p)]) tip.appendChild(line("", "part of the violation", "hl"));
-  tip.appendChild(line("thread", lanes[C.thread[p]].name));
+  tip.appendChild(line(D.lane || "thread", lanes[C.thread[p]].name));
   tip.appendChild(line("call", "#" + indexOf(p)));
   tip.appendChild(line("start", fmtTime(start[p]) + "  (" + fmtRaw(start[p]) + ")"));
   tip.appendChild(line("end", end[p] === Infinity ? "never returned"
