@@ -13,7 +13,9 @@ bound, with partial-order reduction over what each step touches, `dependence`), 
 account of each timed call's virtual time (`deadlines`: never
 early, never late), the field a found race is on (`lockset`), and the suite's
 controlled runs (`queue_exploration`, and `worker_exploration` for the worker role).
-May import: the shared modules at the package's top and `prodcon.engine`.
+For asyncio, `aio_loop`: an event loop whose every step (which task runs next, when a
+timer fires) the same strategies choose, in virtual time.
+May import: the shared modules at the package's top, `prodcon.engine` and `prodcon.aio`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,274 @@
+"""Controlled schedules for asyncio: an event loop that owns its schedule.
+
+On one event loop only the loop decides what runs next, and the standard loop always
+decides the same way: its ready callbacks in the order they came (FIFO), its timers
+when the wall clock says. A free-running test therefore tries one order of the tasks'
+steps among the many that other timings would give. This loop asks a seeded strategy
+(`strategies.py`, the thread scheduler's own) instead, one callback at a time:
+
+- **Lanes.** Each task is a lane (a column of the trace, a "thread" to the
+  strategies); a callback that is not a task's step (a future's done callback, a
+  `call_soon` of the implementation's) belongs to the lane that scheduled it, and one
+  scheduled from outside any lane to the `loop` lane. Within a lane callbacks keep
+  their order; across lanes the strategy chooses. The lane at the head of the ready
+  queue is the `current` one: the standard loop's order costs no preemption, every
+  other order does (so the exhaustive strategy's preemption bound counts departures
+  from FIFO).
+- **Virtual time.** `time()` is a virtual clock that moves only when the loop says:
+  when nothing is ready it jumps to the next timer, and while callbacks are ready the
+  strategy may still choose the next timer (`due`: the `clock` lane), as if the ready
+  work had taken that long. A timeout fires at its deadline exactly, never before,
+  and a `wait_for(q.get(), 5)` costs no real time.
+- **Exact deadlock.** Nothing ready, no timer pending, a task not done: no order and
+  no amount of time can make progress. Reported with each waiting task's line.
+- **Bounded.** At most `max_steps` callbacks a run (a livelock, or a run too long to
+  judge, is the `step-limit` finding).
+
+No change to the implementation's code: every `await` that suspends is a switch
+point, because the task's next step is a callback of its own. An implementation that
+starts threads (an executor) is outside what this loop controls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import re
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from prodcon.aio.loop import task_line
+from prodcon.controlled.scheduler import Finding, RunResult
+from prodcon.controlled.trace import Trace
+
+#: A task named by asyncio itself ("Task-17": a process-wide count, different from one
+#: run to the next) is named after its lane in the trace instead.
+_DEFAULT_NAME = re.compile(r"Task-\d+")
+
+
+class Lane:
+    """One column of the trace: a task, the loop's own callbacks, or the clock."""
+
+    __slots__ = ("index", "name", "task")
+
+    def __init__(self, index: int, name: str, task: asyncio.Task | None) -> None:
+        self.index = index
+        self.name = name
+        self.task = task
+
+
+class LoopScheduler:
+    """Runs one coroutine on a `ControlledLoop` under one strategy; one per run."""
+
+    def __init__(self, strategy: Any, max_steps: int = 20_000) -> None:
+        self.strategy = strategy
+        self.max_steps = max_steps
+        self.lanes: list[Lane] = []
+        self._by_task: dict[asyncio.Task, Lane] = {}
+        self.loop_lane = self._lane("loop", None)
+        self.clock_lane = self._lane("clock", None)
+        self.origin: dict[asyncio.Handle, Lane] = {}  # a non-task callback -> its lane
+        self.running: Lane | None = None
+        self.trace = Trace([lane.name for lane in self.lanes])
+        self.schedule: list[int] = []
+        self.findings: list[Finding] = []
+        self.steps = 0
+        self.now = 0.0  # the loop's virtual time
+        self._winding_down = False  # the verdict is made: no more findings
+
+    # -- lanes ----------------------------------------------------------------------
+
+    def _lane(self, name: str, task: asyncio.Task | None) -> Lane:
+        lane = Lane(len(self.lanes), name, task)
+        self.lanes.append(lane)
+        if task is not None:
+            self._by_task[task] = lane
+        return lane
+
+    def lane_of(self, handle: asyncio.Handle) -> Lane:
+        owner = getattr(handle._callback, "__self__", None)  # noqa: SLF001
+        if isinstance(owner, asyncio.Task):
+            lane = self._by_task.get(owner)
+            if lane is None:
+                name = owner.get_name()
+                if _DEFAULT_NAME.fullmatch(name):
+                    name = f"task{len(self.lanes)}"
+                lane = self._lane(name, owner)
+                self.trace.names.append(lane.name)
+            return lane
+        return self.origin.get(handle, self.loop_lane)
+
+    def note(self, text: str, mark: bool = False) -> None:
+        """Put `text` (a call: "put(1)") into the trace, in the running lane's column."""
+        lane = self.running or self.loop_lane
+        self.trace.pending.extend((lane, text, self.now, mark))
+
+    # -- one step -------------------------------------------------------------------
+
+    def step(self, loop: ControlledLoop) -> None:
+        """Run one callback of `loop`, the one the strategy chooses (`_run_once`)."""
+        if self.steps >= self.max_steps:
+            if self._winding_down:
+                loop.stop()
+                return
+            self.findings.append(Finding("step-limit", None, (
+                f"the run took more than {self.max_steps:,} steps of the event loop "
+                "without ending (a livelock: tasks that keep running without getting "
+                "anywhere)")))
+            loop.stop()
+            return
+        scheduled = loop._scheduled  # noqa: SLF001
+        while scheduled and scheduled[0]._cancelled:  # noqa: SLF001
+            heapq.heappop(scheduled)._scheduled = False  # noqa: SLF001
+            loop._timer_cancelled_count -= 1  # noqa: SLF001
+        ready = loop._ready  # noqa: SLF001
+        if any(handle._cancelled for handle in ready):  # noqa: SLF001
+            kept = [handle for handle in ready if not handle._cancelled]  # noqa: SLF001
+            ready.clear()
+            ready.extend(kept)
+        if not ready:
+            if scheduled:  # nothing to do until the next timer: time jumps to it
+                self._fire_next_timer(loop)
+                return
+            if not loop._stopping:  # noqa: SLF001
+                if self._winding_down:
+                    loop.stop()
+                else:
+                    self._deadlock(loop)
+            return
+        lanes: list[Lane] = []
+        for handle in ready:
+            lane = self.lane_of(handle)
+            if lane not in lanes:
+                lanes.append(lane)
+        options = [lane.index for lane in lanes]
+        due = self.clock_lane.index if scheduled else None
+        if due is not None:
+            options.append(due)
+        if len(options) == 1 and self.strategy.single_is_free:
+            choice = options[0]
+        else:
+            choice = self.strategy.choose(options, lanes[0].index, due)
+            if len(options) > 1:
+                self.schedule.append(choice)
+        self.steps += 1
+        if choice == due:
+            handle = self._fire_next_timer(loop)
+            ready.remove(handle)
+        else:
+            handle = next(h for h in ready if self.lane_of(h).index == choice)
+            ready.remove(handle)
+        self._run(handle)
+
+    def _fire_next_timer(self, loop: ControlledLoop) -> asyncio.TimerHandle:
+        """Move the clock to the next timer's deadline and make it ready (with any
+        other timer due at that instant, in deadline order); the first one."""
+        scheduled = loop._scheduled  # noqa: SLF001
+        first = scheduled[0]
+        self.now = max(self.now, first.when())
+        while scheduled and scheduled[0].when() <= self.now:
+            timer = heapq.heappop(scheduled)
+            timer._scheduled = False  # noqa: SLF001
+            loop._ready.append(timer)  # noqa: SLF001
+        return first
+
+    def _run(self, handle: asyncio.Handle) -> None:
+        lane = self.lane_of(handle)
+        self.origin.pop(handle, None)
+        self.running = lane
+        try:
+            handle._run()  # noqa: SLF001
+        finally:
+            self.running = None
+
+    def _deadlock(self, loop: ControlledLoop) -> None:
+        waiting = [lane for lane in self.lanes if lane.task is not None
+                   and not lane.task.done()]
+        lines = "\n".join(f"  {task_line(lane.task)}" for lane in waiting)
+        self.findings.append(Finding("deadlock", None, (
+            "nothing left to run and no timer pending, with tasks still waiting: no order "
+            "of the steps and no amount of time can let them go on. Each waits at:\n"
+            f"{lines}")))
+        loop.stop()
+
+    # -- a run ----------------------------------------------------------------------
+
+    def run(self, main: Callable[[], Coroutine]) -> RunResult:
+        """Run `main()` to its end on a fresh controlled loop (or to a finding); then
+        cancel what is left, in the loop's own order, and close the loop."""
+        loop = ControlledLoop(self)
+        try:
+            task = loop.create_task(main(), name="main")
+            try:
+                loop.run_until_complete(task)
+            except RuntimeError:
+                if not self.findings:  # stopped by a finding: it is the outcome
+                    raise
+            except Exception as exc:  # noqa: BLE001 - the scenario's failure is a finding
+                self.findings.append(Finding("exception", "main",
+                                             f"{type(exc).__name__}: {exc}"))
+            self.trace.mark_last()
+            self._wind_down(loop)
+        finally:
+            loop.close()
+        return RunResult(self.findings, self.trace, self.schedule, self.now, self.steps)
+
+    def _wind_down(self, loop: ControlledLoop) -> None:
+        """Cancel every task still pending and let them end, first in first out, with
+        no strategy asked and no step counted: the run's verdict is already made."""
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for task in pending:
+            task.cancel()
+        self.strategy = _Fifo()
+        self._winding_down = True
+        self.max_steps = self.steps + 10_000
+        if pending:
+            try:
+                loop.run_until_complete(asyncio.wait(pending, timeout=60))
+            except RuntimeError:  # stopped: a task that will not end (the verdict has it)
+                pass
+
+
+class _Fifo:
+    """The standard loop's order: the lane at the head of the ready queue."""
+
+    single_is_free = True
+
+    def choose(self, runnable: list[int], current: int | None, due: int | None = None) -> int:
+        return current if current is not None else runnable[0]
+
+
+class ControlledLoop(asyncio.SelectorEventLoop):
+    """An asyncio event loop whose every step and whose clock a `LoopScheduler` decides.
+
+    It is a standard loop in all else (tasks, futures, `call_soon`, timers), so the
+    implementation's code runs on it unchanged; only `_run_once` (one callback, chosen)
+    and `time` (virtual) differ, and `call_soon`/`call_at` note which lane scheduled
+    each callback.
+    """
+
+    def __init__(self, scheduler: LoopScheduler) -> None:
+        super().__init__()
+        self.scheduler = scheduler
+
+    def time(self) -> float:
+        return self.scheduler.now
+
+    def call_soon(self, callback, *args, context=None):  # noqa: ANN001 - asyncio's
+        handle = super().call_soon(callback, *args, context=context)
+        self._note_origin(handle)
+        return handle
+
+    def call_at(self, when, callback, *args, context=None):  # noqa: ANN001 - asyncio's
+        timer = super().call_at(when, callback, *args, context=context)
+        self._note_origin(timer)
+        return timer
+
+    def _note_origin(self, handle: asyncio.Handle) -> None:
+        running = self.scheduler.running
+        if running is not None and not isinstance(
+                getattr(handle._callback, "__self__", None), asyncio.Task):  # noqa: SLF001
+            self.scheduler.origin[handle] = running
+
+    def _run_once(self) -> None:
+        self.scheduler.step(self)
