@@ -39,8 +39,11 @@ from typing import Any
 
 from prodcon.aio.loop import task_line
 from prodcon.controlled.scheduler import Finding, RunResult
+from prodcon.controlled.strategies import INJECTED
 from prodcon.controlled.trace import Trace
 
+#: Jumps of the clock in a row, with nothing ready and no progress, that make a deadlock.
+FORCED_JUMPS = 5
 #: A task named by asyncio itself ("Task-17": a process-wide count, different from one
 #: run to the next) is named after its lane in the trace instead.
 _DEFAULT_NAME = re.compile(r"Task-\d+")
@@ -74,6 +77,20 @@ class LoopScheduler:
         self.findings: list[Finding] = []
         self.steps = 0
         self.now = 0.0  # the loop's virtual time
+        #: Of it, the time the strategy let pass while callbacks were ready (firing a
+        #: timer early in the order): the loop's doing, as load is, so a timed call's
+        #: deadline moves on by as much (`controlled.deadlines`' "let pass").
+        self.let_pass = 0.0
+        # Cancellations the strategy may inject (`INJECTED + lane`), of the tasks the
+        # run says are suspended in a call it may cancel, and how the run cancels one.
+        self.cancels_left = 0
+        self.cancellable: Callable[[], list[asyncio.Task]] = list
+        self.cancel: Callable[[asyncio.Task], None] = asyncio.Task.cancel
+        #: How far the run got (`History.progress`): time jumping from timer to timer
+        #: FORCED_JUMPS times with nothing ready between and no progress is a deadlock
+        #: of tasks that only time out and try again.
+        self.progress: Callable[[], int] = lambda: 0
+        self._forced: tuple[int, int] = (0, -1)  # jumps in a row, progress at the first
         self._winding_down = False  # the verdict is made: no more findings
 
     # -- lanes ----------------------------------------------------------------------
@@ -128,6 +145,8 @@ class LoopScheduler:
             ready.extend(kept)
         if not ready:
             if scheduled:  # nothing to do until the next timer: time jumps to it
+                if self._only_timers_fire(loop):
+                    return
                 self._fire_next_timer(loop)
                 return
             if not loop._stopping:  # noqa: SLF001
@@ -145,20 +164,51 @@ class LoopScheduler:
         due = self.clock_lane.index if scheduled else None
         if due is not None:
             options.append(due)
+        if self.cancels_left > 0:
+            options += sorted(INJECTED + self._by_task[task].index
+                              for task in self.cancellable() if task in self._by_task)
         if len(options) == 1 and self.strategy.single_is_free:
             choice = options[0]
         else:
             choice = self.strategy.choose(options, lanes[0].index, due)
-            if len(options) > 1:
+            if len(options) > 1 and not self._winding_down:
                 self.schedule.append(choice)
         self.steps += 1
-        if choice == due:
+        if choice >= INJECTED:
+            self.cancels_left -= 1
+            self.running = self.lanes[choice - INJECTED]
+            try:
+                self.cancel(self.running.task)
+            finally:
+                self.running = None
+            return
+        if choice == due:  # time let pass while callbacks were ready: not theirs
+            before = self.now
             handle = self._fire_next_timer(loop)
+            self.let_pass += self.now - before
             ready.remove(handle)
         else:
             handle = next(h for h in ready if self.lane_of(h).index == choice)
             ready.remove(handle)
         self._run(handle)
+
+    def _only_timers_fire(self, loop: ControlledLoop) -> bool:
+        """Whether time has jumped FORCED_JUMPS times in a row with nothing ready and no
+        progress: the tasks only time out and try again (found as a deadlock)."""
+        jumps, at = self._forced
+        now = self.progress()
+        self._forced = (jumps + 1, at) if now == at else (1, now)
+        if self._forced[0] < FORCED_JUMPS or self._winding_down:
+            return False
+        waiting = [lane for lane in self.lanes if lane.task is not None
+                   and not lane.task.done()]
+        lines = "\n".join(f"  {task_line(lane.task)}" for lane in waiting)
+        self.findings.append(Finding("deadlock", None, (
+            f"only timers fired, {FORCED_JUMPS} in a row with nothing else to run and "
+            "nothing getting done: the tasks time out and try again, and none can go on. "
+            f"Each waits at:\n{lines}")))
+        loop.stop()
+        return True
 
     def _fire_next_timer(self, loop: ControlledLoop) -> asyncio.TimerHandle:
         """Move the clock to the next timer's deadline and make it ready (with any
@@ -201,22 +251,28 @@ class LoopScheduler:
             task = loop.create_task(main(), name="main")
             try:
                 loop.run_until_complete(task)
-            except RuntimeError:
-                if not self.findings:  # stopped by a finding: it is the outcome
-                    raise
             except Exception as exc:  # noqa: BLE001 - the scenario's failure is a finding
-                self.findings.append(Finding("exception", "main",
-                                             f"{type(exc).__name__}: {exc}"))
+                if task.done() and not task.cancelled() and task.exception() is exc:
+                    self.findings.append(Finding("exception", "main",
+                                                 f"{type(exc).__name__}: {exc}"))
+                elif not self.findings:  # not stopped by a finding: the kit's own error
+                    raise
             self.trace.mark_last()
+            steps, now = self.steps, self.now
             self._wind_down(loop)
         finally:
             loop.close()
-        return RunResult(self.findings, self.trace, self.schedule, self.now, self.steps)
+        return RunResult(self.findings, self.trace, self.schedule, now, steps)
 
     def _wind_down(self, loop: ControlledLoop) -> None:
         """Cancel every task still pending and let them end, first in first out, with
         no strategy asked and no step counted: the run's verdict is already made."""
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for lane in self.lanes:  # their exceptions are the run's findings, seen
+            if lane.task is not None and lane.task.done() and not lane.task.cancelled():
+                lane.task.exception()
+        order = {lane.task: lane.index for lane in self.lanes if lane.task is not None}
+        pending = sorted((t for t in asyncio.all_tasks(loop) if not t.done()),
+                         key=lambda t: order.get(t, len(order)))  # the same order each run
         for task in pending:
             task.cancel()
         self.strategy = _Fifo()
@@ -227,6 +283,16 @@ class LoopScheduler:
                 loop.run_until_complete(asyncio.wait(pending, timeout=60))
             except RuntimeError:  # stopped: a task that will not end (the verdict has it)
                 pass
+        for task in asyncio.all_tasks(loop):  # one that will not end: closed, quietly
+            if not task.done():
+                task._log_destroy_pending = False  # noqa: SLF001 - asyncio's own switch
+                asyncio.events._set_running_loop(loop)  # noqa: SLF001
+                try:
+                    task.get_coro().close()
+                except BaseException:  # noqa: BLE001, S110 - the verdict is made
+                    pass
+                finally:
+                    asyncio.events._set_running_loop(None)  # noqa: SLF001
 
 
 class _Fifo:

@@ -14,6 +14,11 @@ from __future__ import annotations
 
 import random
 
+#: Options at or above this number are not threads but events the scheduler may inject
+#: (`aio_loop`: cancel the task of lane `option - INJECTED`). PCT's priorities are for
+#: threads and leave them out; the exhaustive search counts them as preemptions.
+INJECTED = 1 << 20
+
 
 class Strategy:
     exhausted = False
@@ -113,6 +118,8 @@ class PCT(Strategy):
 
     @staticmethod
     def _candidates(runnable, due):
+        if runnable[-1] >= INJECTED:  # an injected event's options come last
+            runnable = [t for t in runnable if t < INJECTED]
         if due is not None and len(runnable) > 1:
             # A timeout fires only when nothing else can run: priorities are fixed, so a
             # waiter of high priority retrying a timed call would otherwise starve the

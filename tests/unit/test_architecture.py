@@ -20,7 +20,7 @@ ALLOWED = {
     "shared": {"shared", "reference"},
     "history": {"shared"},
     "engine": {"shared", "history", "reference"},
-    "controlled": {"shared", "engine"},
+    "controlled": {"shared", "engine", "aio"},
     "isolation": {"shared", "reference", "engine", "aio"},
     "grading": {"shared"},
     "bench": {"shared"},

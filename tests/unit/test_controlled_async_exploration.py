@@ -1,0 +1,70 @@
+"""controlled.aio_exploration: the async queue plans under controlled schedules. The
+cancellation bugs are found, each with a short shrunk trace that replays the same;
+asyncio.Queue, the reference and the correct zoo pass every plan."""
+
+import asyncio
+import importlib.util
+import json
+from dataclasses import asdict
+
+import pytest
+
+from conftest import ZOO
+from prodcon import contract
+from prodcon.controlled.aio_exploration import ASYNC_PLANS, explore_async_queue
+from prodcon.reference import aio
+
+SCHEDULES = 150  # the quick profile's
+
+
+def _impl(relative):
+    path = ZOO / "async" / f"{relative}.py"
+    spec = importlib.util.spec_from_file_location(f"explored_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return contract.resolve(path.stem, module)
+
+
+class _Stdlib:
+    Queue, Empty, Full = asyncio.Queue, asyncio.QueueEmpty, asyncio.QueueFull
+
+
+def _explored(impl, plan, seed=7, schedules=SCHEDULES):
+    return json.loads(explore_async_queue(impl, json.dumps(asdict(plan)), seed, schedules))
+
+
+CORRECT = {"asyncio.Queue": lambda: _Stdlib, "reference": lambda: contract.resolve(
+    "reference", aio), "condition_queue": lambda: _impl("correct/condition_queue"),
+    "broadcast_futures": lambda: _impl("correct/broadcast_futures")}
+
+
+@pytest.mark.parametrize("design", CORRECT)
+def test_correct_async_queues_pass_every_plan(design):
+    impl = CORRECT[design]()
+    for plan in ASYNC_PLANS:
+        for seed in (1, 2):
+            found = _explored(impl, plan, seed)
+            assert not found["kit_error"] and not found["skipped"], found
+            assert found["props"] == [], (plan.id, seed, found["message"], found["trace"])
+
+
+#: Each cancellation bug of the zoo (python/asyncio#201, python/cpython#108042, a get
+#: that swallows its cancellation), the plan that finds it, and what it is found as.
+CANCELLATION_BUGS = [
+    ("cancelled_waiter_keeps_wake_up", 2, "deadlock"),
+    ("hands_item_to_cancelled_getter", 2, "conservation"),
+    ("get_ignores_cancellation", 2, "cancellation"),
+]
+
+
+@pytest.mark.parametrize(("module", "plan", "prop"), CANCELLATION_BUGS,
+                         ids=[bug[0] for bug in CANCELLATION_BUGS])
+def test_a_cancellation_bug_is_found_shrunk_and_replays_the_same(module, plan, prop):
+    impl = _impl(f"broken/{module}")
+    found = _explored(impl, ASYNC_PLANS[plan])
+    assert found["props"] == [prop], (found["message"], found["trace"])
+    assert found["calls"] <= 10, found["trace"]
+    assert "cancelled" in found["trace"]  # the kit's cancellation, in its task's column
+    assert ">>" in found["trace"]  # the step where it went wrong, marked
+    again = _explored(_impl(f"broken/{module}"), ASYNC_PLANS[plan])
+    assert json.dumps(again) == json.dumps(found)  # byte for byte
