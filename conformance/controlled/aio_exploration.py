@@ -23,14 +23,16 @@ import asyncio
 import itertools
 import json
 import random
+import threading
 from dataclasses import dataclass
 from typing import Any
 
+from prodcon import contract
 from prodcon.aio.recording import AsyncRecordingQueue
 from prodcon.controlled import queue_exploration as shared
-from prodcon.controlled.aio_loop import LoopScheduler
+from prodcon.controlled.aio_loop import STEPS, LoopBlocked, LoopScheduler
 from prodcon.controlled.scheduler import Finding
-from prodcon.engine import checkers
+from prodcon.engine import checkers, harness
 from prodcon.engine.recording import History
 from prodcon.engine.scenario import Stop
 from prodcon.errors import kit_code
@@ -129,14 +131,14 @@ class _TimedCall:
 class _AsyncRun:
     """One schedule's objects, built afresh for every run."""
 
-    def __init__(self, module: Any, plan: AsyncQueuePlan, strict: bool,
+    def __init__(self, impl: Any, plan: AsyncQueuePlan, strict: bool,
                  scheduler: LoopScheduler) -> None:
-        self.module = module
+        self.impl = impl
         self.plan = plan
         self.strict = strict
         self.scheduler = scheduler
-        self.empty = (module.Empty,)
-        self.full = (module.Full,)
+        self.empty = (impl.Empty,)
+        self.full = (impl.Full,)
         self.history = History(clock=itertools.count().__next__)
         rng = random.Random(0)  # the same items in every run: a schedule replays exactly
         self.batches = [make_batch(p, plan.items, rng) for p in range(plan.producers)]
@@ -156,7 +158,7 @@ class _AsyncRun:
     async def main(self) -> None:
         plan = self.plan
         try:
-            queue = self.module.Queue(plan.maxsize)
+            queue = self.impl.Queue(plan.maxsize)
         except Exception as exc:  # noqa: BLE001 - the implementation's own error
             raise shared._QueueNotBuilt(f"Queue({plan.maxsize}) raised "  # noqa: SLF001
                                         f"{type(exc).__name__}: {exc}") from None
@@ -287,7 +289,7 @@ class _AsyncRun:
         except asyncio.CancelledError:
             if task not in self.injected:
                 raise
-            self._note(f"{shown} cancelled: the task ends")
+            self._note(f"{shown} -> CancelledError")
             return False, CANCELLED
         except (asyncio.TimeoutError, TimeoutError):
             waited = loop.time() - began
@@ -371,7 +373,7 @@ class _AsyncRun:
 
     def cancel(self, task: asyncio.Task) -> None:
         self.injected.add(task)
-        self.scheduler.note(f"{self.waiting.get(task, 'its call')}: cancelled", mark=False)
+        self.scheduler.note(f"{self.waiting.get(task, 'its call')}: task.cancel()")
         task.cancel()
 
     def lost(self) -> Violation | None:
@@ -411,12 +413,54 @@ class _Failed(Exception):
 def explore_async_queue(module: Any, plan: str, seed: int, schedules: int,
                         strict: bool = False) -> str:
     """Up to `schedules` schedules of the plan (JSON of an `AsyncQueuePlan`) on the async
-    Queue of `module`; the first failure, shrunk, as JSON of a
-    `queue_exploration.Exploration`."""
+    Queue of `module` (its roles resolved as the contract says: its own QueueEmpty, or
+    asyncio's); the first failure, shrunk, as JSON of a `queue_exploration.Exploration`."""
     chosen = AsyncQueuePlan(**json.loads(plan))
-    return json.dumps(shared.guarded(lambda: _explored(module, chosen, seed, schedules, strict),
-                                     "queue", "searching and shrinking the schedules",
-                                     _Endless, ""))
+    impl = contract.resolve(getattr(module, "__name__", "the module"), module, "asyncio")
+
+    def explored() -> shared.Exploration:
+        try:
+            return _explored(impl, chosen, seed, schedules, strict)
+        except LoopBlocked as blocked:
+            return shared.Exploration(0, skipped=_blocked(str(blocked)))
+    return _watched(lambda: json.dumps(shared.guarded(
+        explored, "queue", "searching and shrinking the schedules", _Endless, "")))
+
+
+def _blocked(where: str) -> str:
+    return (f"the queue blocks the event loop ({where}): on the controlled loop that call "
+            "would never end; the free-running tests judge it (event-loop)")
+
+
+def _watched(explore) -> str:
+    """`explore()` on a thread of its own, given up (a skip) once no controlled loop
+    took a step for STEP_BOUND seconds: a loop held in one step by a blocking call the
+    profile watch cannot see (`with threading_lock:` calls no function a profile
+    function is told of), which no other task of the thread can ever end. The held
+    thread is asked to stop (a spinning one does) and left behind."""
+    answer: list[str] = []
+    worker = threading.Thread(target=lambda: answer.append(explore()), daemon=True,
+                              name="prodcon-controlled-loop")
+    worker.start()
+    seen, still = STEPS[0], 0.0
+    while worker.is_alive():
+        worker.join(WATCH)
+        if STEPS[0] != seen or not worker.is_alive():
+            seen, still = STEPS[0], 0.0
+            continue
+        still += WATCH
+        if still >= STEP_BOUND:
+            where = "; ".join(harness.where(worker, limit=2))
+            harness.interrupt(worker)
+            return json.dumps(shared.Exploration(0, skipped=_blocked(
+                f"its thread held in one step for {STEP_BOUND:g} s, at {where}")).asdict())
+    return answer[0]
+
+
+#: Real seconds a controlled loop may spend in one step (a callback of microseconds)
+#: before its exploration is given up, and how often that is looked at.
+STEP_BOUND = 2.0
+WATCH = 0.1
 
 
 class _Endless(Exception):

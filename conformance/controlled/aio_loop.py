@@ -34,9 +34,11 @@ from __future__ import annotations
 import asyncio
 import heapq
 import re
+import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from prodcon.aio.blocking import BlockingWatch, implementation_line
 from prodcon.aio.loop import task_line
 from prodcon.controlled.scheduler import Finding, RunResult
 from prodcon.controlled.strategies import INJECTED
@@ -44,9 +46,38 @@ from prodcon.controlled.trace import Trace
 
 #: Jumps of the clock in a row, with nothing ready and no progress, that make a deadlock.
 FORCED_JUMPS = 5
+#: Steps taken by every controlled loop of this process: what `aio_exploration` watches
+#: to tell a loop held in one step (a `with threading_lock:` no profile function sees).
+STEPS = [0]
 #: A task named by asyncio itself ("Task-17": a process-wide count, different from one
 #: run to the next) is named after its lane in the trace instead.
 _DEFAULT_NAME = re.compile(r"Task-\d+")
+
+
+class LoopBlocked(BaseException):
+    """The implementation made a blocking call on the loop's thread (`time.sleep`, a
+    threading lock another task holds): raised in it, before it blocks, since on one
+    thread nothing could ever end the wait. The run cannot go on; the free-running
+    tests judge the call (`event-loop`). A BaseException, as the watch raises it inside
+    the implementation's code, which must not catch it."""
+
+
+class _RefusingWatch(BlockingWatch):
+    """`aio.blocking`'s watch, which raises `LoopBlocked` where the free-running one
+    takes note: under the controlled loop a blocking call would block for ever (or for
+    real seconds, at every one of thousands of runs)."""
+
+    def __init__(self, scheduler: LoopScheduler) -> None:
+        super().__init__()
+        self.scheduler = scheduler
+
+    def _note(self, frame, what: str) -> None:  # pragma: no cover - a profile callback
+        line = implementation_line(frame)
+        if line is None:
+            return
+        if self.scheduler.blocked is None:
+            self.scheduler.blocked = f"{what} at {line}"
+        raise LoopBlocked(self.scheduler.blocked)
 
 
 class Lane:
@@ -76,6 +107,7 @@ class LoopScheduler:
         self.schedule: list[int] = []
         self.findings: list[Finding] = []
         self.steps = 0
+        self.blocked: str | None = None  # the implementation's blocking call, if it made one
         self.now = 0.0  # the loop's virtual time
         #: Of it, the time the strategy let pass while callbacks were ready (firing a
         #: timer early in the order): the loop's doing, as load is, so a timed call's
@@ -174,6 +206,7 @@ class LoopScheduler:
             if len(options) > 1 and not self._winding_down:
                 self.schedule.append(choice)
         self.steps += 1
+        STEPS[0] += 1
         if choice >= INJECTED:
             self.cancels_left -= 1
             self.running = self.lanes[choice - INJECTED]
@@ -230,6 +263,8 @@ class LoopScheduler:
             handle._run()  # noqa: SLF001
         finally:
             self.running = None
+        if self.blocked is not None and not self._winding_down:
+            raise LoopBlocked(self.blocked)  # the task it killed is not the finding
 
     def _deadlock(self, loop: ControlledLoop) -> None:
         waiting = [lane for lane in self.lanes if lane.task is not None
@@ -247,10 +282,15 @@ class LoopScheduler:
         """Run `main()` to its end on a fresh controlled loop (or to a finding); then
         cancel what is left, in the loop's own order, and close the loop."""
         loop = ControlledLoop(self)
+        previous = sys.getprofile()
+        _RefusingWatch(self).install()
         try:
             task = loop.create_task(main(), name="main")
             try:
                 loop.run_until_complete(task)
+            except LoopBlocked:
+                self._wind_down(loop)
+                raise
             except Exception as exc:  # noqa: BLE001 - the scenario's failure is a finding
                 if task.done() and not task.cancelled() and task.exception() is exc:
                     self.findings.append(Finding("exception", "main",
@@ -261,8 +301,24 @@ class LoopScheduler:
             steps, now = self.steps, self.now
             self._wind_down(loop)
         finally:
+            sys.setprofile(previous)
             loop.close()
-        return RunResult(self.findings, self.trace, self.schedule, now, steps)
+        return RunResult(self.findings, self._compact(self.trace), self.schedule, now, steps)
+
+    def _compact(self, trace: Trace) -> Trace:
+        """The trace with a column only for the lanes that have a step in it (the loop's
+        own and the clock's lanes, an executor's task, often have none)."""
+        steps = trace.pending
+        used = sorted({lane.index for lane in steps[0::4]})
+        if len(used) == len(self.lanes):
+            return trace
+        new_lanes = {index: Lane(position, self.lanes[index].name, None)
+                     for position, index in enumerate(used)}
+        compact = Trace([self.lanes[index].name for index in used])
+        for lane, text, clock, mark in zip(steps[0::4], steps[1::4], steps[2::4], steps[3::4],
+                                           strict=True):
+            compact.pending.extend((new_lanes[lane.index], text, clock, mark))
+        return compact
 
     def _wind_down(self, loop: ControlledLoop) -> None:
         """Cancel every task still pending and let them end, first in first out, with

@@ -24,6 +24,7 @@ from prodcon.aio.scenario import run_async_queue_scenario
 from prodcon.aio.workers import run_async_worker_scenario
 from prodcon.bursts import put_all, put_then_take, take_then_put
 from prodcon.contract import Implementation
+from prodcon.controlled.aio_exploration import ASYNC_PLANS, explore_async_queue
 from prodcon.controlled.queue_exploration import (
     PLANS,
     SYSTEMATIC,
@@ -60,10 +61,10 @@ from prodcon.settings import (
 from prodcon.verdict import Violation, expect, judge
 
 __all__ = [
-    "CALL_BOUND", "COVERAGE_KEY", "PLAIN_VALUES", "PLANS", "SYSTEMATIC", "EqualsEverything",
-    "FalsyItem", "Item", "Kit", "KitError", "Shape", "TouchyItem", "UnhashableItem",
-    "Violation", "WORKER_PLANS", "coverage", "describe", "exploration_failure", "expect",
-    "judge", "put_all", "put_then_take", "take_then_put",
+    "ASYNC_PLANS", "CALL_BOUND", "COVERAGE_KEY", "PLAIN_VALUES", "PLANS", "SYSTEMATIC",
+    "EqualsEverything", "FalsyItem", "Item", "Kit", "KitError", "Shape", "TouchyItem",
+    "UnhashableItem", "Violation", "WORKER_PLANS", "coverage", "describe",
+    "exploration_failure", "expect", "judge", "put_all", "put_then_take", "take_then_put",
 ]
 
 
@@ -78,11 +79,13 @@ def coverage(plan_id: str, found: dict) -> str:
             "no violation, before the profile's budget ran out")
 
 
-def exploration_failure(found: dict, schedules: int, columns: str, legend: str = "") -> Violation:
-    """The violation a failed controlled exploration reports (what `Kit.explore` and
-    `Kit.explore_workers` found): where the search failed, the finding, how far it was
-    shrunk, and the trace. `columns` says what marks the trace's columns carry, `legend`
-    anything more the reader needs before the trace."""
+def exploration_failure(found: dict, schedules: int, columns: str, legend: str = "",
+                        lane: str = "thread") -> Violation:
+    """The violation a failed controlled exploration reports (what `Kit.explore`,
+    `Kit.explore_workers` and `Kit.explore_async` found): where the search failed, the
+    finding, how far it was shrunk, and the trace. `columns` says what marks the trace's
+    columns carry, `legend` anything more the reader needs before the trace, `lane` what
+    a column is (a thread, or an asyncio task)."""
     if found["found_again"]:
         smaller = (f"the same failure on the smaller plan {found['plan']}, "
                    f"{found['found_again']}")
@@ -95,13 +98,13 @@ def exploration_failure(found: dict, schedules: int, columns: str, legend: str =
         "",
         found["message"],
         "",
-        f"The failing schedule, one column per thread{columns}, shrunk to {found['calls']} "
+        f"The failing schedule, one column per {lane}{columns}, shrunk to {found['calls']} "
         f"queue calls from {found['calls_before']} ({smaller}) and to {found['switches']} "
-        f"forced thread switches from that schedule's {found['switches_before']}; "
+        f"forced {lane} switches from that schedule's {found['switches_before']}; "
         f"{found['steps']} switch points{legend}:",
         found["trace"],
         "",
-        "Only one thread ran at a time and the kit chose which, in virtual time, so the "
+        f"Only one {lane} ran at a time and the kit chose which, in virtual time, so the "
         "same seed runs the same schedules and shows this trace again, byte for byte.",
     ]), props)
 
@@ -265,6 +268,16 @@ class Kit:
                 seed, schedules)
         return self._exploration(explore_workers, args, schedules, f"exploring {schedules} "
                                  f"controlled schedules of the workers, {plan.id}")
+
+    def explore_async(self, plan, seed: int, schedules: int) -> dict:
+        """Run the async queue `plan` (one of `ASYNC_PLANS`) under `schedules` schedules of
+        the controlled event loop (in the submission's process when it is sandboxed); what
+        the exploration found, as `explore` tells it."""
+        args = (self.impl.module, json.dumps(asdict(plan)), seed, schedules,
+                self.settings.strict)
+        return self._exploration(explore_async_queue, args, schedules, f"exploring "
+                                 f"{schedules} controlled schedules of the event loop, "
+                                 f"{plan.id}")
 
     def _exploration(self, explorer, args: tuple, schedules: int, what: str) -> dict:
         """`explorer(*args)` within a bound for `schedules`, where the queue lives; its
