@@ -34,10 +34,13 @@ _WAITS = {threading.Condition.wait.__code__: "threading.Condition.wait()",
           threading.Semaphore.acquire.__code__: "threading.Semaphore.acquire()"}
 _LOCK_TYPES = (type(threading.Lock()), type(threading.RLock()))
 #: Where a lock's acquire() is not one to judge: inside Condition.wait & co. the wait
-#: itself was judged on its "call" (polls and Thread.start left out), and
-#: Condition._is_owned polls with acquire(False). Without this, `loop.run_in_executor`
-#: (which starts its threads from the loop's thread) looked like a blocked loop.
-_NOT_AN_ACQUIRE = frozenset([*_WAITS, threading.Condition._is_owned.__code__])
+#: itself was judged on its "call" (polls and Thread.start left out), and so was the
+#: re-acquire after it (Condition._acquire_restore: the notifier may still hold the
+#: lock for a moment); Condition._is_owned polls with acquire(False). Without this,
+#: `loop.run_in_executor` (which starts its threads from the loop's thread, waiting for
+#: each to signal it started) looked like a blocked loop, now and then.
+_NOT_AN_ACQUIRE = frozenset([*_WAITS, threading.Condition._is_owned.__code__,
+                             threading.Condition._acquire_restore.__code__])
 
 
 #: loop -> the watch of its thread (`watch_of`).

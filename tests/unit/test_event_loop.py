@@ -158,3 +158,34 @@ def test_a_with_lock_held_across_an_await_is_named_within_a_second(loop):
         loop.run(main(), 30, "the test")
     assert time.monotonic() - start < 4  # EARLY and the loop's answer, not the 5 s stall
     assert caught.value.prop == "event-loop" and "in main" in caught.value.message
+
+
+def test_a_condition_s_re_acquire_after_its_wait_is_not_a_blocking_call():
+    """Condition.wait() re-acquires its lock once woken (`_acquire_restore`), while the
+    thread that notified may still hold it for a moment: part of the wait, which is
+    judged on its own call (and left alone inside Thread.start, as run_in_executor does
+    it). Seen as "a lock's acquire() while another thread held it", it was a false alarm
+    on a loaded machine."""
+    condition = threading.Condition(threading.Lock())
+    holding, release = threading.Event(), threading.Event()
+
+    def hold():
+        with condition:
+            holding.set()
+            release.wait(5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait(5)
+
+    async def re_acquire():
+        threading.Timer(0.05, release.set).start()
+        condition._acquire_restore(None)  # what Condition.wait() does once woken
+        condition.release()
+
+    loop = EventLoop("re-acquire")
+    try:
+        loop.run(re_acquire(), 10, "the re-acquire")
+    finally:
+        loop.close(1.0)
+        holder.join(5)
