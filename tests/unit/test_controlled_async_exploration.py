@@ -44,11 +44,13 @@ def test_correct_async_queues_pass_every_plan(design):
             assert found["props"] == [], (plan.id, seed, found["message"], found["trace"])
 
 
-#: Each cancellation bug of the zoo (python/asyncio#201, python/cpython#108042, a get
-#: that swallows its cancellation), the plan that finds it, and what it is found as.
+#: Each cancellation bug of the zoo (python/cpython#108042, python/asyncio#201 and #256,
+#: python/asyncio#343, a get that swallows its cancellation), the plan that finds it,
+#: and what it is found as.
 CANCELLATION_BUGS = [
     ("cancelled_waiter_keeps_wake_up", 2, "deadlock"),
     ("hands_item_to_cancelled_getter", 2, "conservation"),
+    ("shielded_get_runs_on", 2, "conservation"),
     ("get_ignores_cancellation", 2, "cancellation"),
 ]
 
