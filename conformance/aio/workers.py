@@ -245,6 +245,15 @@ class _TaskViews:
         return self._queue.maxsize
 
 
+def call_site(frame) -> str:
+    """'file:line' of the first frame from `frame` outwards that is not the kit's: the
+    worker's line that made a queue call (also in the sandbox's child, async_child)."""
+    while frame is not None and kit_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    return (f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None
+            else "an unknown line")
+
+
 class _MustAwait:
     """A queue coroutine handed to a worker; dropped without being awaited, it says so."""
 
@@ -257,11 +266,7 @@ class _MustAwait:
         self._awaited = False
         task = asyncio.current_task()
         self._who = task.get_name() if task is not None else "a worker"
-        frame = sys._getframe(2)  # the worker's line that made the call
-        while frame is not None and kit_file(frame.f_code.co_filename):
-            frame = frame.f_back
-        self._where = (f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None
-                       else "an unknown line")
+        self._where = call_site(sys._getframe(2))  # the worker's line that made the call
 
     def __await__(self):
         self._awaited = True

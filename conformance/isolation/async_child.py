@@ -32,9 +32,8 @@ from prodcon import contract
 from prodcon.aio import quiet
 from prodcon.aio.blocking import BlockingWatch
 from prodcon.aio.loop import task_line
-from prodcon.aio.workers import HandleFailed
+from prodcon.aio.workers import HandleFailed, call_site
 from prodcon.engine import harness
-from prodcon.errors import kit_file
 from prodcon.isolation.protocol import TEXT_LIMIT, execute, safe_str
 from prodcon.items import describe
 from prodcon.reference import aio as async_reference
@@ -308,11 +307,7 @@ class _KitCall:
         self._queue, self._op, self._args, self._what = queue, op, args, what
         self._awaited = False
         self._who = _who()
-        frame = sys._getframe(2)  # the worker's line that made the call
-        while frame is not None and kit_file(frame.f_code.co_filename):
-            frame = frame.f_back
-        self._where = (f"{frame.f_code.co_filename}:{frame.f_lineno}" if frame is not None
-                       else "an unknown line")
+        self._where = call_site(sys._getframe(2))  # the worker's line that made the call
 
     def __await__(self):
         self._awaited = True
