@@ -35,7 +35,6 @@ from prodcon.controlled.scheduler import Finding
 from prodcon.engine import checkers, harness
 from prodcon.engine.recording import History
 from prodcon.engine.scenario import Stop
-from prodcon.errors import kit_code
 from prodcon.items import describe, make_batch
 from prodcon.verdict import Violation
 
@@ -394,11 +393,8 @@ class _AsyncRun:
 
     def check(self) -> None:
         """After a run without a finding: the history, judged like a free-running one."""
-        calls = self.history.calls()
-        with kit_code("checking the history of a controlled asyncio schedule"):
-            found = (checkers.conservation(calls, self.batches, extra=self.stops)
-                     or checkers.fifo_queue(calls, self.plan.maxsize, self.strict,
-                                            clock=lambda t: f"step {t}"))
+        found = shared.judged_history(self, "checking the history of a controlled "
+                                      "asyncio schedule")
         if found:
             self.violations.extend(found)
 

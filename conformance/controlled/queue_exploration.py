@@ -417,14 +417,20 @@ class _Run:
 
     def check(self) -> None:
         """After a run without a finding: the history, judged like a free-running one."""
-        calls = self.history.calls()
-        with kit_code("checking the history of a controlled schedule"):
-            found = (checkers.conservation(calls, self.batches, extra=self.stops)
-                     or checkers.fifo_queue(calls, self.plan.maxsize, self.strict,
-                                            clock=lambda t: f"step {t}"))
+        found = judged_history(self, "checking the history of a controlled schedule")
         if found:
             self.violations.extend(found)
             raise found[0]
+
+
+def judged_history(run, doing: str) -> list[Violation]:
+    """A run's history judged as a free-running one's (conservation, then FIFO per call,
+    or strict), its clock in steps: for the thread plans and the asyncio ones."""
+    calls = run.history.calls()
+    with kit_code(doing):
+        return (checkers.conservation(calls, run.batches, extra=run.stops)
+                or checkers.fifo_queue(calls, run.plan.maxsize, run.strict,
+                                       clock=lambda t: f"step {t}"))
 
 
 def _error_text(exc: BaseException, files: frozenset) -> str:
