@@ -130,6 +130,11 @@ class _TimedCall:
 class _AsyncRun:
     """One schedule's objects, built afresh for every run."""
 
+    #: What a report calls a caller, and which exceptions may leave a queue call.
+    LANE = "task"
+    ESCAPES = ("Nothing but QueueEmpty and QueueFull (from get_nowait() and put_nowait()) "
+               "may escape a queue call.")
+
     def __init__(self, impl: Any, plan: AsyncQueuePlan, strict: bool,
                  scheduler: LoopScheduler) -> None:
         self.impl = impl

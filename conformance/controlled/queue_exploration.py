@@ -223,6 +223,11 @@ class _QueueNotBuilt(Exception):
 class _Run:
     """One schedule's objects; built afresh for every run, so nothing leaks between runs."""
 
+    #: What a report calls a caller, and which exceptions may leave a queue call.
+    LANE = "thread"
+    ESCAPES = ("Nothing but Full and Empty (from the non-blocking and timed forms) may "
+               "escape a queue call.")
+
     def __init__(self, role: ManagedRole, plan: QueuePlan, strict: bool = False):
         self.plan = plan
         self.strict = strict
@@ -850,9 +855,7 @@ def _verdict(findings, run: _Run) -> tuple[tuple, str]:
     parts = []
     for finding in findings:
         if finding.kind == "exception":
-            parts.append(f"a thread died: {finding.text.strip()}\nNothing but Full and "
-                         "Empty (from the non-blocking and timed forms) may escape a queue "
-                         "call.")
+            parts.append(f"a {run.LANE} died: {finding.text.strip()}\n{run.ESCAPES}")
         elif finding.kind == "deadlock":
             parts.append(f"deadlock: {finding.text}\nA correct queue lets every blocked "
                          "call go on once what it waits for happened.")

@@ -51,6 +51,7 @@ from prodcon.controlled.queue_exploration import (
     _calls,
     _fewer_calls,
     _minimized,
+    _Run,
     _search,
     _verdict,
     guarded,
@@ -225,6 +226,8 @@ def worker_batches(plan: WorkerPlan) -> list[list[Item]]:
 
 class _WorkerRun:
     """One schedule's objects; built afresh for every run."""
+
+    LANE, ESCAPES = _Run.LANE, _Run.ESCAPES  # a worker is a thread, its queue the same
 
     def __init__(self, roles: ManagedWorkers, plan: WorkerPlan, times_key: str):
         self.plan = plan

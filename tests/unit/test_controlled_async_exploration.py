@@ -79,3 +79,17 @@ def test_a_queue_that_blocks_the_loop_is_left_to_the_free_running_tests(monkeypa
     locked = _explored(_impl("broken/threading_lock_across_await"), ASYNC_PLANS[0])
     assert locked["props"] == [] and "held in one step" in locked["skipped"], locked
     assert "threading_lock_across_await.py" in locked["skipped"]
+
+
+def test_a_task_that_died_is_reported_as_a_task_with_asyncios_exceptions():
+    from prodcon.controlled import queue_exploration
+    from prodcon.controlled.aio_exploration import _AsyncRun
+    from prodcon.controlled.scheduler import Finding
+
+    run = object.__new__(_AsyncRun)  # only what the verdict reads of a run that ended so
+    run.violations = []
+    props, message = queue_exploration._verdict(  # noqa: SLF001
+        [Finding("exception", "c0", "RuntimeError: boom")], run)
+    assert props == ("exceptions",)
+    assert message.startswith("a task died: RuntimeError: boom\n"), message
+    assert "QueueEmpty and QueueFull (from get_nowait() and put_nowait())" in message
