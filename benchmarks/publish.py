@@ -46,6 +46,11 @@ SECTIONS = [
      "schedules, seed 1): CPU seconds, switch points, switch points per CPU second; "
      "medians of 3.",
      [sys.executable, str(BENCH / "controlled_cost.py"), "--rounds", "3"]),
+    ("asyncio: controlled schedules against free-running stress",
+     "The async zoo's schedule bugs: the quick profile's controlled async plans on 10 "
+     "seeds, against its free-running async scenarios for the same wall time, seed for "
+     "seed.",
+     [sys.executable, str(BENCH / "async_controlled_vs_stress.py"), "--seeds", "10"]),
     ("Linearizability check of a 100,000-call history",
      "`prodcon check-history` against merely parsing the file.",
      [sys.executable, str(BENCH / "check_history.py"), "--rounds", "3"]),

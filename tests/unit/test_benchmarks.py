@@ -1,5 +1,6 @@
 """The pure parts of benchmarks/kill_matrix.py and benchmarks/kit_time.py (its one small
-run is in tests/e2e/test_kill_matrix.py). benchmarks/ is not a package: the scripts are
+run is in tests/e2e/test_kill_matrix.py), and one small measure of
+benchmarks/async_controlled_vs_stress.py. benchmarks/ is not a package: the scripts are
 imported by path.
 """
 
@@ -10,6 +11,7 @@ from conftest import load_benchmark
 
 km = load_benchmark("kill_matrix")
 kt = load_benchmark("kit_time")
+acs = load_benchmark("async_controlled_vs_stress")
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <testsuites name="pytest tests"><testsuite name="pytest" errors="1" failures="2" skipped="1"
@@ -157,3 +159,15 @@ def test_kit_time_medians_and_totals():
 
 def test_kit_time_probe_is_valid_python():
     compile(kt.PLUGIN, "kit_time_probe.py", "exec")
+
+
+def test_async_controlled_vs_stress_measures_both_sides_on_one_bug():
+    """if_not_while's controlled search finds it in its first schedule; the stress side
+    runs at least one free-running round, and counts what it caught."""
+    impl = acs.contract.load(str(acs.ZOO / "if_not_while.py"), acs.REPO, model="asyncio")
+    schedules, seconds, prop = acs.controlled(impl, 1, 20)
+    assert (schedules, prop) == (1, "blocking") and seconds > 0
+    caught, rounds, props, took = acs.stress(impl, 1, 0.0)
+    assert rounds == 1 and caught in (0, 1) and took > 0
+    assert props <= {"exceptions", "blocking", "deadlock"}
+    assert all(path.exists() for path in acs.BUGS)
