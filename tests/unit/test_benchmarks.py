@@ -5,6 +5,8 @@ imported by path.
 """
 
 
+import threading
+
 import pytest
 
 from conftest import load_benchmark
@@ -163,11 +165,20 @@ def test_kit_time_probe_is_valid_python():
 
 def test_async_controlled_vs_stress_measures_both_sides_on_one_bug():
     """if_not_while's controlled search finds it in its first schedule; the stress side
-    runs at least one free-running round, and counts what it caught."""
+    runs one free-running round on a loop of its own, closed after it."""
     impl = acs.contract.load(str(acs.ZOO / "if_not_while.py"), acs.REPO, model="asyncio")
     schedules, seconds, prop = acs.controlled(impl, 1, 20)
     assert (schedules, prop) == (1, "blocking") and seconds > 0
-    caught, rounds, props, took = acs.stress(impl, 1, 0.0)
-    assert rounds == 1 and caught in (0, 1) and took > 0
-    assert props <= {"exceptions", "blocking", "deadlock"}
+    caught, rounds, props, _ = acs.stress(impl, 1, 0.0)
+    assert rounds == 1 and (caught == 1) == bool(props), (caught, props)
+    assert props <= {"exceptions", "blocking", "deadlock", "conservation"}
+    assert not [t for t in threading.enumerate() if t.name == "prodcon-loop-bench"]
     assert all(path.exists() for path in acs.BUGS)
+
+
+def test_async_controlled_vs_stress_calls_an_exploration_it_could_not_run_an_error():
+    """A plan skipped or failed by the kit must not count as a bug not found."""
+    impl = acs.contract.load(str(acs.ZOO / "time_sleep_in_get.py"), acs.REPO,
+                             model="asyncio")
+    with pytest.raises(RuntimeError, match="not explored: .*time.sleep"):
+        acs.controlled(impl, 1, 5)
