@@ -334,8 +334,7 @@ class _AsyncRun:
             if not isinstance(exc, self.empty + self.full):
                 self._fail(Violation("exceptions", (
                     f"{asyncio.current_task().get_name()}'s {text} raised "
-                    f"{type(exc).__name__}: {exc}\nNothing but QueueEmpty and QueueFull "
-                    "(from the non-waiting calls) may escape a queue call.")))
+                    f"{type(exc).__name__}: {exc}\n{self.ESCAPES}")))
             raise
         self._note(f"{text} -> {describe(value)}" if "get()" in text else f"{text} done")
         return value

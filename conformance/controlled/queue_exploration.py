@@ -377,8 +377,7 @@ class _Run:
             if isinstance(exc, Exception) and not isinstance(exc, self.empty + self.full):
                 self._fail(Violation("exceptions", f"{primitives.current_thread().name}'s "
                                      f"{text} raised {_error_text(exc, self.files)}\n"
-                                     "Nothing but Full and Empty (from the non-blocking "
-                                     "and timed forms) may escape a queue call."))
+                                     f"{self.ESCAPES}"))
             raise
         touch(CALLS, END)
         note(f"{text} -> {describe(value)}" if text.startswith("get") else f"{text} done")
