@@ -134,11 +134,12 @@ def test_option_reports_a_race_the_gil_hides(run_kit, on_free_threaded, monkeypa
         assert "prodcon free-threaded: " in result.output
 
 
-#: Five stress tests whose twins are cheap on a loaded machine. The unpaced ones pass
-#: 16,000 items through one or two slots, a wake-up each, and a wake-up waits for a free
-#: core: under the oldest and coverage runs' load (six workers on two cores) their five
-#: twins took 172-204 s against 10 s on an idle machine. The twin's mechanism is the
-#: same for every stress test; a correct queue under unpaced stress without the GIL is
+#: Five stress tests whose twins are cheap on a loaded machine. An unpaced one's twin
+#: passes 32,000 items (8,000 a round, 4 rounds) through one or two slots, a wake-up
+#: each, and a wake-up waits for a free core: under the oldest and coverage runs' load
+#: (six workers on two cores) the five twins of the unpaced and join tests took 172-204 s,
+#: against 10 s on an idle machine. The twin's mechanism is the same for every stress
+#: test; a correct queue under unpaced stress without the GIL is
 #: test_correct_queue_passes_directly's, in the free-threaded environment.
 CHEAP_TWINS = "join_under_load or conservation_order_capacity and (1p1c or 8p8c)"
 
