@@ -12,8 +12,8 @@ graded class) go to one worker together: spread over several, all but one would 
 waiting for the lock.
 
 The figures are wall seconds under `-n 6` on 2 cores (3.10, the mean of two runs on
-2026-12-06 at 76f6a15); they only rank, so a stale one costs a little balance, never a
-test.
+2026-12-06 at 76f6a15, less the free-threaded option's tests, made cheap after); they
+only rank, so a stale one costs a little balance, never a test.
 """
 
 from __future__ import annotations
