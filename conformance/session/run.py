@@ -126,6 +126,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     return lines
 
 
+@pytest.hookimpl(trylast=True)  # after -k and -m: the twins follow the tests they chose
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     kit = config.stash[RUN]
     threads = kit.impl.model == "threads"
@@ -145,10 +146,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
     if kit.free_threaded is not None:
-        # Added after -k/-m deselected: pytest's header then counts the twins as
-        # negatively "deselected" ("-13 selected"). Kept: the twins must follow exactly
-        # the tests that were selected; making them collectable items would fix the count
-        # but let -k select a twin without its original.
+        # Added after -k/-m deselected (trylast), so a twin follows exactly the tests
+        # selected: pytest's header counts the originals only ("1 selected" where the
+        # test and its twin run). Before, this hook ran first, -k deselected the twins of
+        # the tests it left out too, and the header said "-11 selected".
         keep = twin.add_twins(keep, kit.free_threaded, kit)
     items[:] = keep
 

@@ -150,6 +150,8 @@ def test_option_passes_a_correct_queue(run_kit, ft_python, stdlib_queue):
     assert result.ret == 0, result
     twins = [n for n in result.outcomes if n.endswith("-free-threaded]")]
     assert len(twins) == 5 and all(result.outcomes[n] == "passed" for n in twins), result
+    # the header counts the tests -k chose, the twins beside them ("-5 selected" before)
+    assert re.search(r"\d+ deselected / 5 selected", result.output), result.output[:2000]
     assert "free-threaded, GIL disabled" in result.output
 
 
