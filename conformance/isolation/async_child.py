@@ -95,9 +95,13 @@ def _watched(driver: Driver):
 
 def plain(driver: Driver, target: Any, op: str, *args: Any) -> Any:
     """A plain call (`put_nowait`, `qsize`, `Queue(maxsize)`, ...): its value, or its
-    exception, which crosses as any of the submission's does (by its contract role)."""
+    exception, which crosses as any of the submission's does (by its contract role).
+    Watched as a coroutine's step is: in-process it runs on the loop's thread, where a
+    time.sleep() holds every task; what the watch catches goes out with the next tick,
+    which the call itself asks for (`SandboxedAsyncQueue.plain` pokes the pump)."""
     with _inside(driver):
-        return execute(target, op, list(args), {})
+        with _watched(driver):
+            return execute(target, op, list(args), {})
 
 
 def start(driver: Driver, target: Any, op: str, *args: Any) -> int:

@@ -46,6 +46,16 @@ def test_an_async_queue_under_isolation_is_judged_as_in_process(run_kit):
     assert result.ret == 1 and "cancellation" in result.violated, result
 
 
+def test_a_plain_call_that_blocks_the_loop_is_caught_under_isolation(run_kit):
+    """A put_nowait() that sleeps holds the loop in-process; in the sandbox's child it
+    holds the child's loop, and the child watches a plain call as it watches a task's
+    step (it let them through before)."""
+    result = run_kit(ZOO / "async" / "broken" / "put_nowait_sleeps_when_full.py",
+                     "--prodcon-isolate", stop_on="event-loop")
+    assert result.ret == 1 and "event-loop" in result.violated, result
+    assert "put_nowait_sleeps_when_full.py" in result.output, result
+
+
 @pytest.mark.parametrize("module", ["docs_worker_cancelled", "producer_forgets_await",
                                     "consumer_task_done_before_handle"])
 def test_async_workers_under_isolation_are_judged_as_in_process(run_kit, module):
