@@ -386,14 +386,14 @@ class _AsyncRun:
             held = self.queue.qsize()
         except Exception:  # noqa: BLE001 - its own answer is a hint only
             return None
-        calls = self.history.calls()
-        found = checkers.conservation(calls, self.batches, extra=self.stops)
-        lost = [v for v in found if "never taken" in v.message]
+        lost = checkers.lost_items(self.history.calls(), self.batches)
         if held != 0 or not lost:
             return None
-        return Violation("conservation", f"{lost[0].message} The queue holds none "
-                         "(qsize() is 0): they are lost, and the tasks waiting for them "
-                         "wait for ever.")
+        return Violation("conservation", (
+            f"{len(lost)} item(s) were put (put() returned) but never taken: "
+            f"{checkers.named(lost)}, and the queue holds none (qsize() is 0): they are "
+            "lost, and the tasks waiting for them wait for ever. Every item put must come "
+            "out of the queue exactly once."))
 
     def check(self) -> None:
         """After a run without a finding: the history, judged like a free-running one."""

@@ -32,7 +32,6 @@ def conservation(
 
     `extra` are objects the kit itself put (its own stop markers), legal to take.
     """
-    put_ids = {id(c.item) for c in calls if gave(c)}
     takers: dict[int, list[Call]] = {}
     for c in calls:
         if took(c):
@@ -40,8 +39,7 @@ def conservation(
     legal = {id(item) for batch in batches for item in batch} | {id(o) for o in extra}
     violations = []
 
-    lost = [item for batch in batches for item in batch
-            if id(item) in put_ids and id(item) not in takers]
+    lost = lost_items(calls, batches)
     if lost:
         violations.append(Violation(
             "conservation",
@@ -66,6 +64,16 @@ def conservation(
             f"{named(invented)}. A queue hands out only what was put into it.",
         ))
     return violations
+
+
+def lost_items(calls: list[Call], batches: Sequence[Sequence[Any]]) -> list[Any]:
+    """The items of `batches` whose put returned and that no get returned, in batch
+    order: what `conservation` calls lost once a run is over (a run still going may
+    yet hand them out)."""
+    put_ids = {id(c.item) for c in calls if gave(c)}
+    taken_ids = {id(c.value) for c in calls if took(c)}
+    return [item for batch in batches for item in batch
+            if id(item) in put_ids and id(item) not in taken_ids]
 
 
 # --- Everyday payloads: judged by value ----------------------------------------------

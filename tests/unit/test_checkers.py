@@ -39,6 +39,16 @@ def test_lost_duplicated_invented():
     assert "no producer put" in text
 
 
+def test_lost_items_are_the_puts_that_returned_and_no_get_returned():
+    """What a run still stuck has lost so far: a put still waiting (or failed) has
+    stored nothing, and an item a get returned is not lost."""
+    pending = put("p1", C, 5, None)  # put() never returned
+    calls = [put("p0", A, 0, 1), put("p0", B, 2, 3), get("c0", A, 4, 5), pending,
+             call("c1", "get", 6, None)]
+    assert checkers.lost_items(calls, [[A, B], [C]]) == [B]
+    assert checkers.lost_items(calls + [get("c1", B, 7, 8)], [[A, B], [C]]) == []
+
+
 def test_failed_calls_do_not_count():
     calls = [put("p0", A, 0, 1), call("c0", "get", 2, 3, error=Exception()), get("c0", A, 4, 5)]
     assert checkers.conservation(calls, [[A]]) == []
