@@ -65,16 +65,22 @@ class BlockingWatch:
             _WATCHES[loop] = self
         sys.setprofile(self._profile)
 
-    def add(self, found: list[str]) -> None:
-        """Blocking calls seen elsewhere for this loop: in the sandbox's child, whose loop
-        takes turns with this one (`isolation.async_parent`)."""
-        for what in found[:KEPT]:
-            self.found[what] = self.found.get(what, 0) + 1
+    def add(self, found: list[tuple[str, int]]) -> None:
+        """Blocking calls seen elsewhere for this loop, each with how many times: in the
+        sandbox's child, whose loop takes turns with this one (`isolation.async_parent`),
+        a tick's `take_counts()`."""
+        for what, times in found[:KEPT]:
+            self.found[what] = self.found.get(what, 0) + times
+
+    def take_counts(self) -> list[tuple[str, int]]:
+        """What was caught since the last take, each with how many times."""
+        found, self.found = self.found, {}
+        return list(found.items())
 
     def take(self) -> list[str]:
-        found, self.found = self.found, {}
+        """What was caught since the last take, as the report says it."""
         return [what if times == 1 else f"{what} ({times} times)"
-                for what, times in found.items()]
+                for what, times in self.take_counts()]
 
     # The profile function and what it calls run inside a profile callback, where
     # sys.monitoring (coverage's core on 3.12+) records nothing: they show as never run

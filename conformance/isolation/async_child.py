@@ -85,12 +85,15 @@ def _inside(driver: Driver):
 @contextlib.contextmanager
 def _watched(driver: Driver):
     """The submission's code run under the loop watch (`aio.blocking`), on this thread
-    only for that while; what it catches goes out with the next tick."""
+    only for that while; what it catches goes out with the next tick. The profile
+    function before it comes back after (a watched call made inside another keeps the
+    outer one's watch)."""
+    previous = sys.getprofile()
     driver.watch.install()
     try:
         yield
     finally:
-        sys.setprofile(None)
+        sys.setprofile(previous)
 
 
 def plain(driver: Driver, target: Any, op: str, *args: Any) -> Any:
@@ -167,7 +170,7 @@ def tick(driver: Driver, arrived: str = "[]") -> str:
     the tasks that ended (`[id, "returned", its value on the wire]`, `[id, "cancelled"]`
     or `[id, "raised", role, class name, message]`), whether a callback is ready,
     seconds until the next timer (or null), and the blocking calls the submission made
-    in the tick."""
+    in the tick (`[what at where, times]`)."""
     loop = driver.loop
     for entry in json.loads(arrived):
         future = driver.kit_calls.pop(entry[0], None)
@@ -192,7 +195,7 @@ def tick(driver: Driver, arrived: str = "[]") -> str:
     due = quiet.next_timer(loop)
     delay = None if due is None else max(0.0, due - loop.time())
     return json.dumps({"ended": ended, "ready": quiet.has_ready(loop), "delay": delay,
-                       "blocking": driver.watch.take()})
+                       "blocking": driver.watch.take_counts()})
 
 
 def close_loop(driver: Driver) -> None:

@@ -209,6 +209,13 @@ class Pump:
 
     # -- the ticks ------------------------------------------------------------------
 
+    def settle(self) -> None:
+        """A last tick, when a call was made since the one before: a plain call's
+        findings (a blocking call it made) come with the tick after it, which a run
+        that ends at once would not wait for (`then_settled`)."""
+        if self.dirty and not self.task.done():
+            self._tick()
+
     def _poke(self) -> None:
         self.dirty = True
         if self._news is not None and not self._news.done():
@@ -250,7 +257,9 @@ class Pump:
             self.child_ready = ready is True
             self.next_timer = (None if delay is None
                                else self.loop.time() + min(float(delay), 3600.0))
-            found = [clip(text) for text in news["blocking"][:5]]
+            found = [(self.sandbox._local_paths(clip(what)), times)  # noqa: SLF001
+                     for what, times in news["blocking"][:5]
+                     if type(what) is str and type(times) is int]
             finished = []
             for entry in news["ended"]:
                 if type(entry[0]) is not int or type(entry[1]) is not str:
@@ -266,6 +275,17 @@ class Pump:
             future = self.waiting.pop(tid, None)
             if future is not None and not future.done():
                 future.set_result(outcome)
+
+
+async def then_settled(main: Any) -> Any:
+    """`main` awaited, then its loop's pump settled (`Pump.settle`), so that what the
+    child saw before the run ended is judged with the run (`Kit.run_async`). Not after
+    a run that failed or was given up: the child may be the one stuck."""
+    value = await main
+    pump = _PUMPS.get(asyncio.get_running_loop())
+    if pump is not None:
+        pump.settle()
+    return value
 
 
 async def _awaiting(awaitable: Any) -> Any:

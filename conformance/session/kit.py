@@ -38,6 +38,7 @@ from prodcon.engine.harness import Crew, Pending, call
 from prodcon.engine.outcome import Outcome, taken_item
 from prodcon.engine.recording import History
 from prodcon.errors import KitError
+from prodcon.isolation.async_parent import then_settled
 from prodcon.items import (
     PLAIN_VALUES,
     EqualsEverything,
@@ -175,7 +176,9 @@ class Kit:
         implementation), on an event loop of its own, bounded; its value."""
         loop = EventLoop(self.name)
         try:
-            return loop.run(main(AsyncCalls(self.impl, self.settings.timeout_factor)),
+            # then_settled: a sandboxed queue's last calls are judged with the run
+            return loop.run(then_settled(main(AsyncCalls(self.impl,
+                                                          self.settings.timeout_factor))),
                             self.bound(bound), f"the test's coroutine ({self.name})")
         finally:
             loop.close(self.bound(2.0))

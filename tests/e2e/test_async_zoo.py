@@ -2,6 +2,8 @@
 passes, each in a real `pytest --prodcon-impl=FILE` of its own. The model is detected
 (their Queue.get is a coroutine function): no option but the implementation."""
 
+import re
+
 import pytest
 
 from conftest import ZOO, caught_by, zoo_modules
@@ -49,11 +51,35 @@ def test_an_async_queue_under_isolation_is_judged_as_in_process(run_kit):
 def test_a_plain_call_that_blocks_the_loop_is_caught_under_isolation(run_kit):
     """A put_nowait() that sleeps holds the loop in-process; in the sandbox's child it
     holds the child's loop, and the child watches a plain call as it watches a task's
-    step (it let them through before)."""
-    result = run_kit(ZOO / "async" / "broken" / "put_nowait_sleeps_when_full.py",
-                     "--prodcon-isolate", stop_on="event-loop")
+    step (it let them through before), naming the user's file, not the sandbox's copy."""
+    module = ZOO / "async" / "broken" / "put_nowait_sleeps_when_full.py"
+    result = run_kit(module, "--prodcon-isolate", stop_on="event-loop")
     assert result.ret == 1 and "event-loop" in result.violated, result
-    assert "put_nowait_sleeps_when_full.py" in result.output, result
+    assert re.search(rf"time\.sleep\(\) at {re.escape(str(module))}:\d+ in put_nowait",
+                     result.output), result.output[-3000:]
+    assert "/prodcon-sandbox-" not in result.output, result.output[-3000:]
+
+
+def test_a_plain_call_that_ends_the_run_is_judged_with_it_under_isolation(run_kit, pytester):
+    """Its finding reaches the kit with the child's next tick: a run made of plain calls
+    alone (the sizes test) ends before one, unless the kit asks for it (`then_settled`).
+    In-process and isolated, the same verdict and the same count."""
+    pytester.makepyfile(sleepy_qsize="""
+        import asyncio, time
+
+        QueueFull, QueueEmpty = asyncio.QueueFull, asyncio.QueueEmpty
+
+        class Queue(asyncio.Queue):
+            def qsize(self):
+                time.sleep(0.001)
+                return super().qsize()
+    """)
+    reports = []
+    for isolate in ((), ("--prodcon-isolate",)):
+        result = run_kit("sleepy_qsize.py", *isolate, "-k", "test_async_sizes")
+        assert result.ret == 1 and result.violated == {"event-loop"}, result
+        reports.append(re.search(r"time\.sleep\(\) at \S+ in qsize[^.;]*", result.output)[0])
+    assert reports[0] == reports[1], reports
 
 
 @pytest.mark.parametrize("module", ["docs_worker_cancelled", "producer_forgets_await",
