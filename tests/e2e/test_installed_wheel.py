@@ -25,6 +25,10 @@ from conftest import REPO, once_per_session
 README = (REPO / "README.md").read_text(encoding="utf-8")
 BOUND = 600  # seconds for any one command: pip from the registry, a whole suite run
 
+#: Once per CI, on the newest Python: a newcomer's `python3` (tox's own install of the
+#: sdist proves the kit installs on 3.10).
+pytestmark = pytest.mark.once
+
 
 def _clean_env(venv: Path) -> dict[str, str]:
     """This machine's environment without the test session's: no PYTHONPATH, no pytest

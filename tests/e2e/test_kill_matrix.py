@@ -4,7 +4,11 @@ module, each in a process of its own.
 
 import json
 
+import pytest
+
 from conftest import SEED, load_benchmark
+
+pytestmark = pytest.mark.once  # a benchmark script's plumbing: the same on every Python
 
 km = load_benchmark("kill_matrix")
 

@@ -175,6 +175,7 @@ def test_workers_role_only_deselects_queue_tests(pytester, run_kit):
                or "workers_under_controlled" in n for n in result.outcomes), result.outcomes
 
 
+@pytest.mark.once  # pytest-xdist's plumbing, the same on every Python
 def test_verdicts_are_the_same_under_xdist(pytester, run_kit):
     # Deterministic verdicts only: how often a race shows may vary with the load,
     # whether or not xdist runs the tests.
