@@ -107,6 +107,7 @@ def _shrunk_no_longer(result) -> None:
     assert all(int(after) <= int(before) for after, before in calls + switches), result
 
 
+@pytest.mark.once  # more schedules of the plans every correct design's quick run explores
 @pytest.mark.parametrize("impl", ["reference", ZOO / "correct" / "stdlib_reexport.py"],
                          ids=["reference", "stdlib"])
 def test_correct_queues_pass_the_thorough_profile(run_kit, impl):
